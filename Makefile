@@ -1,0 +1,51 @@
+# The commands a person types. `make run` and `make test` do all the set-up on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.nexus-installed
+PYTEST_ARGS ?=
+
+.PHONY: run test test-fast bench lint build clean install
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+
+$(STAMP): $(PY) pyproject.toml setup.py
+	$(PY) -m pip install --quiet "cython>=3.0,<4" "numpy>=1.26,<3" "setuptools>=70" wheel
+	$(PY) -m pip install --quiet --no-build-isolation -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## build: compile the Cython extensions in place (incremental; serialised by a lock)
+build: $(STAMP)
+	flock .build.lock $(PY) setup.py --quiet build_ext --inplace -j 2
+
+## run: start the embedded stack (broker, PostgreSQL, Redis) and every service
+run: build
+	$(PY) -m nexus.cli up
+
+## test: unit, integration (real broker, PostgreSQL, Redis) and perf gates, with coverage
+test: build
+	$(PY) -m pytest tests --cov --cov-branch --cov-report=term --cov-report=json:coverage.json $(PYTEST_ARGS)
+	$(PY) -m tools.coverage_gate coverage.json
+
+test-fast: build
+	$(PY) -m pytest tests/unit -q -x $(PYTEST_ARGS)
+
+## bench: pytest-benchmark suites, side by side with peers
+bench: build
+	$(PY) -m pytest bench --benchmark-only --benchmark-columns=min,median,mean,ops,rounds -p no:randomly $(PYTEST_ARGS)
+
+## lint: ruff and mypy, both clean
+lint: build
+	$(PY) -m ruff check nexus services tests bench tools setup.py
+	$(PY) -m ruff format --check nexus services tests bench tools setup.py
+	$(PY) -m mypy nexus services tools
+
+clean:
+	rm -rf build *.egg-info .pytest_cache .mypy_cache .ruff_cache .benchmarks .coverage coverage.json htmlcov
+	find . -path ./$(VENV) -prune -o \( -name '*.so' -o -name '__pycache__' \) -print | xargs rm -rf
+	find ext -name '*.c' -delete
+	find ext -name '*.html' -delete

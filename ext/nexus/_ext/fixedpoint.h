@@ -1,0 +1,83 @@
+/* Fixed-point primitives shared by every NexusTrade extension.
+ *
+ * One scale for the whole system: a raw int64 holds value * 10^9 (FX_SCALE).
+ * Products are formed in 128 bits, so price x quantity never overflows before
+ * it is rescaled; every operation reports overflow instead of wrapping.
+ * Rounding modes mirror Python's decimal module.
+ */
+#ifndef NEXUS_FIXEDPOINT_H
+#define NEXUS_FIXEDPOINT_H
+
+#include <stdint.h>
+
+typedef __int128 fx_int128;
+
+#define FX_PRECISION 9
+#define FX_SCALE 1000000000LL
+
+enum fx_rounding {
+    FX_ROUND_HALF_EVEN = 0,
+    FX_ROUND_HALF_UP = 1,
+    FX_ROUND_HALF_DOWN = 2,
+    FX_ROUND_DOWN = 3,      /* toward zero */
+    FX_ROUND_UP = 4,        /* away from zero */
+    FX_ROUND_FLOOR = 5,
+    FX_ROUND_CEILING = 6
+};
+
+/* Checked 64-bit add/sub: return 1 on overflow, 0 otherwise. */
+static inline int fx_add(int64_t a, int64_t b, int64_t *out) { return __builtin_add_overflow(a, b, out); }
+static inline int fx_sub(int64_t a, int64_t b, int64_t *out) { return __builtin_sub_overflow(a, b, out); }
+
+/* n / d rounded by mode (d != 0); |n| < 2^126 keeps every step exact. */
+static inline fx_int128 fx_div_round128(fx_int128 n, fx_int128 d, int mode) {
+    fx_int128 q = n / d;
+    fx_int128 r = n % d;
+    if (r == 0) return q;
+    int negative = (n < 0) != (d < 0);
+    fx_int128 ar = r < 0 ? -r : r;
+    fx_int128 ad = d < 0 ? -d : d;
+    fx_int128 away = negative ? q - 1 : q + 1;
+    switch (mode) {
+    case FX_ROUND_DOWN: return q;
+    case FX_ROUND_UP: return away;
+    case FX_ROUND_FLOOR: return negative ? q - 1 : q;
+    case FX_ROUND_CEILING: return negative ? q : q + 1;
+    case FX_ROUND_HALF_UP: return (2 * ar >= ad) ? away : q;
+    case FX_ROUND_HALF_DOWN: return (2 * ar > ad) ? away : q;
+    default: /* HALF_EVEN */
+        if (2 * ar > ad || (2 * ar == ad && (q & 1))) return away;
+        return q;
+    }
+}
+
+static inline int fx_fits64(fx_int128 v) { return v >= (fx_int128)INT64_MIN && v <= (fx_int128)INT64_MAX; }
+
+/* a * b at scale: (a*b)/SCALE rounded; 1 on overflow of the int64 result. */
+static inline int fx_mul(int64_t a, int64_t b, int mode, int64_t *out) {
+    fx_int128 r = fx_div_round128((fx_int128)a * b, FX_SCALE, mode);
+    if (!fx_fits64(r)) return 1;
+    *out = (int64_t)r;
+    return 0;
+}
+
+/* a / b at scale: (a*SCALE)/b rounded; 2 on division by zero, 1 on overflow. */
+static inline int fx_div(int64_t a, int64_t b, int mode, int64_t *out) {
+    if (b == 0) return 2;
+    fx_int128 r = fx_div_round128((fx_int128)a * FX_SCALE, b, mode);
+    if (!fx_fits64(r)) return 1;
+    *out = (int64_t)r;
+    return 0;
+}
+
+/* price x quantity as a 128-bit raw at the same scale: exact to the last unit
+ * for any pair of int64 raws (|product| < 2^126). */
+static inline fx_int128 fx_notional128(int64_t price, int64_t qty, int mode) {
+    return fx_div_round128((fx_int128)price * qty, FX_SCALE, mode);
+}
+
+/* Split a 128-bit value into a signed high and an unsigned low half (for Python). */
+static inline int64_t fx_hi64(fx_int128 v) { return (int64_t)(v >> 64); }
+static inline uint64_t fx_lo64(fx_int128 v) { return (uint64_t)v; }
+
+#endif
