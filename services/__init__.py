@@ -1,0 +1,1 @@
+"""NexusTrade services: one package per service (see DESIGN.md)."""

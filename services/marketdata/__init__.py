@@ -1,0 +1,1 @@
+"""Market data service: venue quote streams, price history and synthetic history."""
