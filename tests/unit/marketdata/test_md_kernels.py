@@ -1,0 +1,66 @@
+"""Numba kernels against their pure-Python references."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from services.marketdata.core import kernels
+
+
+def garch_reference(shocks, omega, alpha, beta, mu):  # type: ignore[no-untyped-def]
+    n_days, n_sym = shocks.shape
+    out = [[0.0] * n_sym for _ in range(n_days)]
+    for i in range(n_sym):
+        h = omega[i] / (1 - alpha[i] - beta[i])
+        for t in range(n_days):
+            eps = math.sqrt(h) * shocks[t, i]
+            out[t][i] = mu[i] + eps
+            h = omega[i] + alpha[i] * eps * eps + beta[i] * h
+    return np.array(out)
+
+
+def ticks_reference(start, log_returns, tick):  # type: ignore[no-untyped-def]
+    n_days, n_sym = log_returns.shape
+    out = np.zeros((n_days + 1, n_sym), dtype=np.int64)
+    for i in range(n_sym):
+        lp = math.log(start[i])
+        for t in range(n_days + 1):
+            if t:
+                lp += log_returns[t - 1, i]
+            out[t, i] = max(round(math.exp(lp) / tick), 1)
+    return out
+
+
+def test_garch_log_returns_random_input_matches_reference() -> None:
+    rng = np.random.default_rng(3)
+    shocks = rng.standard_normal((200, 4))
+    omega = np.full(4, 1e-5)
+    alpha = np.array([0.05, 0.1, 0.0, 0.2])
+    beta = np.array([0.9, 0.85, 0.5, 0.7])
+    mu = np.array([0.0, 1e-4, -1e-4, 0.0])
+    got = kernels.garch_log_returns(shocks, omega, alpha, beta, mu)
+    np.testing.assert_allclose(got, garch_reference(shocks, omega, alpha, beta, mu), rtol=1e-12)
+
+
+def test_closes_to_ticks_random_walk_matches_reference() -> None:
+    rng = np.random.default_rng(4)
+    r = rng.normal(0, 0.02, (300, 3))
+    start = np.array([12.345, 0.5, 250.0])
+    np.testing.assert_array_equal(
+        kernels.closes_to_ticks(start, r, 0.01), ticks_reference(start, r, 0.01)
+    )
+
+
+def test_closes_to_ticks_collapsing_price_floors_at_one_tick() -> None:
+    r = np.full((5, 1), -5.0)
+    assert kernels.closes_to_ticks(np.array([1.0]), r, 0.01)[-1, 0] == 1
+
+
+def test_equal_weight_index_two_assets_matches_direct_product() -> None:
+    closes = np.array([[100, 200], [110, 190], [121, 209]], dtype=np.int64)
+    level = kernels.equal_weight_index(closes, 1000.0)
+    expected = 1000.0 * (1 + (0.1 - 0.05) / 2) * (1 + (0.1 + 0.1) / 2)
+    assert level[-1] == pytest.approx(expected, rel=1e-12)
