@@ -1,0 +1,46 @@
+"""Event bus: one protocol, two implementations (Kafka via aiokafka, in-memory), one runner."""
+
+from __future__ import annotations
+
+from nexus.bus.base import (
+    DEFAULT_PARTITIONS,
+    Bus,
+    BusError,
+    Consumer,
+    Message,
+    OutgoingMessage,
+    Producer,
+    TopicPartition,
+    partition_for,
+)
+from nexus.bus.kafka import KafkaBus
+from nexus.bus.memory import MemoryBus
+from nexus.bus.runner import ConsumerRunner, Delivery, Rejection, RunnerStats, decode_by_topic
+from nexus.events import partition_key
+
+
+def bus_from_bootstrap(bootstrap: str | None) -> Bus:
+    """A :class:`KafkaBus` for a bootstrap address, or a :class:`MemoryBus` when None."""
+    return KafkaBus(bootstrap) if bootstrap else MemoryBus()
+
+
+__all__ = [
+    "DEFAULT_PARTITIONS",
+    "Bus",
+    "BusError",
+    "Consumer",
+    "ConsumerRunner",
+    "Delivery",
+    "KafkaBus",
+    "MemoryBus",
+    "Message",
+    "OutgoingMessage",
+    "Producer",
+    "Rejection",
+    "RunnerStats",
+    "TopicPartition",
+    "bus_from_bootstrap",
+    "decode_by_topic",
+    "partition_for",
+    "partition_key",
+]
