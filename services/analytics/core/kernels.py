@@ -1,0 +1,386 @@
+"""Numba kernels of the analytics core: plain float64 arrays in, arrays or scalars out.
+
+Conventions shared by every kernel:
+
+* ``returns`` is a C-contiguous ``(T, N)`` float64 matrix, one row per day (oldest first), one
+  column per asset; returns are simple (``p_t / p_{t-1} - 1``).
+* ``pnl`` is a 1-D float64 vector of portfolio profit and loss in money (profit positive).
+* Private kernels never raise: on impossible input they return sentinels (``NaN`` or ``-1``)
+  and the public wrappers in ``var.py``, ``correlation.py``... validate and raise
+  :class:`nexus.errors.ValidationError` before calling them.
+
+Every kernel has a pure-numpy reference in ``tests/unit/analytics/reference.py`` and the unit
+tests run the same assertions against both ("one test, two implementations").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+F = TypeVar("F", bound=Callable[..., Any])
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def _njit(fn: F) -> F:
+    """``numba.njit(cache=True)`` with the signature kept visible to mypy."""
+    return cast(F, numba.njit(cache=True, nogil=True)(fn))
+
+
+# Columns of the int64 vector returned by :func:`drawdown_kernel`.
+DD_PEAK = 0
+DD_TROUGH = 1
+DD_RECOVERY = 2
+DD_WIDTH = 3
+
+# Columns of the float64 vector returned by the tail kernels.
+TAIL_VAR = 0
+TAIL_ES = 1
+TAIL_COUNT = 2
+TAIL_CI_LOWER = 3
+TAIL_CI_UPPER = 4
+TAIL_LOSS_VARIANCE = 5
+TAIL_WIDTH = 6
+
+# Slack that keeps ``n * (1 - c)`` from flipping across an integer through float rounding
+# (1000 * (1 - 0.95) is 49.99999999999996 in float64).
+TAIL_EPS = 1e-9
+
+
+@_njit
+def sample_covariance_kernel(returns: FloatArray, ddof: int) -> FloatArray:
+    """Two-pass sample covariance (means first, then centred cross products)."""
+    t, n = returns.shape
+    if t - ddof <= 0:
+        return np.full((n, n), np.nan)
+    means = np.zeros(n)
+    for i in range(t):
+        for j in range(n):
+            means[j] += returns[i, j]
+    means /= t
+    centred = returns - means
+    cov = centred.T @ centred
+    cov /= t - ddof
+    for j in range(n):
+        for k in range(j + 1, n):
+            avg = 0.5 * (cov[j, k] + cov[k, j])
+            cov[j, k] = avg
+            cov[k, j] = avg
+    return cov
+
+
+@_njit
+def pairwise_covariance_kernel(returns: FloatArray, ddof: int) -> FloatArray:
+    """Pairwise-complete covariance: each pair uses the days where both are not NaN.
+
+    A pair with ``count - ddof <= 0`` overlapping days gets NaN.
+    """
+    t, n = returns.shape
+    cov = np.empty((n, n))
+    for j in range(n):
+        for k in range(j, n):
+            count = 0
+            mj = 0.0
+            mk = 0.0
+            for i in range(t):
+                a = returns[i, j]
+                b = returns[i, k]
+                if not (math.isnan(a) or math.isnan(b)):
+                    count += 1
+                    mj += a
+                    mk += b
+            if count - ddof <= 0:
+                cov[j, k] = np.nan
+                cov[k, j] = np.nan
+                continue
+            mj /= count
+            mk /= count
+            acc = 0.0
+            for i in range(t):
+                a = returns[i, j]
+                b = returns[i, k]
+                if not (math.isnan(a) or math.isnan(b)):
+                    acc += (a - mj) * (b - mk)
+            cov[j, k] = acc / (count - ddof)
+            cov[k, j] = cov[j, k]
+    return cov
+
+
+@_njit
+def ewma_covariance_kernel(returns: FloatArray, lam: float) -> FloatArray:
+    """RiskMetrics EWMA covariance with zero mean and normalised finite-sample weights.
+
+    ``cov = sum_k w_k r_{T-1-k} r_{T-1-k}'`` with ``w_k = (1 - lam) lam^k / (1 - lam^T)``;
+    the most recent row has weight ``w_0``.
+    """
+    t, n = returns.shape
+    weights = np.empty(t)
+    total = 0.0
+    w = 1.0 - lam
+    for k in range(t):
+        weights[t - 1 - k] = w
+        total += w
+        w *= lam
+    scaled = returns * np.sqrt(weights / total).reshape((t, 1))
+    cov = scaled.T @ scaled
+    for j in range(n):
+        for k in range(j + 1, n):
+            avg = 0.5 * (cov[j, k] + cov[k, j])
+            cov[j, k] = avg
+            cov[k, j] = avg
+    return cov
+
+
+@_njit
+def ledoit_wolf_kernel(returns: FloatArray) -> tuple[FloatArray, float]:
+    """Ledoit-Wolf (2004) shrinkage towards ``mu * I`` (the same estimator as sklearn).
+
+    Data are centred and the sample covariance uses ``1/T``; returns the shrunk covariance and
+    the shrinkage intensity in [0, 1].
+    """
+    t, n = returns.shape
+    means = np.zeros(n)
+    for i in range(t):
+        for j in range(n):
+            means[j] += returns[i, j]
+    means /= t
+    x = returns - means
+    emp = (x.T @ x) / t
+    trace = 0.0
+    for j in range(n):
+        trace += emp[j, j]
+    mu = trace / n
+    # sum over i, j of (X2' X2)_ij equals sum over rows of (row sum of squares)^2: O(T N).
+    beta_raw = 0.0
+    for i in range(t):
+        s = 0.0
+        for j in range(n):
+            s += x[i, j] * x[i, j]
+        beta_raw += s * s
+    delta_raw = 0.0
+    for j in range(n):
+        for k in range(n):
+            delta_raw += emp[j, k] * emp[j, k]
+    beta = (beta_raw / t - delta_raw) / (n * t)
+    delta = (delta_raw - 2.0 * mu * trace + n * mu * mu) / n
+    beta = min(beta, delta)
+    shrinkage = 0.0 if beta == 0.0 else beta / delta
+    shrunk = (1.0 - shrinkage) * emp
+    for j in range(n):
+        shrunk[j, j] += shrinkage * mu
+    for j in range(n):
+        for k in range(j + 1, n):
+            avg = 0.5 * (shrunk[j, k] + shrunk[k, j])
+            shrunk[j, k] = avg
+            shrunk[k, j] = avg
+    return shrunk, shrinkage
+
+
+@_njit
+def quadratic_form_kernel(cov: FloatArray, weights: FloatArray) -> tuple[float, FloatArray]:
+    """``(w' cov w, cov w)``: portfolio variance and the covariance-times-exposure vector."""
+    n = weights.shape[0]
+    cov_w = np.zeros(n)
+    for j in range(n):
+        acc = 0.0
+        for k in range(n):
+            acc += cov[j, k] * weights[k]
+        cov_w[j] = acc
+    var = 0.0
+    for j in range(n):
+        var += weights[j] * cov_w[j]
+    return var, cov_w
+
+
+@_njit
+def historical_tail_kernel(pnl: FloatArray, confidence: float, z_ci: float) -> FloatArray:
+    """Equal-weight VaR and ES of a P&L sample (positive losses) with an order-statistic CI.
+
+    Quantile rule (upper-tail inverted CDF): with ``m = n (1 - c)`` and ``k = ceil(m)``, VaR is
+    the k-th largest loss; ES is the Acerbi-Tasche tail mean of the ``m`` worst losses, the
+    k-th loss weighted by ``m - (k - 1)``. The CI of VaR is distribution free: the number of
+    losses beyond the true quantile is Binomial(n, 1 - c), so the losses of rank
+    ``m -+ z_ci * sqrt(n c (1 - c))`` bracket it. ``TAIL_LOSS_VARIANCE`` is the variance
+    (ddof=1) of the k worst losses. NaNs if ``n == 0``.
+    """
+    out = np.full(TAIL_WIDTH, np.nan)
+    n = pnl.shape[0]
+    if n == 0:
+        return out
+    m = n * (1.0 - confidence)
+    k = math.ceil(m - TAIL_EPS)
+    k = max(1, min(k, n))
+    part = np.partition(pnl, k - 1)
+    kth = part[k - 1]
+    worse = 0.0
+    for i in range(k - 1):
+        worse += part[i]
+    out[TAIL_VAR] = -kth
+    out[TAIL_ES] = -(worse + (m - (k - 1)) * kth) / m
+    out[TAIL_COUNT] = k
+    half = z_ci * math.sqrt(n * confidence * (1.0 - confidence))
+    k_worse = max(1, min(k, math.floor(m - half + TAIL_EPS)))
+    k_better = max(k, min(n, math.ceil(m + half - TAIL_EPS)))
+    if k_worse < k:
+        head = np.partition(part[: k - 1], k_worse - 1)
+        out[TAIL_CI_UPPER] = -head[k_worse - 1]
+    else:
+        out[TAIL_CI_UPPER] = -kth
+    if k_better > k:
+        rest = np.partition(part[k:], k_better - k - 1)
+        out[TAIL_CI_LOWER] = -rest[k_better - k - 1]
+    else:
+        out[TAIL_CI_LOWER] = -kth
+    if k >= 2:
+        mean = 0.0
+        for i in range(k):
+            mean += part[i]
+        mean /= k
+        acc = 0.0
+        for i in range(k):
+            d = part[i] - mean
+            acc += d * d
+        out[TAIL_LOSS_VARIANCE] = acc / (k - 1)
+    else:
+        out[TAIL_LOSS_VARIANCE] = 0.0
+    return out
+
+
+@_njit
+def _weighted_quantile_loss(sorted_pnl: FloatArray, sorted_w: FloatArray, alpha: float) -> int:
+    """Index (in ascending P&L order) where the upper-tail loss weight first reaches alpha."""
+    n = sorted_pnl.shape[0]
+    cum = 0.0
+    for idx in range(n):
+        cum += sorted_w[idx]
+        if cum >= alpha - TAIL_EPS * alpha:
+            return int(idx)
+    return int(n - 1)
+
+
+@_njit
+def weighted_tail_kernel(
+    pnl: FloatArray, weights: FloatArray, confidence: float, z_ci: float
+) -> FloatArray:
+    """Probability-weighted VaR and ES (weights sum to one; e.g. Boudoukh age weights).
+
+    VaR is the smallest loss whose upper-tail weight reaches ``alpha = 1 - c``; ES averages the
+    tail with the boundary observation weighted by the share of alpha it completes. The CI
+    uses the same rule at ``alpha -+ z_ci * sqrt(alpha c / n_eff)``, ``n_eff = 1 / sum w^2``.
+    ``TAIL_LOSS_VARIANCE`` is the weighted variance of the losses in the tail.
+    """
+    out = np.full(TAIL_WIDTH, np.nan)
+    n = pnl.shape[0]
+    if n == 0:
+        return out
+    alpha = 1.0 - confidence
+    order = np.argsort(pnl, kind="mergesort")
+    sp = pnl[order]
+    sw = weights[order]
+    idx = _weighted_quantile_loss(sp, sw, alpha)
+    cum = 0.0
+    acc = 0.0
+    acc2 = 0.0
+    for i in range(idx):
+        cum += sw[i]
+        acc += sw[i] * sp[i]
+        acc2 += sw[i] * sp[i] * sp[i]
+    part = alpha - cum
+    acc += part * sp[idx]
+    acc2 += part * sp[idx] * sp[idx]
+    es = -acc / alpha
+    out[TAIL_VAR] = -sp[idx]
+    out[TAIL_ES] = es
+    out[TAIL_COUNT] = idx + 1
+    out[TAIL_LOSS_VARIANCE] = max(acc2 / alpha - es * es, 0.0)
+    n_eff = 1.0 / np.sum(weights * weights)
+    half = z_ci * math.sqrt(alpha * confidence / n_eff)
+    lo_alpha = max(alpha - half, 1e-12)
+    hi_alpha = min(alpha + half, 1.0)
+    out[TAIL_CI_UPPER] = -sp[_weighted_quantile_loss(sp, sw, lo_alpha)]
+    out[TAIL_CI_LOWER] = -sp[_weighted_quantile_loss(sp, sw, hi_alpha)]
+    return out
+
+
+@_njit
+def welford_update_kernel(mean: FloatArray, m2: FloatArray, count: int, row: FloatArray) -> int:
+    """Add one return row to a running (mean, co-moment) pair in place; returns the new count.
+
+    Welford/Chan update: ``M2 += (x - mean_old)(x - mean_new)'``; O(N^2), no cancellation of
+    large sums of squares.
+    """
+    n = row.shape[0]
+    count += 1
+    delta = np.empty(n)
+    for j in range(n):
+        delta[j] = row[j] - mean[j]
+        mean[j] += delta[j] / count
+    for j in range(n):
+        after_j = row[j] - mean[j]
+        for k in range(n):
+            m2[k, j] += delta[k] * after_j
+    return count
+
+
+@_njit
+def drawdown_kernel(returns: FloatArray) -> tuple[float, IntArray]:
+    """Maximum drawdown of the wealth index built from simple returns (wealth 1 at index 0).
+
+    Wealth has ``T + 1`` points; indexes in the result refer to that index (0 = inception).
+    Returns ``(max_drawdown <= 0, [peak, trough, recovery])``; recovery is ``-1`` if the
+    wealth never regains the peak, and all are ``-1`` when there is no drawdown.
+    """
+    t = returns.shape[0]
+    idx = np.full(DD_WIDTH, -1, dtype=np.int64)
+    wealth = 1.0
+    peak = 1.0
+    peak_at = 0
+    worst = 0.0
+    worst_peak = 1.0
+    for i in range(t):
+        wealth *= 1.0 + returns[i]
+        if wealth > peak:
+            peak = wealth
+            peak_at = i + 1
+        dd = wealth / peak - 1.0
+        if dd < worst:
+            worst = dd
+            worst_peak = peak
+            idx[DD_PEAK] = peak_at
+            idx[DD_TROUGH] = i + 1
+    if idx[DD_TROUGH] >= 0:
+        wealth = 1.0
+        for i in range(t):
+            wealth *= 1.0 + returns[i]
+            if i + 1 > idx[DD_TROUGH] and wealth >= worst_peak:
+                idx[DD_RECOVERY] = i + 1
+                break
+    return worst, idx
+
+
+def warm_up() -> None:
+    """Compile (or load from the on-disk cache) every kernel on tiny inputs.
+
+    Call once at service start so that the first request does not pay the compile.
+    """
+    rng = np.random.default_rng(0)
+    r = np.ascontiguousarray(rng.normal(0.0, 0.01, (8, 3)))
+    sample_covariance_kernel(r, 1)
+    with_nan = r.copy()
+    with_nan[0, 0] = np.nan
+    pairwise_covariance_kernel(with_nan, 1)
+    ewma_covariance_kernel(r, 0.94)
+    ledoit_wolf_kernel(r)
+    w = np.ones(3)
+    quadratic_form_kernel(np.eye(3), w)
+    pnl = np.ascontiguousarray(r[:, 0])
+    historical_tail_kernel(pnl, 0.95, 1.96)
+    weighted_tail_kernel(pnl, np.full(8, 1.0 / 8.0), 0.95, 1.96)
+    welford_update_kernel(np.zeros(3), np.zeros((3, 3)), 0, r[0].copy())
+    drawdown_kernel(pnl)

@@ -1,0 +1,315 @@
+"""PortfolioAnalyticsService: composes the calculators with positions, prices and a cache.
+
+The service does no I/O itself: positions, prices and the cache are constructor arguments
+implementing the protocols of :mod:`.sources`. The portfolio is valued at the latest prices;
+risk statistics use the daily returns of the current holdings over a look-back window
+(constant-holdings assumption: the history is that of today's book, not of past trades).
+
+Cache keys carry a fingerprint of the positions and latest prices they were computed from, so
+a read after a trade or a price move never returns a stale result even before
+:meth:`PortfolioAnalyticsService.positions_changed` drops the old keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import msgspec
+import numpy as np
+
+from nexus.errors import ValidationError
+from nexus.money import Fixed, Money, Rounding, float_to_money
+
+from . import correlation as corr
+from .decomposition import factor_risk, risk_decomposition, var_decomposition
+from .performance import performance_metrics
+from .sources import PositionSource, PriceSource, ResultCache
+from .stress import StressScenario, apply_scenario, resolve_scenarios
+from .types import (
+    CorrelationMatrix,
+    PerformanceMetrics,
+    PortfolioPosition,
+    RiskDecomposition,
+    VaRMethod,
+    VaRResult,
+)
+from .validation import FloatArray
+from .var import to_var_result, var_from_returns
+
+T = TypeVar("T")
+
+
+class AnalyticsConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """Service settings; look-backs are calendar days before ``clock()``."""
+
+    var_lookback_days: int = 730
+    money_places: int = 2
+    rounding: Rounding = Rounding.HALF_EVEN
+    summary_confidence: float = 0.95
+    decomposition_confidence: float = 0.99
+    estimator: corr.Estimator = corr.Estimator.SAMPLE
+    ewma_lambda: float = corr.RISKMETRICS_LAMBDA
+    age_decay: float = 0.98
+    mc_paths: int = 100_000
+    mc_seed: int | None = 7
+    student_t_dof: float = 5.0
+    benchmark_symbol: str | None = None
+    risk_free_rate: float = 0.0
+    periods_per_year: int = 252
+
+
+def _check_user(user_id: Any) -> str:
+    if not isinstance(user_id, str) or not user_id:
+        raise ValidationError("user_id must be a non-empty string", "user_id")
+    return user_id
+
+
+class PortfolioAnalyticsService:
+    """Real-time and historical risk metrics of user portfolios (see issue 7)."""
+
+    def __init__(
+        self,
+        positions: PositionSource,
+        prices: PriceSource,
+        cache: ResultCache | None = None,
+        *,
+        config: AnalyticsConfig | None = None,
+        clock: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self._positions = positions
+        self._prices = prices
+        self._cache = cache
+        self.config = config or AnalyticsConfig()
+        self._clock = clock
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _cached(self, key: str, compute: Callable[[], Awaitable[T]]) -> T:
+        if self._cache is None:
+            return await compute()
+        return await self._cache.get_or_compute(key, compute)
+
+    def _money(self, value: float) -> str:
+        return str(float_to_money(value, self.config.money_places, self.config.rounding))
+
+    @staticmethod
+    def _fingerprint(positions: list[PortfolioPosition]) -> str:
+        text = "|".join(f"{p.symbol}:{p.quantity}:{p.price}" for p in positions)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    async def _valued(self, user_id: str) -> list[PortfolioPosition]:
+        held = await self._positions.positions(_check_user(user_id))
+        if not held:
+            return []
+        latest = await self._prices.latest_prices([p.symbol for p in held])
+        return [msgspec.structs.replace(p, price=str(latest[p.symbol])) for p in held]
+
+    async def _returns(
+        self, symbols: list[str], start: dt.date, end: dt.date
+    ) -> tuple[FloatArray, tuple[dt.date, ...]]:
+        history = await self._prices.price_history(symbols, start, end)
+        if len(history.dates) < 3:
+            raise ValidationError("not enough price history in the window", "lookback")
+        return history.returns(), history.dates
+
+    @staticmethod
+    def _exposures(positions: list[PortfolioPosition]) -> FloatArray:
+        return np.array([p.market_value.as_float() for p in positions], dtype=np.float64)
+
+    async def _window_returns(
+        self, positions: list[PortfolioPosition], lookback_days: int
+    ) -> FloatArray:
+        end = self._clock()
+        start = end - dt.timedelta(days=lookback_days)
+        returns, _ = await self._returns([p.symbol for p in positions], start, end)
+        return corr.common_window(returns)
+
+    # -- interface -------------------------------------------------------------------------
+
+    async def positions_changed(self, user_id: str) -> None:
+        """Drop the cached results of ``user_id`` (call on every trade of theirs)."""
+        if self._cache is not None:
+            await self._cache.invalidate(f"{_check_user(user_id)}:")
+
+    async def get_positions(self, user_id: str) -> list[PortfolioPosition]:
+        """Positions of the user revalued at the latest prices."""
+        return await self._valued(user_id)
+
+    async def get_portfolio_summary(self, user_id: str) -> dict[str, Any]:
+        """Values (decimal strings) and 1-day parametric VaR/ES at the summary confidence."""
+        positions = await self._valued(user_id)
+        values = [p.market_value for p in positions]
+        zero = Money(0)
+        long_value = sum((v for v in values if v > zero), zero)
+        short_value = sum((v for v in values if v < zero), zero)
+        summary: dict[str, Any] = {
+            "user_id": user_id,
+            "as_of": self._clock().isoformat(),
+            "n_positions": len(positions),
+            "market_value": str(long_value + short_value),
+            "long_value": str(long_value),
+            "short_value": str(short_value),
+            "gross_exposure": str(long_value - short_value),
+            "confidence": self.config.summary_confidence,
+            "var_1d": self._money(0.0),
+            "expected_shortfall_1d": self._money(0.0),
+        }
+        if positions:
+            result = await self.calculate_var(
+                user_id, self.config.summary_confidence, 1, VaRMethod.PARAMETRIC_NORMAL
+            )
+            summary["var_1d"] = result.var
+            summary["expected_shortfall_1d"] = result.expected_shortfall
+        return summary
+
+    async def calculate_var(
+        self, user_id: str, confidence_level: float, time_horizon: int, method: VaRMethod | str
+    ) -> VaRResult:
+        """VaR and ES of the user's portfolio in money (positive loss) by ``method``."""
+        try:
+            m = VaRMethod(method)
+        except ValueError as exc:
+            raise ValidationError(f"unknown VaR method {method!r}", "method") from exc
+        positions = await self._valued(user_id)
+        if not positions:
+            raise ValidationError("the portfolio has no positions", "user_id")
+        key = (
+            f"{user_id}:var:{self._fingerprint(positions)}:{confidence_level}:"
+            f"{time_horizon}:{m.value}"
+        )
+
+        async def compute() -> VaRResult:
+            cfg = self.config
+            returns = await self._window_returns(positions, cfg.var_lookback_days)
+            exposures = self._exposures(positions)
+            estimate = var_from_returns(
+                returns,
+                exposures,
+                confidence_level,
+                time_horizon,
+                m,
+                age_decay=cfg.age_decay,
+                n_paths=cfg.mc_paths,
+                seed=cfg.mc_seed,
+                degrees_of_freedom=cfg.student_t_dof,
+            )
+            total = sum((p.market_value for p in positions), Money(0))
+            return to_var_result(
+                estimate, str(total), places=cfg.money_places, rounding=cfg.rounding
+            )
+
+        return await self._cached(key, compute)
+
+    async def get_performance_metrics(
+        self, user_id: str, start_date: dt.date, end_date: dt.date
+    ) -> PerformanceMetrics:
+        """Performance of the current holdings' value series between the two dates."""
+        if not isinstance(start_date, dt.date) or not isinstance(end_date, dt.date):
+            raise ValidationError("start_date and end_date must be dates", "start_date")
+        if end_date <= start_date:
+            raise ValidationError("end_date must be after start_date", "end_date")
+        positions = await self._positions.positions(_check_user(user_id))
+        if not positions:
+            raise ValidationError("the portfolio has no positions", "user_id")
+        symbols = [p.symbol for p in positions]
+        bench = self.config.benchmark_symbol
+        wanted = [*symbols, bench] if bench and bench not in symbols else symbols
+        history = await self._prices.price_history(wanted, start_date, end_date)
+        raw = history.closes_raw
+        keep = (raw != 0).all(axis=1)
+        if int(keep.sum()) < 3:
+            raise ValidationError("not enough common price history", "start_date")
+        raw = raw[keep]
+        dates = [d for d, k in zip(history.dates, keep, strict=True) if k]
+        qty = [p.quantity_fixed for p in positions]
+        values = np.array(
+            [
+                sum(
+                    (Fixed.from_raw(int(row[j])).notional(q) for j, q in enumerate(qty)),
+                    Money(0),
+                ).as_float()
+                for row in raw
+            ]
+        )
+        if (values <= 0.0).any():
+            raise ValidationError("portfolio value must stay positive for returns", "user_id")
+        returns = values[1:] / values[:-1] - 1.0
+        benchmark = None
+        if bench:
+            b = raw[:, history.column(bench)].astype(np.float64)
+            benchmark = b[1:] / b[:-1] - 1.0
+        return performance_metrics(
+            returns,
+            dates=dates,
+            benchmark=benchmark,
+            risk_free_rate=self.config.risk_free_rate,
+            periods_per_year=self.config.periods_per_year,
+        )
+
+    async def get_risk_decomposition(self, user_id: str, factors: list[str]) -> RiskDecomposition:
+        """Euler/incremental VaR per position and the split on the given factor series."""
+        if not factors or not all(isinstance(f, str) and f for f in factors):
+            raise ValidationError("factors must be a non-empty list of symbols", "factors")
+        positions = await self._valued(user_id)
+        if not positions:
+            raise ValidationError("the portfolio has no positions", "user_id")
+        symbols = [p.symbol for p in positions]
+        end = self._clock()
+        start = end - dt.timedelta(days=self.config.var_lookback_days)
+        returns, _ = await self._returns([*symbols, *factors], start, end)
+        window = corr.common_window(returns)
+        n = len(symbols)
+        assets, factor_returns = window[:, :n], window[:, n:]
+        exposures = self._exposures(positions)
+        cov = corr.estimate_covariance(assets, self.config.estimator).covariance
+        decomposition = var_decomposition(cov, exposures, self.config.decomposition_confidence)
+        model = factor_risk(assets, factor_returns, exposures, list(factors))
+        return risk_decomposition(
+            symbols,
+            exposures,
+            decomposition,
+            model,
+            places=self.config.money_places,
+            rounding=self.config.rounding,
+        )
+
+    async def get_correlation_matrix(
+        self, user_id: str, symbols: list[str] | None, lookback_days: int
+    ) -> CorrelationMatrix:
+        """Correlation of ``symbols`` (default: the user's holdings) over ``lookback_days``."""
+        if isinstance(lookback_days, bool) or not isinstance(lookback_days, int):
+            raise ValidationError("lookback_days must be an integer", "lookback_days")
+        if not 2 <= lookback_days <= 3660:
+            raise ValidationError("lookback_days must be in 2..3660", "lookback_days")
+        if not symbols:
+            symbols = [p.symbol for p in await self._positions.positions(_check_user(user_id))]
+        else:
+            _check_user(user_id)
+        if len(symbols) < 2:
+            raise ValidationError("a correlation matrix needs at least 2 symbols", "symbols")
+        end = self._clock()
+        returns, _ = await self._returns(list(symbols), end - dt.timedelta(days=lookback_days), end)
+        return corr.correlation_matrix(
+            returns, list(symbols), self.config.estimator, ewma_lambda=self.config.ewma_lambda
+        )
+
+    async def run_stress_test(
+        self, user_id: str, scenarios: list[str | StressScenario]
+    ) -> list[dict[str, Any]]:
+        """P&L of each scenario (named historical or custom), as plain dicts of strings."""
+        resolved = resolve_scenarios(scenarios)
+        positions = await self._valued(user_id)
+        base_var: Money | None = None
+        if positions:
+            result = await self.calculate_var(
+                user_id, self.config.summary_confidence, 1, VaRMethod.PARAMETRIC_NORMAL
+            )
+            base_var = Money(result.var)
+        out: list[dict[str, Any]] = []
+        for scenario in resolved:
+            stressed = apply_scenario(positions, scenario, base_var=base_var)
+            out.append(msgspec.to_builtins(stressed))
+        return out

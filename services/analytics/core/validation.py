@@ -1,0 +1,105 @@
+"""Input checks shared by the calculators; each raises ValidationError naming the field."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from nexus.errors import ValidationError
+
+FloatArray = npt.NDArray[np.float64]
+
+MAX_HORIZON_DAYS = 250
+
+
+def check_confidence(value: Any, field: str = "confidence") -> float:
+    """A confidence level strictly inside (0.5, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{field} must be a number in (0.5, 1)", field)
+    c = float(value)
+    if not (0.5 < c < 1.0):
+        raise ValidationError(f"{field} must be in (0.5, 1), got {value!r}", field)
+    return c
+
+
+def check_horizon(value: Any, field: str = "horizon_days") -> int:
+    """A horizon in whole trading days, 1..250."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValidationError(f"{field} must be an integer number of days", field)
+    h = int(value)
+    if not 1 <= h <= MAX_HORIZON_DAYS:
+        raise ValidationError(f"{field} must be in 1..{MAX_HORIZON_DAYS}, got {h}", field)
+    return h
+
+
+def check_unit_interval(value: Any, field: str, *, open_low: bool = True) -> float:
+    """A number in (0, 1) (or [0, 1) with ``open_low=False``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{field} must be a number", field)
+    x = float(value)
+    low_ok = x > 0.0 if open_low else x >= 0.0
+    if not (low_ok and x < 1.0):
+        raise ValidationError(f"{field} must be in (0, 1), got {value!r}", field)
+    return x
+
+
+def check_finite_number(value: Any, field: str) -> float:
+    """Any finite real number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{field} must be a number", field)
+    x = float(value)
+    if not math.isfinite(x):
+        raise ValidationError(f"{field} must be finite", field)
+    return x
+
+
+def as_matrix(value: Any, field: str, *, allow_nan: bool = False, min_rows: int = 1) -> FloatArray:
+    """A C-contiguous float64 ``(T, N)`` matrix with ``T >= min_rows`` and ``N >= 1``."""
+    try:
+        arr = np.ascontiguousarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{field} must be a numeric matrix", field) from exc
+    if arr.ndim != 2 or arr.shape[1] < 1:
+        raise ValidationError(f"{field} must be 2-D (days x assets), got {arr.shape}", field)
+    if arr.shape[0] < min_rows:
+        raise ValidationError(f"{field} needs at least {min_rows} rows", field)
+    bad = np.isinf(arr).any() if allow_nan else not np.isfinite(arr).all()
+    if bad:
+        raise ValidationError(f"{field} must be finite", field)
+    return arr
+
+
+def as_vector(
+    value: Any, field: str, *, length: int | None = None, min_length: int = 1
+) -> FloatArray:
+    """A finite C-contiguous float64 vector (of exactly ``length`` if given)."""
+    try:
+        arr = np.ascontiguousarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{field} must be a numeric vector", field) from exc
+    if arr.ndim != 1:
+        raise ValidationError(f"{field} must be 1-D, got shape {arr.shape}", field)
+    if length is not None and arr.shape[0] != length:
+        raise ValidationError(f"{field} must have length {length}, got {arr.shape[0]}", field)
+    if arr.shape[0] < min_length:
+        raise ValidationError(f"{field} needs at least {min_length} values", field)
+    if not np.isfinite(arr).all():
+        raise ValidationError(f"{field} must be finite", field)
+    return arr
+
+
+def as_covariance(value: Any, field: str = "covariance") -> FloatArray:
+    """A finite, square, symmetric float64 matrix (PSD is the caller's promise)."""
+    arr = as_matrix(value, field)
+    n = arr.shape[0]
+    if arr.shape != (n, n):
+        raise ValidationError(f"{field} must be square, got {arr.shape}", field)
+    scale = max(float(np.max(np.abs(arr))), 1e-300)
+    if not np.allclose(arr, arr.T, rtol=0.0, atol=1e-12 * scale):
+        raise ValidationError(f"{field} must be symmetric", field)
+    if (np.diag(arr) < 0).any():
+        raise ValidationError(f"{field} must have a non-negative diagonal", field)
+    return arr
