@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from nexus.bus.base import Bus, Consumer, Message, OutgoingMessage, Producer, TopicPartition
+from nexus.bus.base import Bus, BusError, Consumer, Message, OutgoingMessage, Producer, TopicPartition
 from nexus.errors import ValidationError
 from nexus.events import DEAD_LETTER_CODEC, DeadLetter, codec_for_topic, dlq_topic
 
@@ -160,7 +160,13 @@ class ConsumerRunner:
         for message in messages:
             tp = message.tp
             offsets[tp] = max(offsets.get(tp, 0), message.offset + 1)
-        await consumer.commit(offsets)
+        try:
+            await consumer.commit(offsets)
+        except BusError:
+            # The group rebalanced and these partitions moved: their new owner resumes at the
+            # last committed offset and applies the batch again (idempotently).
+            log.warning("commit refused after a rebalance", extra={"group": self.group_id})
+            return
         self.stats.batches += 1
         self.stats.processed += len(deliveries)
         self.stats.dead_lettered += len(dead)
