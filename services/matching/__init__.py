@@ -1,0 +1,1 @@
+"""Matching engine: the internal venue (price-time priority books, one per symbol)."""
