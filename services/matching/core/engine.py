@@ -1,0 +1,612 @@
+"""The matching engine: one compiled order book per symbol, typed commands in, events out.
+
+Pure domain core (no I/O, no clock): each command returns the events it caused, in order,
+ready for ``orders.events`` (OrderNew, OrderAmend, OrderCancel, OrderReject, OrderExpire,
+OrderFill) and ``trades.executed`` (Trade). Event ids are deterministic -
+``f"{venue}:{symbol}:{seq}"`` with one sequence per symbol - and ``ts_event`` is the
+command's, so replaying the same commands gives the same events byte for byte.
+
+String order ids map to integer handles (one per accepted order, never reused) and account
+ids to integer account handles, which is all the compiled book sees.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol, runtime_checkable
+
+from nexus._ext.book import Book
+from nexus.events import (
+    INT64_MAX,
+    Level,
+    OrderAmend,
+    OrderCancel,
+    OrderExpire,
+    OrderFill,
+    OrderNew,
+    OrderReject,
+    Trade,
+)
+from nexus.money import Fixed
+from services.matching.core import codes
+from services.matching.core.commands import (
+    AmendOrder,
+    BookSnapshot,
+    CancelOrder,
+    Command,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    RawOrFixed,
+    Side,
+    StpMode,
+    SubmitOrder,
+    TimeInForce,
+)
+from services.matching.core.errors import (
+    DuplicateOrderId,
+    InvalidOrder,
+    OrderNotOpen,
+    UnknownOrder,
+)
+
+EngineEvent = OrderNew | OrderAmend | OrderCancel | OrderReject | OrderExpire | OrderFill | Trade
+
+STP_REASON = "self-trade prevention"
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+_SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,15}$")
+_SIDES: dict[str, int] = {"BUY": codes.SIDE_BUY, "SELL": codes.SIDE_SELL}
+_TIFS: dict[str, int] = {
+    "GTC": codes.TIF_GTC,
+    "DAY": codes.TIF_DAY,
+    "IOC": codes.TIF_IOC,
+    "FOK": codes.TIF_FOK,
+}
+_STPS: dict[str, int] = {
+    "OFF": codes.STP_OFF,
+    "CANCEL_NEWEST": codes.STP_CANCEL_NEWEST,
+    "CANCEL_OLDEST": codes.STP_CANCEL_OLDEST,
+}
+_REJECT_REASONS: dict[int, str] = {
+    codes.REJECT_POST_ONLY: "post-only order would cross",
+    codes.REJECT_FOK: "fill-or-kill quantity not available",
+    codes.REJECT_INVALID: "invalid order",
+    codes.REJECT_DUPLICATE: "duplicate order id",
+}
+_OPEN: frozenset[str] = frozenset({"NEW", "PARTIALLY_FILLED"})
+
+
+@runtime_checkable
+class HaltChecker(Protocol):
+    """Answers whether trading is halted for a user or a symbol (e.g. from ``risk.halts``)."""
+
+    def is_halted(self, user_id: str, symbol: str) -> str | None:
+        """The halt reason, or None when ``user_id`` may trade ``symbol``."""
+        ...
+
+
+class OrderBook(Protocol):
+    """What the engine needs of a book: the compiled Book and the ReferenceBook both fit."""
+
+    @property
+    def last_filled(self) -> int: ...
+    @property
+    def last_remaining(self) -> int: ...
+    def submit(
+        self,
+        order_id: int,
+        side: int,
+        price: int,
+        qty: int,
+        account: int = 0,
+        tif: int = 0,
+        post_only: bool = False,
+        stp: int = 0,
+    ) -> int: ...
+    def amend(self, order_id: int, price: int, qty: int) -> int: ...
+    def cancel(self, order_id: int) -> int: ...
+    def fills(self) -> list[tuple[int, int, int, int, int, int]]: ...
+    def depth(self, side: int, n: int = 10) -> list[tuple[int, int, int]]: ...
+    def best_bid(self) -> int: ...
+    def best_ask(self) -> int: ...
+    def expire(self, tif: int = 1) -> list[tuple[int, int]]: ...
+    def __len__(self) -> int: ...
+
+
+class _NoHalts:
+    def is_halted(self, user_id: str, symbol: str) -> str | None:
+        return None
+
+
+class _CallableHalts:
+    def __init__(self, check: Callable[[str, str], str | None]) -> None:
+        self._check = check
+
+    def is_halted(self, user_id: str, symbol: str) -> str | None:
+        return self._check(user_id, symbol)
+
+
+class _Order:
+    """The engine's record of one accepted (or rejected) order."""
+
+    __slots__ = (
+        "account_id",
+        "client_order_id",
+        "filled",
+        "handle",
+        "leaves",
+        "order_id",
+        "order_type",
+        "post_only",
+        "price",
+        "quantity",
+        "reason",
+        "side",
+        "status",
+        "symbol",
+        "tif",
+        "ts_last",
+        "user_id",
+    )
+
+    def __init__(self, cmd: SubmitOrder, handle: int, price: int, qty: int, tif: str) -> None:
+        self.order_id = cmd.order_id
+        self.handle = handle
+        self.symbol = cmd.symbol
+        self.user_id = cmd.user_id
+        self.account_id = cmd.account_id
+        self.side: Side = cmd.side
+        self.order_type: OrderType = cmd.order_type
+        self.tif: TimeInForce = tif  # type: ignore[assignment]
+        self.price = price
+        self.quantity = qty
+        self.post_only = cmd.post_only
+        self.client_order_id = cmd.client_order_id
+        self.filled = 0
+        self.leaves = qty
+        self.status: OrderState = "NEW"
+        self.reason: str | None = None
+        self.ts_last = cmd.ts_event
+
+
+def _raw(value: RawOrFixed, field: str) -> int:
+    if isinstance(value, Fixed):
+        raw: int = value.raw
+        return raw
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidOrder(f"{field} must be a raw int or a Fixed, got {value!r}", field=f"$.{field}")
+
+
+class MatchingEngine:
+    """Price-time priority matching for many symbols (one book each), as a pure domain core.
+
+    ``halts`` is consulted on every submit and amend (cancels are always allowed, they only
+    reduce risk); ``default_stp`` is the self-trade prevention mode of accounts without one
+    set by :meth:`set_account_stp`, and a submit's own ``stp`` overrides both.
+    ``book_factory`` builds a symbol's book (the compiled :class:`Book` by default; tests pass
+    the reference book).
+    """
+
+    def __init__(
+        self,
+        venue: str = "NEXUS",
+        *,
+        halts: HaltChecker | Callable[[str, str], str | None] | None = None,
+        default_stp: StpMode = "OFF",
+        account_stp: Mapping[str, StpMode] | None = None,
+        book_factory: Callable[[], OrderBook] = Book,
+    ) -> None:
+        if not _IDENTIFIER.match(venue):
+            raise InvalidOrder(f"invalid venue {venue!r}", field="venue")
+        if default_stp not in _STPS:
+            raise InvalidOrder(f"unknown STP mode {default_stp!r}", field="default_stp")
+        self.venue = venue
+        self._halts: HaltChecker
+        if halts is None:
+            self._halts = _NoHalts()
+        elif isinstance(halts, HaltChecker):
+            self._halts = halts
+        else:
+            self._halts = _CallableHalts(halts)
+        self._default_stp = default_stp
+        self._account_stp: dict[str, StpMode] = dict(account_stp or {})
+        self._book_factory = book_factory
+        self._books: dict[str, OrderBook] = {}
+        self._seq: dict[str, int] = {}
+        self._orders: dict[str, _Order] = {}
+        self._by_handle: list[_Order] = []
+        self._accounts: dict[str, int] = {}
+
+    # -- configuration -----------------------------------------------------------------------
+    def set_account_stp(self, account_id: str, mode: StpMode) -> None:
+        """Self-trade prevention for ``account_id``'s orders that do not name their own."""
+        if mode not in _STPS:
+            raise InvalidOrder(f"unknown STP mode {mode!r}", field="stp")
+        self._account_stp[account_id] = mode
+
+    # -- commands ----------------------------------------------------------------------------
+    def handle(self, cmd: Command) -> list[EngineEvent]:
+        """Apply any command; see :meth:`submit`, :meth:`amend` and :meth:`cancel`."""
+        if isinstance(cmd, SubmitOrder):
+            return self.submit(cmd)
+        if isinstance(cmd, AmendOrder):
+            return self.amend(cmd)
+        return self.cancel(cmd)
+
+    def submit(self, cmd: SubmitOrder) -> list[EngineEvent]:
+        """Accept, match and maybe rest a new order; returns its events in order.
+
+        Raises :class:`InvalidOrder` for a malformed command and :class:`DuplicateOrderId`
+        for a reused id. A halt, a post-only order that would cross and an unfillable FOK
+        are answered with an ``OrderReject`` event (the id is then used up).
+        """
+        price, qty, tif = self._validate_submit(cmd)
+        if cmd.order_id in self._orders:
+            raise DuplicateOrderId(f"order id {cmd.order_id!r} already used")
+        order = _Order(cmd, len(self._by_handle), price, qty, tif)
+        self._orders[cmd.order_id] = order
+        self._by_handle.append(order)
+        reason = self._halts.is_halted(cmd.user_id, cmd.symbol)
+        if reason is not None:
+            return [self._reject(order, reason, cmd.ts_event)]
+        book = self._book(cmd.symbol)
+        stp = cmd.stp or self._account_stp.get(cmd.account_id, self._default_stp)
+        result = book.submit(
+            order.handle,
+            _SIDES[cmd.side],
+            price,
+            qty,
+            self._account(cmd.account_id),
+            _TIFS[tif],
+            cmd.post_only,
+            _STPS[stp],
+        )
+        if result >= codes.REJECT_INVALID:
+            return [self._reject(order, _REJECT_REASONS[result], cmd.ts_event)]
+        events: list[EngineEvent] = [
+            OrderNew(
+                event_id=self._next_id(order.symbol),
+                ts_event=cmd.ts_event,
+                symbol=order.symbol,
+                order_id=order.order_id,
+                user_id=order.user_id,
+                account_id=order.account_id,
+                venue=self.venue,
+                side=order.side,
+                order_type=order.order_type,
+                time_in_force=order.tif,
+                price=price,
+                quantity=qty,
+                post_only=order.post_only,
+                client_order_id=order.client_order_id,
+            )
+        ]
+        self._after_match(book, order, result, cmd.ts_event, events)
+        return events
+
+    def amend(self, cmd: AmendOrder) -> list[EngineEvent]:
+        """Change a resting order's price and/or open quantity; returns its events.
+
+        A pure size decrease keeps queue priority; a price change or size increase re-queues
+        the order at the back of its (new) level, where it may trade as the aggressor.
+        Raises :class:`UnknownOrder`, :class:`OrderNotOpen` or :class:`InvalidOrder`; a halt
+        or a post-only order that would cross is answered with an ``OrderReject``.
+        """
+        order = self._open_order(cmd.order_id)
+        price = order.price if cmd.price is None else _raw(cmd.price, "price")
+        qty = order.leaves if cmd.quantity is None else _raw(cmd.quantity, "quantity")
+        if cmd.price is None and cmd.quantity is None:
+            raise InvalidOrder("an amend needs a new price or quantity", field="$.price")
+        if not 0 < price <= INT64_MAX:
+            raise InvalidOrder(f"price must be in (0, 2**63), got {price}", field="$.price")
+        if not 0 < qty <= INT64_MAX:
+            raise InvalidOrder(f"quantity must be in (0, 2**63), got {qty}", field="$.quantity")
+        reason = self._halts.is_halted(order.user_id, order.symbol)
+        if reason is not None:
+            return [self._reject_amend(order, price, qty, reason, cmd.ts_event)]
+        book = self._books[order.symbol]
+        old_price, old_qty = order.price, order.leaves
+        result = book.amend(order.handle, price, qty)
+        if result >= codes.REJECT_INVALID:
+            reason = _REJECT_REASONS.get(result, "invalid amend")
+            return [self._reject_amend(order, price, qty, reason, cmd.ts_event)]
+        order.price = price
+        order.quantity += qty - old_qty
+        order.leaves = qty
+        order.ts_last = cmd.ts_event
+        events: list[EngineEvent] = [
+            OrderAmend(
+                event_id=self._next_id(order.symbol),
+                ts_event=cmd.ts_event,
+                symbol=order.symbol,
+                order_id=order.order_id,
+                user_id=order.user_id,
+                account_id=order.account_id,
+                venue=self.venue,
+                side=order.side,
+                price=price,
+                quantity=qty,
+                old_price=old_price,
+                old_quantity=old_qty,
+                keeps_priority=result == codes.AMENDED,
+            )
+        ]
+        if result != codes.AMENDED:
+            self._after_match(book, order, result, cmd.ts_event, events)
+        return events
+
+    def cancel(self, cmd: CancelOrder) -> list[EngineEvent]:
+        """Cancel a resting order's open quantity; raises UnknownOrder or OrderNotOpen."""
+        order = self._open_order(cmd.order_id)
+        qty = self._books[order.symbol].cancel(order.handle)
+        order.leaves = 0
+        order.status = "CANCELLED"
+        order.ts_last = cmd.ts_event
+        return [self._cancel_event(order, qty, cmd.reason, cmd.ts_event)]
+
+    def expire_day(self, ts_event: int, symbols: Iterable[str] | None = None) -> list[EngineEvent]:
+        """End of the trading day: expire every resting DAY order (all symbols by default)."""
+        events: list[EngineEvent] = []
+        for symbol in sorted(self._books if symbols is None else symbols):
+            book = self._books.get(symbol)
+            if book is None:
+                continue
+            for handle, qty in book.expire(codes.TIF_DAY):
+                order = self._by_handle[handle]
+                order.leaves = 0
+                order.status = "EXPIRED"
+                order.ts_last = ts_event
+                events.append(self._expire_event(order, qty, ts_event))
+        return events
+
+    # -- queries -----------------------------------------------------------------------------
+    def order_status(self, order_id: str) -> OrderStatus:
+        """Status of an order by id; raises :class:`UnknownOrder`."""
+        order = self._orders.get(order_id)
+        if order is None:
+            raise UnknownOrder(f"unknown order {order_id!r}")
+        return OrderStatus(
+            order_id=order.order_id,
+            symbol=order.symbol,
+            user_id=order.user_id,
+            account_id=order.account_id,
+            side=order.side,
+            order_type=order.order_type,
+            time_in_force=order.tif,
+            price=order.price,
+            quantity=order.quantity,
+            filled_quantity=order.filled,
+            leaves_quantity=order.leaves,
+            status=order.status,
+            post_only=order.post_only,
+            client_order_id=order.client_order_id,
+            reason=order.reason,
+            ts_last=order.ts_last,
+        )
+
+    def snapshot(self, symbol: str, depth: int = 10) -> BookSnapshot:
+        """L2 book of ``symbol``: up to ``depth`` levels a side (size and order count)."""
+        if depth < 0:
+            raise InvalidOrder(f"depth must be >= 0, got {depth}", field="depth")
+        book = self._books.get(symbol)
+        if book is None:
+            return BookSnapshot(venue=self.venue, symbol=symbol, bids=[], asks=[])
+        return BookSnapshot(
+            venue=self.venue,
+            symbol=symbol,
+            bids=[Level(p, q, n) for p, q, n in book.depth(codes.SIDE_BUY, depth)],
+            asks=[Level(p, q, n) for p, q, n in book.depth(codes.SIDE_SELL, depth)],
+        )
+
+    def best_bid_ask(self, symbol: str) -> tuple[int, int]:
+        """(best bid, best ask) raw prices of ``symbol``; 0 for an empty side."""
+        book = self._books.get(symbol)
+        return (0, 0) if book is None else (book.best_bid(), book.best_ask())
+
+    @property
+    def symbols(self) -> list[str]:
+        """Symbols that have a book, sorted."""
+        return sorted(self._books)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _validate_submit(self, cmd: SubmitOrder) -> tuple[int, int, str]:
+        for field in ("order_id", "user_id", "account_id"):
+            if not _IDENTIFIER.match(getattr(cmd, field)):
+                raise InvalidOrder(f"invalid {field} {getattr(cmd, field)!r}", field=f"$.{field}")
+        if cmd.client_order_id is not None and not _IDENTIFIER.match(cmd.client_order_id):
+            raise InvalidOrder("invalid client_order_id", field="$.client_order_id")
+        if not _SYMBOL.match(cmd.symbol):
+            raise InvalidOrder(f"invalid symbol {cmd.symbol!r}", field="$.symbol")
+        if cmd.side not in _SIDES:
+            raise InvalidOrder(f"side must be BUY or SELL, got {cmd.side!r}", field="$.side")
+        if cmd.time_in_force not in _TIFS:
+            raise InvalidOrder(f"unknown time in force {cmd.time_in_force!r}", field="$.tif")
+        if cmd.stp is not None and cmd.stp not in _STPS:
+            raise InvalidOrder(f"unknown STP mode {cmd.stp!r}", field="$.stp")
+        price = _raw(cmd.price, "price")
+        qty = _raw(cmd.quantity, "quantity")
+        if not 0 < qty <= INT64_MAX:
+            raise InvalidOrder(f"quantity must be in (0, 2**63), got {qty}", field="$.quantity")
+        tif: str = cmd.time_in_force
+        if cmd.order_type == "LIMIT":
+            if not 0 < price <= INT64_MAX:
+                raise InvalidOrder(f"a LIMIT needs a price > 0, got {price}", field="$.price")
+        elif cmd.order_type == "MARKET":
+            if price != 0:
+                raise InvalidOrder("a MARKET order has no price", field="$.price")
+            if cmd.post_only:
+                raise InvalidOrder("a MARKET order cannot be post-only", field="$.post_only")
+            if tif != "FOK":
+                tif = "IOC"
+        else:
+            raise InvalidOrder(f"unknown order type {cmd.order_type!r}", field="$.order_type")
+        if cmd.post_only and tif in ("IOC", "FOK"):
+            raise InvalidOrder("a post-only order must be GTC or DAY", field="$.post_only")
+        return price, qty, tif
+
+    def _book(self, symbol: str) -> OrderBook:
+        book = self._books.get(symbol)
+        if book is None:
+            book = self._books[symbol] = self._book_factory()
+            self._seq[symbol] = 0
+        return book
+
+    def _account(self, account_id: str) -> int:
+        handle = self._accounts.get(account_id)
+        if handle is None:
+            handle = self._accounts[account_id] = len(self._accounts) + 1
+        return handle
+
+    def _next_id(self, symbol: str) -> str:
+        seq = self._seq.get(symbol, 0) + 1
+        self._seq[symbol] = seq
+        return f"{self.venue}:{symbol}:{seq}"
+
+    def _open_order(self, order_id: str) -> _Order:
+        order = self._orders.get(order_id)
+        if order is None:
+            raise UnknownOrder(f"unknown order {order_id!r}")
+        if order.status not in _OPEN:
+            raise OrderNotOpen(f"order {order_id!r} is {order.status}")
+        return order
+
+    def _after_match(
+        self, book: OrderBook, taker: _Order, result: int, ts: int, events: list[EngineEvent]
+    ) -> None:
+        """Events of the fills (and STP cancels) of the last book operation, then its end."""
+        taker_leaves = book.last_filled + book.last_remaining
+        for kind, maker_handle, _taker, price, qty, maker_leaves in book.fills():
+            maker = self._by_handle[maker_handle]
+            maker.ts_last = ts
+            if kind == codes.FILL_STP_CANCEL:
+                maker.leaves = 0
+                maker.status = "CANCELLED"
+                events.append(self._cancel_event(maker, qty, STP_REASON, ts))
+                continue
+            taker_leaves -= qty
+            maker.filled += qty
+            maker.leaves = maker_leaves
+            maker.status = "FILLED" if maker_leaves == 0 else "PARTIALLY_FILLED"
+            taker.filled += qty
+            trade_id = self._next_id(taker.symbol)
+            buyer, seller = (taker, maker) if taker.side == "BUY" else (maker, taker)
+            events.append(
+                Trade(
+                    event_id=trade_id,
+                    ts_event=ts,
+                    symbol=taker.symbol,
+                    venue=self.venue,
+                    price=price,
+                    quantity=qty,
+                    aggressor_side=taker.side,
+                    buy_order_id=buyer.order_id,
+                    sell_order_id=seller.order_id,
+                    buyer_user_id=buyer.user_id,
+                    buyer_account_id=buyer.account_id,
+                    seller_user_id=seller.user_id,
+                    seller_account_id=seller.account_id,
+                )
+            )
+            events.append(self._fill_event(maker, trade_id, price, qty, maker_leaves, False, ts))
+            events.append(self._fill_event(taker, trade_id, price, qty, taker_leaves, True, ts))
+        remaining = book.last_remaining
+        taker.ts_last = ts
+        if result == codes.RESTED:
+            taker.leaves = remaining
+            taker.status = "PARTIALLY_FILLED" if taker.filled else "NEW"
+        elif result == codes.FILLED:
+            taker.leaves = 0
+            taker.status = "FILLED"
+        elif result == codes.EXPIRED:
+            taker.leaves = 0
+            taker.status = "EXPIRED"
+            events.append(self._expire_event(taker, remaining, ts))
+        elif result == codes.STP_CANCELLED:
+            taker.leaves = 0
+            taker.status = "CANCELLED"
+            events.append(self._cancel_event(taker, remaining, STP_REASON, ts))
+
+    def _fill_event(
+        self,
+        order: _Order,
+        trade_id: str,
+        price: int,
+        qty: int,
+        leaves: int,
+        aggressor: bool,
+        ts: int,
+    ) -> OrderFill:
+        return OrderFill(
+            event_id=self._next_id(order.symbol),
+            ts_event=ts,
+            symbol=order.symbol,
+            order_id=order.order_id,
+            user_id=order.user_id,
+            account_id=order.account_id,
+            venue=self.venue,
+            side=order.side,
+            trade_id=trade_id,
+            price=price,
+            quantity=qty,
+            leaves_quantity=leaves,
+            aggressor=aggressor,
+        )
+
+    def _cancel_event(self, order: _Order, qty: int, reason: str, ts: int) -> OrderCancel:
+        return OrderCancel(
+            event_id=self._next_id(order.symbol),
+            ts_event=ts,
+            symbol=order.symbol,
+            order_id=order.order_id,
+            user_id=order.user_id,
+            account_id=order.account_id,
+            venue=self.venue,
+            side=order.side,
+            price=order.price,
+            cancelled_quantity=qty,
+            reason=reason,
+        )
+
+    def _expire_event(self, order: _Order, qty: int, ts: int) -> OrderExpire:
+        return OrderExpire(
+            event_id=self._next_id(order.symbol),
+            ts_event=ts,
+            symbol=order.symbol,
+            order_id=order.order_id,
+            user_id=order.user_id,
+            account_id=order.account_id,
+            venue=self.venue,
+            side=order.side,
+            price=order.price,
+            expired_quantity=qty,
+        )
+
+    def _reject(self, order: _Order, reason: str, ts: int) -> OrderReject:
+        order.status = "REJECTED"
+        order.leaves = 0
+        order.reason = reason
+        return self._reject_event(order, order.price, order.quantity, reason, ts)
+
+    def _reject_amend(
+        self, order: _Order, price: int, qty: int, reason: str, ts: int
+    ) -> OrderReject:
+        return self._reject_event(order, price, qty, f"amend rejected: {reason}", ts)
+
+    def _reject_event(
+        self, order: _Order, price: int, qty: int, reason: str, ts: int
+    ) -> OrderReject:
+        return OrderReject(
+            event_id=self._next_id(order.symbol),
+            ts_event=ts,
+            symbol=order.symbol,
+            order_id=order.order_id,
+            user_id=order.user_id,
+            account_id=order.account_id,
+            venue=self.venue,
+            side=order.side,
+            price=price,
+            quantity=qty,
+            reason=reason[:512],
+        )
