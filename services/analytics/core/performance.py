@@ -59,6 +59,13 @@ def sharpe_standard_error(excess: FloatArray, sharpe_per_period: float) -> float
     return math.sqrt(max(variance, 0.0) / n)
 
 
+def _std(x: FloatArray) -> float:
+    """Sample standard deviation (ddof=1); exactly 0 for a constant series."""
+    if float(np.ptp(x)) == 0.0:
+        return 0.0
+    return float(np.std(x, ddof=1))
+
+
 def _ratio(num: float, den: float) -> float:
     if den > 0.0:
         return num / den
@@ -108,10 +115,10 @@ def performance_metrics(
 
     total = float(np.prod(1.0 + r) - 1.0)
     annualised = float((1.0 + total) ** (p / n) - 1.0)
-    volatility = float(np.std(r, ddof=1)) * root_p
+    volatility = _std(r) * root_p
 
     excess = r - rf
-    ex_sd = float(np.std(excess, ddof=1))
+    ex_sd = _std(excess)
     sharpe_pp = _ratio(float(excess.mean()), ex_sd)
     sharpe_se = sharpe_standard_error(excess, sharpe_pp) if math.isfinite(sharpe_pp) else 0.0
 
@@ -131,7 +138,7 @@ def performance_metrics(
         beta = float(np.cov(r, b, ddof=1)[0, 1]) / b_var
         alpha = (float(excess.mean()) - beta * float((b - rf).mean())) * p
         active = r - b
-        te = float(np.std(active, ddof=1)) * root_p
+        te = _std(active) * root_p
         ir = _ratio(float(active.mean()) * p, te)
 
     return PerformanceMetrics(
