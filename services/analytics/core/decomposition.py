@@ -29,7 +29,7 @@ from nexus.errors import ValidationError
 from nexus.money import Rounding, float_to_money
 
 from . import kernels
-from .types import FactorRisk, RiskDecomposition, VaRDecomposition
+from .types import FactorRisk, RiskDecomposition, VaRDecomposition, money_text
 from .validation import (
     FloatArray,
     as_covariance,
@@ -150,7 +150,7 @@ def risk_decomposition(
     """Money form of a decomposition; rounded components sum exactly to the rounded total."""
 
     def money(x: float) -> str:
-        return str(float_to_money(x, places, rounding))
+        return money_text(x, places, rounding)
 
     model_var = factors.factor_variance + factors.specific_variance
     return RiskDecomposition(

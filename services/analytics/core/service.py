@@ -21,7 +21,7 @@ import msgspec
 import numpy as np
 
 from nexus.errors import ValidationError
-from nexus.money import Fixed, Money, Rounding, float_to_money
+from nexus.money import Fixed, Money, Rounding
 
 from . import correlation as corr
 from .decomposition import factor_risk, risk_decomposition, var_decomposition
@@ -35,6 +35,7 @@ from .types import (
     RiskDecomposition,
     VaRMethod,
     VaRResult,
+    money_text,
 )
 from .validation import FloatArray
 from .var import to_var_result, var_from_returns
@@ -93,7 +94,7 @@ class PortfolioAnalyticsService:
         return await self._cache.get_or_compute(key, compute)
 
     def _money(self, value: float) -> str:
-        return str(float_to_money(value, self.config.money_places, self.config.rounding))
+        return money_text(value, self.config.money_places, self.config.rounding)
 
     @staticmethod
     def _fingerprint(positions: list[PortfolioPosition]) -> str:

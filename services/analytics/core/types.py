@@ -19,9 +19,15 @@ from enum import StrEnum
 import msgspec
 
 from nexus.errors import ValidationError
-from nexus.money import Fixed, Money
+from nexus.money import Fixed, Money, Rounding, float_to_money
 
 SIGN_CONVENTION = "VaR and ES are positive losses in money; P&L is positive for a gain"
+
+
+def money_text(value: float, places: int, rounding: Rounding) -> str:
+    """A float money statistic as a decimal string with exactly ``places`` decimals."""
+    exact = float_to_money(value, places, rounding).to_decimal()
+    return f"{exact:.{places}f}"
 
 
 class VaRMethod(StrEnum):

@@ -27,10 +27,10 @@ import numpy as np
 from scipy.special import ndtri
 
 from nexus.errors import ValidationError
-from nexus.money import Rounding, float_to_money
+from nexus.money import Rounding
 
 from . import kernels
-from .types import HorizonScaling, VaREstimate, VaRMethod, VaRResult
+from .types import HorizonScaling, VaREstimate, VaRMethod, VaRResult, money_text
 from .validation import (
     FloatArray,
     as_covariance,
@@ -351,7 +351,7 @@ def to_var_result(
     """Money form of an estimate: every amount rounded to ``places`` decimals by ``rounding``."""
 
     def money(x: float) -> str:
-        return str(float_to_money(x, places, rounding))
+        return money_text(x, places, rounding)
 
     return VaRResult(
         method=estimate.method,

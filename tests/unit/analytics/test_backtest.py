@@ -1,0 +1,110 @@
+"""Kupiec POF and Christoffersen tests against the textbook likelihood ratios."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from nexus.errors import ValidationError
+from services.analytics.core.backtest import var_backtest
+
+
+def _history(hits: list[int], var: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
+    v = np.full(len(hits), var)
+    pnl = np.where(np.array(hits) == 1, -150.0, 10.0)
+    return v, pnl
+
+
+def _ll(zeros, ones, p):
+    out = 0.0
+    if zeros:
+        out += zeros * math.log(1 - p)
+    if ones:
+        out += ones * math.log(p)
+    return out
+
+
+def test_kupiec_matches_formula() -> None:
+    hits = [0] * 250
+    for i in (10, 50, 51, 120, 200, 230):
+        hits[i] = 1
+    v, pnl = _history(hits)
+    got = var_backtest(v, pnl, 0.99)
+    x, t = 6, 250
+    lr = -2 * (_ll(t - x, x, 0.01) - _ll(t - x, x, x / t))
+    assert got.n_exceptions == 6
+    assert got.lr_pof == pytest.approx(lr, rel=1e-12)
+    assert got.p_value_pof == pytest.approx(stats.chi2.sf(lr, 1), rel=1e-12)
+
+
+def test_christoffersen_matches_formula() -> None:
+    hits = [0] * 250
+    for i in (10, 50, 51, 120, 200, 230):
+        hits[i] = 1
+    v, pnl = _history(hits)
+    got = var_backtest(v, pnl, 0.99)
+    n00, n01, n10, n11 = got.transitions
+    assert (n00, n01, n10, n11) == (238, 5, 5, 1)
+    pi0, pi1, pi = n01 / (n00 + n01), n11 / (n10 + n11), (n01 + n11) / 249
+    lr = -2 * (_ll(n00 + n10, n01 + n11, pi) - _ll(n00, n01, pi0) - _ll(n10, n11, pi1))
+    assert got.lr_independence == pytest.approx(lr, rel=1e-12)
+    assert got.lr_conditional_coverage == pytest.approx(got.lr_pof + lr, rel=1e-12)
+    assert got.p_value_conditional_coverage == pytest.approx(
+        stats.chi2.sf(got.lr_pof + lr, 2), rel=1e-12
+    )
+
+
+def test_zero_exceptions_are_finite() -> None:
+    v, pnl = _history([0] * 100)
+    got = var_backtest(v, pnl, 0.99)
+    assert got.n_exceptions == 0
+    assert got.lr_pof == pytest.approx(-2 * 100 * math.log(0.99), rel=1e-12)
+    assert got.lr_independence == 0.0
+
+
+def test_all_exceptions_are_finite_and_reject() -> None:
+    v, pnl = _history([1] * 50)
+    got = var_backtest(v, pnl, 0.95)
+    assert math.isfinite(got.lr_pof)
+    assert got.p_value_pof < 1e-10
+
+
+def test_clustered_exceptions_reject_independence() -> None:
+    hits = [0] * 500
+    for i in range(200, 210):
+        hits[i] = 1
+    v, pnl = _history(hits)
+    got = var_backtest(v, pnl, 0.98)
+    assert got.p_value_independence < 0.01
+    assert got.p_value_pof > 0.05  # the count is right, the timing is not
+
+
+def test_loss_equal_to_var_is_not_an_exception() -> None:
+    got = var_backtest([100.0, 100.0, 100.0], [-100.0, -100.1, 5.0], 0.95)
+    assert got.n_exceptions == 1
+
+
+def test_correct_model_is_not_rejected_on_simulated_data() -> None:
+    rng = np.random.default_rng(0)
+    pnl = rng.normal(0, 1, 2000)
+    var = np.full(2000, stats.norm.ppf(0.99))
+    got = var_backtest(var, pnl, 0.99)
+    assert got.p_value_conditional_coverage > 0.01
+
+
+@pytest.mark.parametrize(
+    ("v", "pnl", "c", "field"),
+    [
+        ([1.0], [1.0], 0.99, "var_forecasts"),
+        ([1.0, 1.0], [1.0], 0.99, "pnl"),
+        ([1.0, np.nan], [1.0, 1.0], 0.99, "var_forecasts"),
+        ([1.0, 1.0], [1.0, 1.0], 1.2, "confidence"),
+    ],
+)
+def test_backtest_bad_inputs_raise_with_field(v, pnl, c, field) -> None:
+    with pytest.raises(ValidationError) as err:
+        var_backtest(v, pnl, c)
+    assert err.value.field == field
