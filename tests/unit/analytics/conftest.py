@@ -45,13 +45,16 @@ def market_returns(seed: int, days: int = 750, assets: int = 12, *, nu: float = 
     return np.ascontiguousarray(np.clip(out, -0.5, 0.5))
 
 
-@pytest.fixture(params=["numba", "reference"])
+@pytest.fixture(params=["numba", "interpreted", "reference"])
 def impl(request: pytest.FixtureRequest) -> types.SimpleNamespace:
-    """The kernels, compiled or pure reference, under the same names."""
+    """The kernels under the same names: compiled, the same source run by CPython
+    (``py_func``, which also lets coverage see the kernel lines), or the pure reference."""
     if request.param == "numba":
         table: dict[str, Callable[..., Any]] = {
             name: getattr(kernels, f"{name}_kernel") for name in KERNEL_NAMES
         }
+    elif request.param == "interpreted":
+        table = {name: getattr(kernels, f"{name}_kernel").py_func for name in KERNEL_NAMES}
     else:
         table = {name: getattr(reference, name) for name in KERNEL_NAMES}
     return types.SimpleNamespace(**table)
