@@ -86,9 +86,9 @@ def realistic_mix(n: int, seed: int = 7, resting: int = 2000) -> tuple[list[Op],
             op = (codes.OP_CANCEL, live[rng.randrange(len(live))], 0, 0, 0, 0, 0, 0, 0)
         elif roll < ADD_SHARE + CANCEL_SHARE + AMEND_SHARE:
             oid = live[rng.randrange(len(live))]
-            resting = book.order(oid)
-            assert resting is not None, "live ids are kept in step with the book"
-            side, price, qty, _account = resting
+            found = book.order(oid)
+            assert found is not None, "live ids are kept in step with the book"
+            side, price, qty, _account = found
             if rng.random() < 0.5 and qty > LOT:
                 op = (codes.OP_AMEND, oid, side, price, qty - LOT, 0, 0, 0, 0)
             else:
