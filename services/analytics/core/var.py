@@ -232,6 +232,7 @@ def _parametric_estimate(
     mean_estimated: bool,
     skewness: float | None,
     excess_kurtosis: float | None,
+    estimator: str = "covariance as given",
 ) -> VaREstimate:
     alpha = 1.0 - c
     z = -float(ndtri(alpha))
@@ -265,7 +266,7 @@ def _parametric_estimate(
         n_observations=n,
         quantile_rule="Cornish-Fisher quantile" if cf else "normal quantile",
         uncertainty_method="delta method, normal 95% CI",
-        estimator="covariance as given" + ("; mean estimated" if mean_estimated else ""),
+        estimator=estimator + ("; mean estimated" if mean_estimated else ""),
     )
 
 
@@ -302,29 +303,30 @@ def var_from_returns(
         raise ValidationError(f"unknown VaR method {method!r}", "method") from exc
     r = as_matrix(returns, "returns", min_rows=2)
     w = as_vector(exposures, "exposures", length=r.shape[1])
+    if isinstance(ddof, bool) or ddof not in (0, 1):
+        raise ValidationError("ddof must be 0 or 1", "ddof")
     if m in (VaRMethod.HISTORICAL, VaRMethod.HISTORICAL_AGE_WEIGHTED):
         pnl = r @ w
         decay = age_decay if m is VaRMethod.HISTORICAL_AGE_WEIGHTED else None
         return historical_var(pnl, confidence, horizon_days, scaling=scaling, age_decay=decay)
     if scaling is not HorizonScaling.SQRT_TIME:
         raise ValidationError("overlapping scaling applies to historical VaR only", "scaling")
+    n = r.shape[0]
+    if m in (VaRMethod.PARAMETRIC_NORMAL, VaRMethod.CORNISH_FISHER):
+        # Linear book: w'Sw equals the sample variance of the P&L series R w (same ddof),
+        # so no N x N covariance is formed: O(T N) instead of O(T N^2).
+        pnl = r @ w
+        mu = float(pnl.mean()) if include_mean else 0.0
+        sigma = float(np.std(pnl, ddof=ddof)) if float(np.ptp(pnl)) > 0.0 else 0.0
+        s = k = None
+        if m is VaRMethod.CORNISH_FISHER:
+            s, k = sample_moments(pnl)
+        c = check_confidence(confidence)
+        h = check_horizon(horizon_days)
+        label = f"sample variance (ddof={ddof}) of the P&L series R w (= w'Sw)"
+        return _parametric_estimate(mu, sigma, c, h, n, include_mean, s, k, label)
     cov = kernels.sample_covariance_kernel(r, ddof)
     mean = r.mean(axis=0) if include_mean else None
-    n = r.shape[0]
-    if m is VaRMethod.PARAMETRIC_NORMAL:
-        return parametric_var(cov, w, confidence, horizon_days, n_observations=n, mean=mean)
-    if m is VaRMethod.CORNISH_FISHER:
-        s, k = sample_moments(r @ w)
-        return parametric_var(
-            cov,
-            w,
-            confidence,
-            horizon_days,
-            n_observations=n,
-            mean=mean,
-            skewness=s,
-            excess_kurtosis=k,
-        )
     from .montecarlo import monte_carlo_var
 
     return monte_carlo_var(

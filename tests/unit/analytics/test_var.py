@@ -485,3 +485,27 @@ def test_to_var_result_ceiling_rounding_never_understates() -> None:
     result = var.to_var_result(est, "0", places=2, rounding=Rounding.CEILING)
     assert result.var == "100.01"
     assert result.expected_shortfall == "120.01"
+
+
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_var_from_returns_parametric_fast_path_equals_covariance_path(ddof: int) -> None:
+    r = market_returns(9, days=400)
+    w = np.linspace(-1e4, 4e4, 12)
+    fast = var.var_from_returns(r, w, 0.99, 5, "parametric_normal", ddof=ddof)
+    slow = var.parametric_var(np.cov(r.T, ddof=ddof), w, 0.99, 5, n_observations=400)
+    assert fast.var == pytest.approx(slow.var, rel=RTOL)
+    assert fast.expected_shortfall == pytest.approx(slow.expected_shortfall, rel=RTOL)
+    assert "ddof" in fast.estimator
+
+
+def test_var_from_returns_bad_ddof_raises() -> None:
+    with pytest.raises(ValidationError) as err:
+        var.var_from_returns(
+            market_returns(1, 50, 2), [1.0, 1.0], 0.95, 1, "cornish_fisher", ddof=2
+        )
+    assert err.value.field == "ddof"
+
+
+def test_var_from_returns_constant_pnl_has_zero_parametric_var() -> None:
+    got = var.var_from_returns(np.zeros((10, 2)), [1.0, 1.0], 0.95, 1, "parametric_normal")
+    assert got.var == 0.0
