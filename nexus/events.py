@@ -42,7 +42,7 @@ def dlq_topic(topic: str) -> str:
 
 # -- constrained field types -------------------------------------------------------------------
 Symbol = Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9.\-]{0,15}$", description="Ticker symbol")]
-Identifier = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$", description="Identifier")]
+Identifier = Annotated[str, Meta(min_length=1, max_length=64, description="Identifier")]
 TimestampNs = Annotated[int, Meta(ge=0, le=INT64_MAX, description="UTC nanoseconds")]
 RawPrice = Annotated[int, Meta(gt=0, le=INT64_MAX, description="Price raw fixed-point (1e-9)")]
 RawQuantity = Annotated[int, Meta(gt=0, le=INT64_MAX, description="Quantity raw fixed-point")]

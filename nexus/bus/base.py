@@ -18,7 +18,7 @@ import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from nexus.errors import NexusError
 
@@ -37,9 +37,8 @@ class TopicPartition:
     partition: int
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A record as consumed: where it came from, and its bytes."""
+class Message(NamedTuple):
+    """A record as consumed: where it came from, and its bytes (a tuple: cheap to create)."""
 
     topic: str
     partition: int

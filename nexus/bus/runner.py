@@ -21,7 +21,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from nexus.bus.base import Bus, BusError, Consumer, Message, OutgoingMessage, Producer, TopicPartition
 from nexus.errors import ValidationError
@@ -32,8 +32,7 @@ log = logging.getLogger(__name__)
 E = TypeVar("E")
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery(Generic[E]):
+class Delivery(NamedTuple, Generic[E]):
     """A decoded event and the record it came from."""
 
     message: Message
@@ -156,10 +155,10 @@ class ConsumerRunner:
             dead.extend(rejected)
         if dead:
             await producer.publish_batch([self._dead_letter(r) for r in dead])
-        offsets: dict[TopicPartition, int] = {}
-        for message in messages:
-            tp = message.tp
-            offsets[tp] = max(offsets.get(tp, 0), message.offset + 1)
+        ends: dict[tuple[str, int], int] = {}
+        for message in messages:  # records of a partition arrive in offset order
+            ends[(message.topic, message.partition)] = message.offset + 1
+        offsets = {TopicPartition(topic, part): end for (topic, part), end in ends.items()}
         try:
             await consumer.commit(offsets)
         except BusError:

@@ -95,42 +95,50 @@ cdef object _raw_from_decimal(object value, int mode):
     return _round_div(n, _POW10[-shift] if -shift < 64 else 10 ** (-shift), mode)
 
 
+cdef int64_t[10] _C_POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+                             1000000000]
+
+
 cdef object _raw_from_text(str text, int mode):
-    """Exact decimal text to raw int; fast path for plain `-?digits(.digits)?`."""
-    cdef Py_ssize_t i = 0, n = len(text), point = -1, frac_digits
-    cdef bint negative = False
+    """Exact decimal text to raw int; a C fast path for plain `[+-]digits[.digits]`."""
+    cdef Py_ssize_t n = len(text), i, begin = 0
+    cdef Py_UCS4 c
+    cdef int64_t units = 0, frac = 0
+    cdef int int_digits = 0, frac_digits = 0
+    cdef bint negative = False, seen_point = False, fast = True
     if n == 0:
         raise InvalidNumberError("empty string is not a number")
-    if text[0] == "-" or text[0] == "+":
-        negative = text[0] == "-"
-        i = 1
-    if i >= n:
-        raise InvalidNumberError(f"not a decimal number: {text!r}")
-    cdef Py_ssize_t start = i
-    cdef bint plain = True
-    for i in range(start, n):
+    c = text[0]
+    if c == "-" or c == "+":
+        negative = c == "-"
+        begin = 1
+    for i in range(begin, n):
         c = text[i]
         if c == ".":
-            if point >= 0:
-                plain = False
+            if seen_point:
+                fast = False
                 break
-            point = i
-        elif not ("0" <= c <= "9"):
-            plain = False
-            break
-    if plain and (point < 0 or (point > start or point < n - 1)):
-        if point < 0:
-            int_part = text[start:]
-            frac = ""
+            seen_point = True
+        elif c >= "0" and c <= "9":
+            if seen_point:
+                if frac_digits == FX_PRECISION:
+                    fast = False
+                    break
+                frac = frac * 10 + (<int64_t>c - 48)
+                frac_digits += 1
+            else:
+                if int_digits == 10:
+                    fast = False
+                    break
+                units = units * 10 + (<int64_t>c - 48)
+                int_digits += 1
         else:
-            int_part = text[start:point]
-            frac = text[point + 1:]
-        frac_digits = len(frac)
-        if frac_digits <= FX_PRECISION:
-            raw = int(int_part or "0") * PY_SCALE
-            if frac_digits:
-                raw = raw + int(frac) * <object>_POW10[FX_PRECISION - frac_digits]
-            return -raw if negative else raw
+            fast = False
+            break
+    # 9_223_372_035 whole units and below can never overflow int64 with any fraction.
+    if fast and int_digits + frac_digits > 0 and units <= 9_223_372_035:
+        units = units * FX_SCALE + frac * _C_POW10[FX_PRECISION - frac_digits]
+        return -units if negative else units
     if any(ch in text for ch in "_ \t\r\n"):
         raise InvalidNumberError(f"not a decimal number: {text!r}")
     try:

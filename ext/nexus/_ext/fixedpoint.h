@@ -51,10 +51,39 @@ static inline fx_int128 fx_div_round128(fx_int128 n, fx_int128 d, int mode) {
     }
 }
 
+/* The same rounding for 64-bit operands (|n| < 2^62 keeps 2*remainder exact). */
+static inline int64_t fx_div_round64(int64_t n, int64_t d, int mode) {
+    int64_t q = n / d;
+    int64_t r = n % d;
+    if (r == 0) return q;
+    int negative = (n < 0) != (d < 0);
+    int64_t ar = r < 0 ? -r : r;
+    int64_t ad = d < 0 ? -d : d;
+    int64_t away = negative ? q - 1 : q + 1;
+    switch (mode) {
+    case FX_ROUND_DOWN: return q;
+    case FX_ROUND_UP: return away;
+    case FX_ROUND_FLOOR: return negative ? q - 1 : q;
+    case FX_ROUND_CEILING: return negative ? q : q + 1;
+    case FX_ROUND_HALF_UP: return (2 * ar >= ad) ? away : q;
+    case FX_ROUND_HALF_DOWN: return (2 * ar > ad) ? away : q;
+    default:
+        if (2 * ar > ad || (2 * ar == ad && (q & 1))) return away;
+        return q;
+    }
+}
+
 static inline int fx_fits64(fx_int128 v) { return v >= (fx_int128)INT64_MIN && v <= (fx_int128)INT64_MAX; }
 
 /* a * b at scale: (a*b)/SCALE rounded; 1 on overflow of the int64 result. */
 static inline int fx_mul(int64_t a, int64_t b, int mode, int64_t *out) {
+    int64_t narrow;
+    if (!__builtin_mul_overflow(a, b, &narrow)) {
+        /* Common case: the product fits 64 bits, so the division by the constant scale
+         * compiles to a multiply-shift instead of a 128-bit division call. */
+        *out = fx_div_round64(narrow, FX_SCALE, mode);
+        return 0;
+    }
     fx_int128 r = fx_div_round128((fx_int128)a * b, FX_SCALE, mode);
     if (!fx_fits64(r)) return 1;
     *out = (int64_t)r;

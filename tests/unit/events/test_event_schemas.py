@@ -107,7 +107,7 @@ INVALID: list[tuple[EventCodec, Any, dict[str, Any], str]] = [
     (ORDER_CODEC, ORDER_NEW, {"time_in_force": "GTD"}, "$.time_in_force"),
     (ORDER_CODEC, ORDER_NEW, {"symbol": "aapl"}, "$.symbol"),
     (ORDER_CODEC, ORDER_NEW, {"symbol": "TOO-LONG-SYMBOL-NAME"}, "$.symbol"),
-    (ORDER_CODEC, ORDER_NEW, {"order_id": "has space"}, "$.order_id"),
+    (ORDER_CODEC, ORDER_NEW, {"order_id": "x" * 65}, "$.order_id"),
     (ORDER_CODEC, ORDER_NEW, {"price": "100.5"}, "$.price"),
     (ORDER_CODEC, ORDER_NEW, {"price": 0}, "$.price"),
     (ORDER_CODEC, ORDER_NEW, {"ts_event": -1}, "$.ts_event"),
