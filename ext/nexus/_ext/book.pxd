@@ -37,6 +37,11 @@ ctypedef struct LevelSlot:
     int32_t tail        # newest order
     int32_t next_free
 
+ctypedef struct HashSlot:
+    int64_t key         # order handle; -1 when empty
+    int32_t slot        # key and value share a cache line: one miss per probe
+    int32_t pad
+
 ctypedef struct FillRec:
     int64_t op          # index of the operation inside a batch (0 for single calls)
     int64_t kind        # FILL_MATCH or FILL_STP_CANCEL
@@ -62,8 +67,7 @@ cdef class Book:
     cdef int32_t _nlv[2]
     cdef int32_t _lv_cap[2]
     # handle -> slot, linear probing, power-of-two capacity, backward-shift deletion
-    cdef int64_t* _hkeys
-    cdef int32_t* _hvals
+    cdef HashSlot* _hash
     cdef int64_t _hmask
     cdef int32_t _hshift
     cdef readonly int64_t order_count

@@ -129,8 +129,7 @@ cdef class Book:
         cdef int s
         self._orders = NULL
         self._levels = NULL
-        self._hkeys = NULL
-        self._hvals = NULL
+        self._hash = NULL
         self._fills = NULL
         for s in range(2):
             self._keys[s] = NULL
@@ -156,8 +155,7 @@ cdef class Book:
     def __dealloc__(self):
         free(self._orders)
         free(self._levels)
-        free(self._hkeys)
-        free(self._hvals)
+        free(self._hash)
         free(self._fills)
         free(self._keys[0])
         free(self._keys[1])
@@ -209,65 +207,60 @@ cdef class Book:
         while cap < want:
             cap <<= 1
             bits += 1
-        cdef int64_t* keys = <int64_t*> malloc(cap * sizeof(int64_t))
-        cdef int32_t* vals = <int32_t*> malloc(cap * sizeof(int32_t))
-        if keys == NULL or vals == NULL:
-            free(keys)
-            free(vals)
+        cdef HashSlot* table = <HashSlot*> malloc(cap * sizeof(HashSlot))
+        if table == NULL:
             raise MemoryError()
         cdef int64_t i
         for i in range(cap):
-            keys[i] = EMPTY
-        cdef int64_t* old_keys = self._hkeys
-        cdef int32_t* old_vals = self._hvals
-        cdef int64_t old_cap = self._hmask + 1 if old_keys != NULL else 0
-        self._hkeys = keys
-        self._hvals = vals
+            table[i].key = EMPTY
+        cdef HashSlot* old = self._hash
+        cdef int64_t old_cap = self._hmask + 1 if old != NULL else 0
+        self._hash = table
         self._hmask = cap - 1
         self._hshift = 64 - bits
         for i in range(old_cap):
-            if old_keys[i] != EMPTY:
-                self._hput(old_keys[i], old_vals[i])
-        free(old_keys)
-        free(old_vals)
+            if old[i].key != EMPTY:
+                self._hput(old[i].key, old[i].slot)
+        free(old)
         return 0
 
     cdef void _hput(self, int64_t key, int32_t val) noexcept nogil:
         cdef int64_t i = home_slot(key, self._hshift)
-        while self._hkeys[i] != EMPTY:
+        while self._hash[i].key != EMPTY:
             i = (i + 1) & self._hmask
-        self._hkeys[i] = key
-        self._hvals[i] = val
+        self._hash[i].key = key
+        self._hash[i].slot = val
 
     cdef void _hdel(self, int64_t key) noexcept nogil:
+        cdef HashSlot* h = self._hash
         cdef int64_t mask = self._hmask
         cdef int64_t i = home_slot(key, self._hshift)
         cdef int64_t j, k
-        while self._hkeys[i] != key:
-            if self._hkeys[i] == EMPTY:
+        while h[i].key != key:
+            if h[i].key == EMPTY:
                 return
             i = (i + 1) & mask
         # Backward-shift deletion: pull later members of the probe run into the hole.
         j = i
         while True:
             j = (j + 1) & mask
-            if self._hkeys[j] == EMPTY:
+            if h[j].key == EMPTY:
                 break
-            k = home_slot(self._hkeys[j], self._hshift)
+            k = home_slot(h[j].key, self._hshift)
             if (j > i and (k <= i or k > j)) or (j < i and k <= i and k > j):
-                self._hkeys[i] = self._hkeys[j]
-                self._hvals[i] = self._hvals[j]
+                h[i] = h[j]
                 i = j
-        self._hkeys[i] = EMPTY
+        h[i].key = EMPTY
 
     cdef int32_t find_c(self, int64_t order_id) noexcept nogil:
         """Slot of a resting order, -1 if it is not in the book."""
+        cdef HashSlot* h = self._hash
         cdef int64_t i = home_slot(order_id, self._hshift)
         cdef int64_t k
         while True:
-            k = self._hkeys[i]
+            k = h[i].key
             if k == order_id:
-                return self._hvals[i]
+                return h[i].slot
             if k == EMPTY:
                 return -1
             i = (i + 1) & self._hmask
