@@ -71,7 +71,12 @@ class SimResult:
     encoder: FrameEncoder
     episodes: list[ep_mod.Episode]
     seq_base: I64
-    actions: I64
+    applied: list[tuple[int, I64]]
+
+    @property
+    def actions(self) -> I64:
+        """Every applied action plus a symbol column (``A_SYMBOL_COL``), in stream order."""
+        return _merge_actions(self.applied)
 
     def iter_actions(self) -> Iterator[Action]:
         """Every participant action in the order the book applied it (time, then symbol).
@@ -82,7 +87,7 @@ class SimResult:
         users = self.population.users
         acc_ids = self.population.account_ids
         acc_user = self.population.account_user
-        for row in self.actions.tolist():
+        for row in self.actions.tolist():  # one Python object per action: not a hot path
             handle = row[A_HANDLE]
             account = int(self.account_of[handle])
             yield Action(
@@ -298,7 +303,6 @@ def simulate(cfg: SimConfig) -> SimResult:
             ep_mod.spoofing_or_layering(ep, m, median_lots)
     for d in drivers:
         d.run()
-    actions = _merge_actions(drivers)
     events = sink.table
     # Each symbol's rows are time-ordered and symbols follow each other, so a stable sort on
     # time alone yields (time, symbol, production order).
@@ -321,19 +325,18 @@ def simulate(cfg: SimConfig) -> SimResult:
         encoder=encoder,
         episodes=[ep for ep in plan if ep.handles],
         seq_base=np.zeros(cfg.symbols, dtype=np.int64),
-        actions=actions,
+        applied=[(d.symbol, seg) for d in drivers for seg in d.applied],
     )
 
 
-def _merge_actions(drivers: list[SymbolDriver]) -> I64:
+def _merge_actions(applied: list[tuple[int, I64]]) -> I64:
     """All applied actions with a symbol column, in (time, symbol, apply order)."""
     parts = []
-    for d in drivers:
-        for seg in d.applied:
-            tagged = np.empty((len(seg), ACTION_COLUMNS + 1), dtype=np.int64)
-            tagged[:, :ACTION_COLUMNS] = seg
-            tagged[:, A_SYMBOL_COL] = d.symbol
-            parts.append(tagged)
+    for symbol, seg in applied:
+        tagged = np.empty((len(seg), ACTION_COLUMNS + 1), dtype=np.int64)
+        tagged[:, :ACTION_COLUMNS] = seg
+        tagged[:, A_SYMBOL_COL] = symbol
+        parts.append(tagged)
     if not parts:
         return np.zeros((0, ACTION_COLUMNS + 1), dtype=np.int64)
     merged = np.concatenate(parts)
