@@ -684,13 +684,13 @@ cdef class Book:
         cdef int32_t slot
         doomed = []
         for side in range(2):
-            for _price, queue in self.levels(side):
-                for order_id, qty in queue:
-                    slot = self.find_c(order_id)
+            for level in self.levels(side):
+                for entry in level[1]:
+                    slot = self.find_c(entry[0])
                     if self._orders[slot].tif == tif:
-                        doomed.append((order_id, qty))
-        for order_id, _qty in doomed:
-            self.remove_c(self.find_c(order_id))
+                        doomed.append(entry)
+        for entry in doomed:
+            self.remove_c(self.find_c(entry[0]))
         self._nfills = 0
         return doomed
 
