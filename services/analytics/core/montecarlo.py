@@ -59,24 +59,40 @@ def covariance_factor(cov: FloatArray) -> FloatArray:
 
 
 class _Draws:
-    """Chunked standard draws with optional antithetic pairing and Student-t mixing."""
+    """Chunked standard draws with optional antithetic pairing and Student-t mixing.
+
+    :meth:`half` returns the independent half of a chunk: with antithetic pairing the other
+    half is its mirror image, which callers form *after* the linear maps (a matrix product of
+    ``-Z`` is minus the product of ``Z``), so pairing halves both the draws and the flops.
+    """
 
     def __init__(self, seed: int, antithetic: bool, nu: float | None) -> None:
         self.rng = np.random.default_rng(seed)
         self.antithetic = antithetic
         self.nu = nu
 
-    def chunk(self, paths: int, width: int) -> tuple[FloatArray, FloatArray | None]:
-        half = (paths + 1) // 2 if self.antithetic else paths
-        z = self.rng.standard_normal((half, width))
+    def half(self, paths: int, width: int) -> tuple[FloatArray, FloatArray | None]:
+        count = (paths + 1) // 2 if self.antithetic else paths
+        z = self.rng.standard_normal((count, width))
         mix: FloatArray | None = None
         if self.nu is not None:
-            mix = np.sqrt(self.nu / self.rng.chisquare(self.nu, half))
-        if self.antithetic:
-            z = np.concatenate((z, -z))[:paths]
-            if mix is not None:
-                mix = np.concatenate((mix, mix))[:paths]
+            mix = np.sqrt(self.nu / self.rng.chisquare(self.nu, count))
         return z, mix
+
+    def mirror(self, values: FloatArray, paths: int) -> FloatArray:
+        """Append the antithetic mirror (``-values``) and cut to ``paths`` rows."""
+        if not self.antithetic:
+            return values
+        out: FloatArray = np.concatenate((values, -values))[:paths]
+        return out
+
+    def assets(self, paths: int, factor_t: FloatArray) -> FloatArray:
+        """Independent-half asset returns ``Z A'`` (times the Student-t mix)."""
+        z, mix = self.half(paths, factor_t.shape[0])
+        x: FloatArray = z @ factor_t
+        if mix is not None:
+            x *= mix[:, None]
+        return x
 
 
 def _check_paths(n_paths: Any) -> int:
@@ -123,20 +139,16 @@ def simulate_pnl(
     root_h = math.sqrt(h) * shape_scale
     if not full:
         variance, _ = kernels.quadratic_form_kernel(sigma, w)
-        z, mix = draws.chunk(paths, 1)
+        z, mix = draws.half(paths, 1)
         y = z[:, 0] if mix is None else z[:, 0] * mix
-        fast: FloatArray = drift + root_h * math.sqrt(max(variance, 0.0)) * y
+        fast: FloatArray = drift + root_h * math.sqrt(max(variance, 0.0)) * draws.mirror(y, paths)
         return fast
     factor_t = np.ascontiguousarray(covariance_factor(sigma).T) * root_h
     out = np.empty(paths)
     start = 0
     while start < paths:
         size = min(CHUNK_PATHS, paths - start)
-        z, mix = draws.chunk(size, sigma.shape[0])
-        x = z @ factor_t
-        if mix is not None:
-            x *= mix[:, None]
-        out[start : start + size] = x @ w
+        out[start : start + size] = draws.mirror(draws.assets(size, factor_t) @ w, size)
         start += size
     out += drift
     return out
@@ -235,11 +247,7 @@ def component_expected_shortfall(
     start = 0
     while start < paths:
         size = min(CHUNK_PATHS, paths - start)
-        z, mix = draws.chunk(size, sigma.shape[0])
-        x = z @ factor_t
-        if mix is not None:
-            x *= mix[:, None]
-        x_all[start : start + size] = x * w
+        x_all[start : start + size] = draws.mirror(draws.assets(size, factor_t) * w, size)
         start += size
     pnl = x_all.sum(axis=1)
     m = paths * (1.0 - c)
