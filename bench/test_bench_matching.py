@@ -226,6 +226,24 @@ def test_cancel_at_queue_depth(benchmark: Any, peer: str, depth: int) -> None:
     report(benchmark, f"{peer} cancel at {depth} orders/level ({len(adds):,} orders)", len(doomed))
 
 
+@pytest.mark.parametrize("depth", [50, 5000])
+def test_cancel_at_queue_depth_batch(benchmark: Any, depth: int) -> None:
+    """The same cancels through ``apply_batch``: the book's own cost, no Python per call."""
+    adds, doomed = deep_levels(depth)
+    rows = np.zeros((len(doomed), codes.BATCH_COLUMNS), dtype=np.int64)
+    rows[:, codes.COL_OP] = codes.OP_CANCEL
+    rows[:, codes.COL_ID] = doomed
+
+    def setup() -> tuple[tuple[Book], dict[str, Any]]:
+        book = Book(capacity=len(adds) + 16)
+        for op in adds:
+            book.submit(op[1], op[2], op[3], op[4])
+        return (book,), {}
+
+    benchmark.pedantic(lambda book: book.apply_batch(rows), setup=setup, rounds=15)
+    report(benchmark, f"nexus batch cancel at {depth} orders/level", len(doomed))
+
+
 def test_engine_commands(benchmark: Any) -> None:
     """String ids, validation, halts check and typed events: the service-level cost."""
     n = 20_000
