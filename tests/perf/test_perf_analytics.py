@@ -1,0 +1,76 @@
+"""CI latency gates of portfolio analytics: fail only when far slower than the design.
+
+Each gate measures a median with pytest-benchmark (warm kernels, GC off through pedantic
+warm-up rounds) on 100 positions x 1,000 days and asserts a ceiling 10-100x above the
+targets of issue 7, so a shared CI box never flakes but a complexity regression fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from services.analytics.core import kernels
+from services.analytics.core.correlation import IncrementalCovariance, estimate_covariance
+from services.analytics.core.decomposition import var_decomposition
+from services.analytics.core.montecarlo import monte_carlo_var
+from services.analytics.core.var import historical_var, var_from_returns
+from services.analytics.core.workload import synthetic_exposures, synthetic_returns
+
+
+@pytest.fixture(scope="module")
+def book() -> tuple[np.ndarray, np.ndarray]:
+    kernels.warm_up()
+    return synthetic_returns(1, 1_000, 100), synthetic_exposures(1, 100)
+
+
+def _median_ms(benchmark: Any, fn: Any, rounds: int = 30) -> float:
+    benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=3)
+    return float(benchmark.stats.stats.median * 1e3)
+
+
+@pytest.mark.parametrize("method", ["historical", "parametric_normal", "cornish_fisher"])
+def test_var_100_positions_is_under_500_ms(benchmark, book, method: str) -> None:
+    r, w = book
+    assert _median_ms(benchmark, lambda: var_from_returns(r, w, 0.99, 10, method)) < 500.0
+
+
+def test_incremental_parametric_var_is_under_5_ms(benchmark, book) -> None:
+    r, w = book
+    inc = IncrementalCovariance(100)
+    inc.extend(r)
+    assert _median_ms(benchmark, lambda: inc.parametric_var(w, 0.99), 200) < 5.0
+
+
+def test_historical_var_of_pnl_is_under_5_ms(benchmark, book) -> None:
+    r, w = book
+    pnl = r @ w
+    assert _median_ms(benchmark, lambda: historical_var(pnl, 0.99), 200) < 5.0
+
+
+@pytest.mark.parametrize("estimator", ["sample", "ewma", "ledoit_wolf"])
+def test_covariance_estimators_are_under_50_ms(benchmark, book, estimator: str) -> None:
+    r, _ = book
+    assert _median_ms(benchmark, lambda: estimate_covariance(r, estimator)) < 50.0
+
+
+def test_monte_carlo_full_100k_paths_is_under_2_s(benchmark, book) -> None:
+    r, w = book
+    cov = np.cov(r, rowvar=False)
+    fn = lambda: monte_carlo_var(cov, w, 0.99, n_paths=100_000, seed=1)  # noqa: E731
+    assert _median_ms(benchmark, fn, 5) < 2_000.0
+
+
+def test_monte_carlo_linear_fast_path_is_under_100_ms(benchmark, book) -> None:
+    r, w = book
+    cov = np.cov(r, rowvar=False)
+    fn = lambda: monte_carlo_var(cov, w, 0.99, n_paths=100_000, seed=1, full=False)  # noqa: E731
+    assert _median_ms(benchmark, fn, 10) < 100.0
+
+
+def test_full_decomposition_is_under_50_ms(benchmark, book) -> None:
+    r, w = book
+    cov = np.cov(r, rowvar=False)
+    assert _median_ms(benchmark, lambda: var_decomposition(cov, w, 0.99)) < 50.0
