@@ -161,6 +161,14 @@ class SymbolDriver:
         self._push(ts, OP_CANCEL, handle, 0, 0, 0, 0, 0)
         ep.times.append(ts)
 
+    def open_quantity(self, handle: int) -> int:
+        order = self.book.order(handle)
+        return 0 if order is None else order[2]
+
+    def front_of_queue(self, side: int) -> int:
+        levels = self.book.levels(side)
+        return levels[0][1][0][0] if levels else -1
+
     def schedule(self, ts: int, step: Callable[[int], None]) -> None:
         self._counter += 1
         heapq.heappush(self._steps, (ts, self._counter, step))

@@ -19,7 +19,7 @@ from nexus.sim.layout import BUY, SELL, TIF_GTC, TIF_IOC
 
 MS = 1_000_000
 WASH_RETRY_NS = 5 * MS
-WASH_MAX_RETRIES = 400
+WASH_MAX_RETRIES = 1000
 
 SPOOFING = "SPOOFING"
 LAYERING = "LAYERING"
@@ -54,6 +54,14 @@ class Market(Protocol):
 
     def cancel(self, ts: int, handle: int, ep: Episode) -> None:
         """Cancel an order (a no-op in the book if it is no longer resting)."""
+        ...
+
+    def open_quantity(self, handle: int) -> int:
+        """Open quantity of a resting order (0 if it is not resting)."""
+        ...
+
+    def front_of_queue(self, side: int) -> int:
+        """Handle of the oldest order at the best level of ``side`` (-1 if the side is empty)."""
         ...
 
     def schedule(self, ts: int, step: Callable[[int], None]) -> None:
@@ -148,29 +156,60 @@ def spoofing_or_layering(ep: Episode, m: Market, median_lots: float) -> None:
 
 
 def wash_trading(ep: Episode, m: Market) -> None:
-    """Pairs of crossing orders between two accounts of one beneficial owner, at a price strictly
-    inside the spread so the two orders trade with each other and nobody else."""
+    """Pairs of crossing orders between two accounts of one beneficial owner that trade with
+    each other and nobody else.
+
+    With a price free inside the spread both orders go there at once. With a one-tick spread
+    (the usual case in a liquid book) the seller joins the best ask and the buyer lifts exactly
+    the seller's open quantity once the seller's order reaches the front of the queue.
+    """
     rng, cfg = ep.rng, ep.config
     pairs = draw_int(rng, cfg.orders)
-    state = {"done": 0, "retries": 0}
+    state = {"done": 0, "polls": 0, "sell": -1, "price": 0}
+
+    def accounts() -> tuple[int, int]:
+        k = state["done"]
+        return ep.accounts[k % 2], ep.accounts[(k + 1) % 2]
+
+    def next_pair(ts: int) -> None:
+        state["done"] += 1
+        state["sell"] = -1
+        state["polls"] = 0
+        if state["done"] < pairs:
+            m.schedule(ts + _ms(rng, cfg.gap_ms), trade)
 
     def trade(ts: int) -> None:
         bid, ask = m.top(ts)
-        if ask - bid < 2 * m.tick_raw:
-            if state["retries"] < WASH_MAX_RETRIES:
-                state["retries"] += 1
-                m.schedule(ts + WASH_RETRY_NS, trade)
-            return
-        inside = (ask - bid) // m.tick_raw - 1
-        price = bid + (1 + int(rng.integers(0, inside))) * m.tick_raw
         qty = max(1, round(draw(rng, cfg.size_multiple) * 2)) * m.lot_raw
-        k = state["done"]
-        seller, buyer = ep.accounts[k % 2], ep.accounts[(k + 1) % 2]
-        m.submit(ts, seller, SELL, price, qty, TIF_GTC, ep, "wash_sell")
-        m.submit(ts, buyer, BUY, price, qty, TIF_IOC, ep, "wash_buy")
-        state["done"] = k + 1
-        if k + 1 < pairs:
-            m.schedule(ts + _ms(rng, cfg.gap_ms), trade)
+        seller, buyer = accounts()
+        if ask - bid >= 2 * m.tick_raw:
+            inside = (ask - bid) // m.tick_raw - 1
+            price = bid + (1 + int(rng.integers(0, inside))) * m.tick_raw
+            m.submit(ts, seller, SELL, price, qty, TIF_GTC, ep, "wash_sell")
+            m.submit(ts, buyer, BUY, price, qty, TIF_IOC, ep, "wash_buy")
+            next_pair(ts)
+            return
+        state["sell"] = m.submit(ts, seller, SELL, ask, qty, TIF_GTC, ep, "wash_sell")
+        state["price"] = ask
+        m.schedule(ts + WASH_RETRY_NS, lift)
+
+    def lift(ts: int) -> None:
+        handle = state["sell"]
+        open_qty = m.open_quantity(handle)
+        if open_qty == 0:  # taken by someone else meanwhile
+            next_pair(ts)
+            return
+        if m.front_of_queue(SELL) == handle:
+            _, buyer = accounts()
+            m.submit(ts, buyer, BUY, state["price"], open_qty, TIF_IOC, ep, "wash_buy")
+            next_pair(ts)
+            return
+        state["polls"] += 1
+        if state["polls"] >= WASH_MAX_RETRIES:
+            m.cancel(ts, handle, ep)
+            next_pair(ts)
+            return
+        m.schedule(ts + WASH_RETRY_NS, lift)
 
     m.schedule(ep.start_ns, trade)
 
