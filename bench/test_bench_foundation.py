@@ -80,8 +80,16 @@ def test_decimal_parse_peer(benchmark) -> None:
 
 
 ORDER = OrderNew(
-    event_id="NEXUS:AAPL:1", ts_event=1, symbol="AAPL", order_id="o1", user_id="u1",
-    account_id="a1", side="BUY", order_type="LIMIT", price=101_250_000_000, quantity=10**11,
+    event_id="NEXUS:AAPL:1",
+    ts_event=1,
+    symbol="AAPL",
+    order_id="o1",
+    user_id="u1",
+    account_id="a1",
+    side="BUY",
+    order_type="LIMIT",
+    price=101_250_000_000,
+    quantity=10**11,
 )
 
 
@@ -103,7 +111,9 @@ def _bus_round(bootstrap: str, topic: str) -> dict[str, float]:
         bus = KafkaBus(bootstrap)
         await bus.create_topics([topic], partitions=6)
         msgs = [
-            OutgoingMessage(topic, TRADE_CODEC.encode(make_trade(i, f"S{i % 50}")), f"S{i % 50}".encode())
+            OutgoingMessage(
+                topic, TRADE_CODEC.encode(make_trade(i, f"S{i % 50}")), f"S{i % 50}".encode()
+            )
             for i in range(EVENTS)
         ]
         producer = bus.producer()
@@ -119,7 +129,11 @@ def _bus_round(bootstrap: str, topic: str) -> dict[str, float]:
             seen += len(batch)
 
         runner = ConsumerRunner(
-            bus, f"bench-{topic}", handle, topics=[topic], max_batch=5_000,
+            bus,
+            f"bench-{topic}",
+            handle,
+            topics=[topic],
+            max_batch=5_000,
             decoder=lambda _t, v: TRADE_CODEC.decode(v),
         )
         task = asyncio.create_task(runner.run())

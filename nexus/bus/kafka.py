@@ -55,7 +55,10 @@ class KafkaBus:
             if missing:
                 try:
                     await admin.create_topics(
-                        [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                        [
+                            NewTopic(t, num_partitions=partitions, replication_factor=1)
+                            for t in missing
+                        ]
                     )
                 except TopicAlreadyExistsError:
                     pass  # another process created it first
@@ -210,7 +213,9 @@ class KafkaConsumer:
 
     def assignment(self) -> frozenset[TopicPartition]:
         """Partitions currently owned."""
-        return frozenset(TopicPartition(tp.topic, tp.partition) for tp in self._consumer.assignment())
+        return frozenset(
+            TopicPartition(tp.topic, tp.partition) for tp in self._consumer.assignment()
+        )
 
     async def lag(self) -> int:
         """Records between our position and the high-water mark of owned partitions."""

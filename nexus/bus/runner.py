@@ -23,7 +23,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from nexus.bus.base import Bus, BusError, Consumer, Message, OutgoingMessage, Producer, TopicPartition
+from nexus.bus.base import (
+    Bus,
+    BusError,
+    Consumer,
+    Message,
+    OutgoingMessage,
+    Producer,
+    TopicPartition,
+)
 from nexus.errors import ValidationError
 from nexus.events import DEAD_LETTER_CODEC, DeadLetter, codec_for_topic, dlq_topic
 
@@ -172,7 +180,9 @@ class ConsumerRunner:
         self.stats.committed.update(offsets)
         self.stats.last_commit_monotonic = time.monotonic()
 
-    async def _handle_with_retry(self, deliveries: list[Delivery[Any]]) -> Sequence[Rejection] | None:
+    async def _handle_with_retry(
+        self, deliveries: list[Delivery[Any]]
+    ) -> Sequence[Rejection] | None:
         attempt = 0
         while True:
             try:
@@ -190,7 +200,9 @@ class ConsumerRunner:
                     return None
                 delay = min(self._retry_max_s, self._retry_base_s * 2 ** min(attempt, 16))
                 try:
-                    await asyncio.wait_for(self._stop.wait(), timeout=delay * random.uniform(0.5, 1.0))
+                    await asyncio.wait_for(
+                        self._stop.wait(), timeout=delay * random.uniform(0.5, 1.0)
+                    )
                 except TimeoutError:
                     pass
 
@@ -207,4 +219,6 @@ class ConsumerRunner:
             consumer_group=self.group_id,
             ts_dead_lettered=time.time_ns(),
         )
-        return OutgoingMessage(dlq_topic(message.topic), DEAD_LETTER_CODEC.encode(record), message.key)
+        return OutgoingMessage(
+            dlq_topic(message.topic), DEAD_LETTER_CODEC.encode(record), message.key
+        )

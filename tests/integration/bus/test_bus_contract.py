@@ -105,7 +105,9 @@ async def test_malformed_message_goes_to_dlq_and_later_messages_are_processed(
     await producer.close()
 
     ledger = IdempotentLedger()
-    runner = ConsumerRunner(bus, unique_name("g"), ledger.handle, topics=[topic], decoder=_trade_decoder)
+    runner = ConsumerRunner(
+        bus, unique_name("g"), ledger.handle, topics=[topic], decoder=_trade_decoder
+    )
     await run_until(runner, lambda: len(ledger.applied) == 4)
     assert sorted(ledger.applied) == [f"T-AAPL-{i}" for i in (1, 3, 4, 5)]
     assert runner.stats.dead_lettered == 2
@@ -154,12 +156,17 @@ async def test_handler_rejection_is_dead_lettered_with_its_reason(
                 out.append(Rejection(d.message, "unknown account a1", "UnknownAccount"))
         return out
 
-    runner = ConsumerRunner(bus, unique_name("g"), reject_odd, topics=[topic], decoder=_trade_decoder)
+    runner = ConsumerRunner(
+        bus, unique_name("g"), reject_odd, topics=[topic], decoder=_trade_decoder
+    )
     await run_until(runner, lambda: len(seen) == 3)
     assert runner.stats.dead_lettered == 1
     letters: list[Any] = []
     reader = ConsumerRunner(
-        bus, unique_name("ops"), lambda b: _collect(letters, b), topics=[topic + ".dlq"],
+        bus,
+        unique_name("ops"),
+        lambda b: _collect(letters, b),
+        topics=[topic + ".dlq"],
         decoder=lambda _t, v: DEAD_LETTER_CODEC.decode(v),
     )
     await run_until(reader, lambda: len(letters) == 1)

@@ -37,7 +37,16 @@ CREATE TABLE deliveries (event_id TEXT NOT NULL, worker TEXT NOT NULL);
 
 def _spawn(bootstrap: str, topic: str, group: str, dsn: str, name: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.bus.scale_worker", bootstrap, topic, group, dsn, name],
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.bus.scale_worker",
+            bootstrap,
+            topic,
+            group,
+            dsn,
+            name,
+        ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -52,7 +61,9 @@ async def _publish(bus: KafkaBus, topic: str, seqs: range) -> None:
     await producer.close()
 
 
-async def _wait_for(conn: asyncpg.Connection, sql: str, predicate: Callable[[object], bool], timeout: float) -> object:
+async def _wait_for(
+    conn: asyncpg.Connection, sql: str, predicate: Callable[[object], bool], timeout: float
+) -> object:
     async with asyncio.timeout(timeout):
         while True:
             value = await conn.fetchval(sql)
@@ -82,7 +93,8 @@ async def test_two_processes_split_partitions_and_survivor_takes_over_without_lo
             conn, "SELECT count(DISTINCT worker) FROM effects", lambda v: v == 2, timeout=60
         )
         doomed_symbols = {
-            r["symbol"] for r in await conn.fetch("SELECT DISTINCT symbol FROM effects WHERE worker='doomed'")
+            r["symbol"]
+            for r in await conn.fetch("SELECT DISTINCT symbol FROM effects WHERE worker='doomed'")
         }
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(timeout=10)
@@ -100,8 +112,12 @@ async def test_two_processes_split_partitions_and_survivor_takes_over_without_lo
     assert await conn.fetchval("SELECT count(*) FROM effects") == len(SYMBOLS) * PER_SYMBOL
     # ... in its symbol's order ...
     for symbol in SYMBOLS:
-        seqs = [r["seq"] for r in await conn.fetch(
-            "SELECT seq FROM effects WHERE symbol=$1 ORDER BY applied_order", symbol)]
+        seqs = [
+            r["seq"]
+            for r in await conn.fetch(
+                "SELECT seq FROM effects WHERE symbol=$1 ORDER BY applied_order", symbol
+            )
+        ]
         assert seqs == list(range(PER_SYMBOL)), symbol
     # ... and the survivor took over the partitions of the killed process.
     late = await conn.fetch(

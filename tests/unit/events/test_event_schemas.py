@@ -43,31 +43,109 @@ from tests.support.events import make_trade
 
 P = 10**9
 BASE: dict[str, Any] = {"event_id": "e-1", "ts_event": 1_700_000_000_000_000_000}
-ORDER: dict[str, Any] = {**BASE, "symbol": "AAPL", "order_id": "o1", "user_id": "u1", "account_id": "a1"}
+ORDER: dict[str, Any] = {
+    **BASE,
+    "symbol": "AAPL",
+    "order_id": "o1",
+    "user_id": "u1",
+    "account_id": "a1",
+}
 
 SAMPLES: list[tuple[EventCodec, Any]] = [
     (ORDER_CODEC, OrderNew(**ORDER, side="BUY", order_type="LIMIT", price=100 * P, quantity=5 * P)),
-    (ORDER_CODEC, OrderNew(**ORDER, side="SELL", order_type="MARKET", time_in_force="IOC", quantity=P)),
-    (ORDER_CODEC, OrderAmend(**ORDER, side="BUY", price=99 * P, quantity=4 * P, old_price=100 * P,
-                             old_quantity=5 * P, keeps_priority=False)),
+    (
+        ORDER_CODEC,
+        OrderNew(**ORDER, side="SELL", order_type="MARKET", time_in_force="IOC", quantity=P),
+    ),
+    (
+        ORDER_CODEC,
+        OrderAmend(
+            **ORDER,
+            side="BUY",
+            price=99 * P,
+            quantity=4 * P,
+            old_price=100 * P,
+            old_quantity=5 * P,
+            keeps_priority=False,
+        ),
+    ),
     (ORDER_CODEC, OrderCancel(**ORDER, side="BUY", price=99 * P, cancelled_quantity=4 * P)),
     (ORDER_CODEC, OrderReject(**ORDER, reason="user halted: spoofing alert A-1")),
     (ORDER_CODEC, OrderExpire(**ORDER, side="SELL", price=P, expired_quantity=P)),
-    (ORDER_CODEC, OrderFill(**ORDER, side="BUY", trade_id="t1", price=P, quantity=P,
-                            leaves_quantity=0, aggressor=True)),
+    (
+        ORDER_CODEC,
+        OrderFill(
+            **ORDER,
+            side="BUY",
+            trade_id="t1",
+            price=P,
+            quantity=P,
+            leaves_quantity=0,
+            aggressor=True,
+        ),
+    ),
     (TRADE_CODEC, make_trade(1)),
-    (QUOTE_CODEC, QuoteL1(**BASE, symbol="AAPL", venue="ARCA", bid_price=99 * P, bid_size=P,
-                          ask_price=100 * P, ask_size=2 * P)),
-    (QUOTE_CODEC, QuoteDepth(**BASE, symbol="AAPL", venue="ARCA",
-                             bids=[Level(99 * P, P, 1), Level(98 * P, P, 2)],
-                             asks=[Level(100 * P, P, 1)])),
-    (HALT_CODEC, Halt(**BASE, scope="USER", target="u1", action="HALT", reason="CRITICAL alert",
-                      source_alert_id="A-1", expires_at_ns=2_000_000_000_000_000_000)),
-    (ALERT_CODEC, SurveillanceAlert(**BASE, symbol="AAPL", user_id="u1", alert_type="SPOOFING",
-                                    severity="CRITICAL", score=0.97, window_start_ns=1, window_end_ns=2)),
-    (DEAD_LETTER_CODEC, DeadLetter(source_topic="orders.events", partition=1, offset=7, key=b"AAPL",
-                                   payload=b"\x00", reason="bad", error_type="EventDecodeError",
-                                   consumer_group="g", ts_dead_lettered=1)),
+    (
+        QUOTE_CODEC,
+        QuoteL1(
+            **BASE,
+            symbol="AAPL",
+            venue="ARCA",
+            bid_price=99 * P,
+            bid_size=P,
+            ask_price=100 * P,
+            ask_size=2 * P,
+        ),
+    ),
+    (
+        QUOTE_CODEC,
+        QuoteDepth(
+            **BASE,
+            symbol="AAPL",
+            venue="ARCA",
+            bids=[Level(99 * P, P, 1), Level(98 * P, P, 2)],
+            asks=[Level(100 * P, P, 1)],
+        ),
+    ),
+    (
+        HALT_CODEC,
+        Halt(
+            **BASE,
+            scope="USER",
+            target="u1",
+            action="HALT",
+            reason="CRITICAL alert",
+            source_alert_id="A-1",
+            expires_at_ns=2_000_000_000_000_000_000,
+        ),
+    ),
+    (
+        ALERT_CODEC,
+        SurveillanceAlert(
+            **BASE,
+            symbol="AAPL",
+            user_id="u1",
+            alert_type="SPOOFING",
+            severity="CRITICAL",
+            score=0.97,
+            window_start_ns=1,
+            window_end_ns=2,
+        ),
+    ),
+    (
+        DEAD_LETTER_CODEC,
+        DeadLetter(
+            source_topic="orders.events",
+            partition=1,
+            offset=7,
+            key=b"AAPL",
+            payload=b"\x00",
+            reason="bad",
+            error_type="EventDecodeError",
+            consumer_group="g",
+            ts_dead_lettered=1,
+        ),
+    ),
 ]
 
 
@@ -126,8 +204,11 @@ INVALID: list[tuple[EventCodec, Any, dict[str, Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("codec", "event", "changes", "field"), INVALID,
-                         ids=[f"{type(e).__name__}-{next(iter(c))}" for _, e, c, _ in INVALID])
+@pytest.mark.parametrize(
+    ("codec", "event", "changes", "field"),
+    INVALID,
+    ids=[f"{type(e).__name__}-{next(iter(c))}" for _, e, c, _ in INVALID],
+)
 def test_invalid_event_is_refused_naming_the_field(
     codec: EventCodec, event: Any, changes: dict[str, Any], field: str
 ) -> None:

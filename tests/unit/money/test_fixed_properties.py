@@ -47,7 +47,11 @@ def test_str_round_trip_is_exact(raw: int) -> None:
     assert Fixed.from_decimal(value.to_decimal()).raw == raw
 
 
-@given(st.decimals(allow_nan=False, allow_infinity=False, places=9, min_value=-(10**9), max_value=10**9))
+@given(
+    st.decimals(
+        allow_nan=False, allow_infinity=False, places=9, min_value=-(10**9), max_value=10**9
+    )
+)
 def test_decimal_with_nine_places_converts_exactly(value: Decimal) -> None:
     assert Fixed(value).to_decimal() == value
     assert Fixed(str(value)).to_decimal() == value
@@ -77,9 +81,12 @@ def test_mul_matches_decimal_quantized_with_same_rounding(a: int, b: int, mode: 
 @given(raws, raws.filter(bool), modes)
 def test_div_matches_decimal_quantized_with_same_rounding(a: int, b: int, mode: Rounding) -> None:
     exact = CTX.divide(dec(a), dec(b))
-    expected = CTX.divide(Decimal(a) * 10**9, Decimal(b)).quantize(
-        Decimal(1), rounding=mode.decimal_mode, context=CTX
-    ) * Q
+    expected = (
+        CTX.divide(Decimal(a) * 10**9, Decimal(b)).quantize(
+            Decimal(1), rounding=mode.decimal_mode, context=CTX
+        )
+        * Q
+    )
     assume(abs(exact) < Decimal(10) ** 40)
     if fits(expected):
         assert Fixed.from_raw(a).div(Fixed.from_raw(b), mode).to_decimal() == expected
@@ -99,7 +106,9 @@ def test_notional_of_billion_shares_at_million_is_exact() -> None:
     assert price.notional(quantity).to_decimal() == Decimal("1000000123456789")
 
 
-@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**8), max_value=10**8), modes)
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**8), max_value=10**8), modes
+)
 def test_parse_with_rounding_matches_decimal_quantize(value: Decimal, mode: Rounding) -> None:
     expected = value.quantize(Q, rounding=mode.decimal_mode, context=CTX)
     assert Fixed(str(value), mode).to_decimal() == expected
@@ -107,7 +116,9 @@ def test_parse_with_rounding_matches_decimal_quantize(value: Decimal, mode: Roun
     assert Money(value, mode).to_decimal() == expected
 
 
-@given(st.decimals(allow_nan=False, allow_infinity=False, places=12, min_value=-1000, max_value=1000))
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=12, min_value=-1000, max_value=1000)
+)
 def test_parse_without_rounding_raises_only_when_inexact(value: Decimal) -> None:
     if value == value.quantize(Q, context=CTX):
         assert Fixed(value).to_decimal() == value
@@ -125,17 +136,25 @@ def test_money_sums_are_exact_and_associative(a: int, b: int, c: int) -> None:
 
 @given(raws, st.integers(0, 9), modes)
 def test_money_quantize_matches_decimal(raw: int, places: int, mode: Rounding) -> None:
-    expected = dec(raw).quantize(Decimal(1).scaleb(-places), rounding=mode.decimal_mode, context=CTX)
+    expected = dec(raw).quantize(
+        Decimal(1).scaleb(-places), rounding=mode.decimal_mode, context=CTX
+    )
     assert Money.from_raw(raw).quantize(places, mode).to_decimal() == expected
 
 
 @given(st.integers(-(10**20), 10**20), raws.filter(lambda r: r > 0), modes)
 def test_money_per_unit_matches_decimal(money_raw: int, qty_raw: int, mode: Rounding) -> None:
-    expected = CTX.divide(Decimal(money_raw) * 10**9, Decimal(qty_raw)).quantize(
-        Decimal(1), rounding=mode.decimal_mode, context=CTX
-    ) * Q
+    expected = (
+        CTX.divide(Decimal(money_raw) * 10**9, Decimal(qty_raw)).quantize(
+            Decimal(1), rounding=mode.decimal_mode, context=CTX
+        )
+        * Q
+    )
     if fits(expected):
-        assert Money.from_raw(money_raw).per_unit(Fixed.from_raw(qty_raw), mode).to_decimal() == expected
+        assert (
+            Money.from_raw(money_raw).per_unit(Fixed.from_raw(qty_raw), mode).to_decimal()
+            == expected
+        )
     else:
         with pytest.raises(FixedPointOverflowError):
             Money.from_raw(money_raw).per_unit(Fixed.from_raw(qty_raw), mode)
@@ -153,7 +172,9 @@ def test_comparisons_agree_with_decimal(a: int, b: int) -> None:
     assert (hash(x) == hash(y)) or a != b
 
 
-@pytest.mark.parametrize("text", ["", "-", ".", "1.2.3", "abc", "1e", "NaN", "Infinity", "1_000", " 1", "0x10"])
+@pytest.mark.parametrize(
+    "text", ["", "-", ".", "1.2.3", "abc", "1e", "NaN", "Infinity", "1_000", " 1", "0x10"]
+)
 def test_parse_garbage_raises_invalid_number(text: str) -> None:
     with pytest.raises(InvalidNumberError):
         Fixed(text)

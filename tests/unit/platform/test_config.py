@@ -72,5 +72,7 @@ def test_with_infra_fills_only_missing_urls() -> None:
         kafka_bootstrap="k:1", pg_dsn="postgresql://p/q", redis_url=None
     )
     assert (settings.kafka_bootstrap, settings.pg_dsn, settings.redis_url) == (
-        "k:1", "postgresql://p/q", "redis://r"
+        "k:1",
+        "postgresql://p/q",
+        "redis://r",
     )

@@ -1,0 +1,148 @@
+"""What every service's ``main`` needs around its core: database, bus, consumers, lifecycle.
+
+A :class:`ServiceRuntime` is created in ``main.py``, handed to the adapters that need a pool or
+a producer, and hooked into the app's lifespan: on startup it creates the service's database,
+applies its migrations, opens the pool and the producer and starts the consumer runners; on
+shutdown it stops the runners gracefully (each finishes and commits its batch), then closes
+everything in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from nexus.bus import Bus, ConsumerRunner, KafkaBus, MemoryBus, OutgoingMessage, Producer
+from nexus.config import Settings
+from nexus.errors import NexusError
+from nexus.store import create_pool, migrate_dsn
+
+log = logging.getLogger(__name__)
+
+RunnerFactory = Callable[[Bus], ConsumerRunner]
+Task = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
+
+
+class RuntimeNotStarted(NexusError, RuntimeError):
+    """A resource was used before the service started."""
+
+
+class ServiceRuntime:
+    """Database pool, bus, producer, consumers and background tasks of one service."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        migrations: Path | None = None,
+        topics: Sequence[str] = (),
+        bus: Bus | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self._migrations = migrations
+        self._topics = tuple(topics)
+        self.bus: Bus = bus or (
+            KafkaBus(settings.kafka_bootstrap, client_id=name)
+            if settings.kafka_bootstrap
+            else MemoryBus()
+        )
+        self._pool: asyncpg.Pool | None = None
+        self._producer: Producer | None = None
+        self._runner_factories: list[RunnerFactory] = []
+        self.runners: list[ConsumerRunner] = []
+        self._background: list[Task] = []
+        self._startup: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._runner_tasks: list[asyncio.Task[None]] = []
+        self._background_tasks: list[asyncio.Task[None]] = []
+        self.started = asyncio.Event()
+
+    # -- wiring (before start) --------------------------------------------------------------------
+    def add_consumer(self, factory: RunnerFactory) -> None:
+        """Run the consumer that ``factory`` builds on this service's bus once started."""
+        self._runner_factories.append(factory)
+
+    def add_startup(self, hook: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``hook()`` after the pool and producer open, before consumers start (state load)."""
+        self._startup.append(hook)
+
+    def add_background(self, task: Task) -> None:
+        """Run ``task(runtime)`` in the background while the service runs."""
+        self._background.append(task)
+
+    # -- resources ------------------------------------------------------------------------------
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The service database's pool."""
+        if self._pool is None:
+            raise RuntimeNotStarted(f"{self.name}: database pool used before startup")
+        return self._pool
+
+    @property
+    def producer(self) -> Producer:
+        """The service's producer."""
+        if self._producer is None:
+            raise RuntimeNotStarted(f"{self.name}: producer used before startup")
+        return self._producer
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Publish and wait for the broker's acknowledgement."""
+        await self.producer.publish_batch(messages)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Create and migrate the database, open pool and producer, start consumers."""
+        if self._migrations is not None:
+            dsn = self.settings.pg_dsn_for(self.name)
+            applied = await migrate_dsn(dsn, self._migrations)
+            if applied:
+                log.info("applied migrations", extra={"service": self.name, "versions": applied})
+            self._pool = await create_pool(dsn, min_size=1, max_size=10)
+        if self._topics:
+            await self.bus.create_topics(self._topics)
+        self._producer = self.bus.producer()
+        for hook in self._startup:
+            await hook()
+        for factory in self._runner_factories:
+            runner = factory(self.bus)
+            self.runners.append(runner)
+            self._runner_tasks.append(asyncio.create_task(runner.run(), name=runner.group_id))
+        for task in self._background:
+            self._background_tasks.append(asyncio.create_task(task(self)))
+        self.started.set()
+
+    async def stop(self) -> None:
+        """Stop consumers (finish batch, commit), background tasks, then close resources."""
+        for runner in self.runners:
+            runner.request_stop()
+        for task in self._background_tasks:
+            task.cancel()
+        for task in [*self._runner_tasks, *self._background_tasks]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=15)
+        self._runner_tasks.clear()
+        self._background_tasks.clear()
+        if self._producer is not None:
+            await self._producer.close()
+            self._producer = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        await self.bus.close()
+
+    async def ready(self) -> bool:
+        """Readiness: the database answers (when the service has one) and consumers run."""
+        if self._pool is not None:
+            await self._pool.fetchval("SELECT 1")
+        return all(not task.done() for task in self._runner_tasks)
+
+    async def consumer_lag(self) -> int:
+        """Records behind the end of the assigned partitions, over all consumers."""
+        return sum(runner.stats.lag for runner in self.runners)

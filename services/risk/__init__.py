@@ -1,0 +1,1 @@
+"""Risk service: the halt registry that the matching engine and the router obey."""
