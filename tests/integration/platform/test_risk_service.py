@@ -38,7 +38,7 @@ async def test_halt_and_resume_are_stored_published_checked_and_audited(
     unique_name: Callable[[str], str],
 ) -> None:
     settings = await service_settings("risk")
-    app, runtime, _ = build(settings)
+    app, _, _ = build(settings)
     user = unique_name("user")
     risk = tokens("risk-officer", "risk")
     async with running_server(app) as url, httpx.AsyncClient(base_url=url) as http:
