@@ -105,3 +105,5 @@ cdef class Book:
     cdef int _record(self, int kind, int64_t maker, int64_t taker, int64_t price, int64_t qty,
                      int64_t leaves) except -1
     cdef int _check_side(self, int side) except -1
+    cdef bint _level_overflows(self, int side, int64_t price, int64_t qty,
+                               int32_t exclude) noexcept nogil

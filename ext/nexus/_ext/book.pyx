@@ -10,7 +10,7 @@ A submit or amend returns a result code (``RESTED``, ``FILLED``, ...; rejects ar
 and leaves its fills in a buffer read with :meth:`Book.fills`; ``last_filled`` and
 ``last_remaining`` say how much of it filled and how much did not.
 """
-from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memmove
 
@@ -404,15 +404,20 @@ cdef class Book:
             lev = &self._levels[self._lv[opp][i]]
             if not crosses(side, price, lev.price):
                 break
+            # total < qty here, so comparing against qty - total never overflows
             if stp == C_STP_OFF:
+                if lev.qty >= qty - total:
+                    return qty
                 total += lev.qty
             else:
                 o = lev.head
-                while o >= 0 and total < qty:
+                while o >= 0:
                     if self._orders[o].account == account:
                         if stp == C_STP_NEWEST:
                             return total
                     else:
+                        if self._orders[o].qty >= qty - total:
+                            return qty
                         total += self._orders[o].qty
                     o = self._orders[o].next
             i -= 1
@@ -480,6 +485,8 @@ cdef class Book:
             return C_REJECT_INVALID
         if self.find_c(order_id) >= 0:
             return C_REJECT_DUPLICATE
+        if price != 0 and tif <= C_DAY and self._level_overflows(side, price, qty, -1):
+            return C_REJECT_INVALID
         if post_only:
             opp_best = self.best_c(1 - side)
             if opp_best != 0 and crosses(side, price, opp_best):
@@ -525,6 +532,8 @@ cdef class Book:
         post_only = o.post_only
         stp = o.stp
         account = o.account
+        if self._level_overflows(side, price, qty, slot):
+            return C_REJECT_INVALID
         if post_only:
             opp_best = self.best_c(1 - side)
             if opp_best != 0 and crosses(side, price, opp_best):
@@ -730,6 +739,22 @@ cdef class Book:
 
     def __len__(self):
         return self.order_count
+
+    cdef bint _level_overflows(self, int side, int64_t price, int64_t qty,
+                               int32_t exclude) noexcept nogil:
+        """Would ``qty`` more at ``price`` overflow the level's int64 aggregate?
+
+        ``exclude`` is an order slot whose quantity leaves that level first (-1 for none).
+        """
+        cdef int32_t n = self._nlv[side]
+        cdef int32_t pos = lower_bound(self._keys[side], n, side_key(side, price))
+        cdef int64_t have
+        if pos == n or self._keys[side][pos] != side_key(side, price):
+            return False
+        have = self._levels[self._lv[side][pos]].qty
+        if exclude >= 0 and self._orders[exclude].level == self._lv[side][pos]:
+            have -= self._orders[exclude].qty
+        return have > INT64_MAX - qty
 
     cdef int _check_side(self, int side) except -1:
         if side != C_BUY and side != C_SELL:

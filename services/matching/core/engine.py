@@ -71,7 +71,7 @@ _STPS: dict[str, int] = {
 _REJECT_REASONS: dict[int, str] = {
     codes.REJECT_POST_ONLY: "post-only order would cross",
     codes.REJECT_FOK: "fill-or-kill quantity not available",
-    codes.REJECT_INVALID: "invalid order",
+    codes.REJECT_INVALID: "price level size limit (2**63-1 raw) exceeded",
     codes.REJECT_DUPLICATE: "duplicate order id",
 }
 _OPEN: frozenset[str] = frozenset({"NEW", "PARTIALLY_FILLED"})

@@ -19,6 +19,8 @@ Semantics (shared with the compiled book; prices and quantities are raw fixed-po
   queue position (``AMENDED``); anything else re-enters at the back of the new level and may
   trade as a taker (a post-only order is rejected instead, left unchanged).
 * ``cancel`` returns the open quantity removed (0 if the order was not resting).
+* an order that would rest (or re-queue) where its level's total open quantity would pass
+  ``2**63 - 1`` is ``REJECT_INVALID`` before anything happens.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from services.matching.core.codes import (
 )
 
 Fill = tuple[int, int, int, int, int, int]
+INT64_MAX = 2**63 - 1
 
 
 class _Order:
@@ -157,6 +160,11 @@ class ReferenceBook:
             del self._sides[o.side][o.price]
         del self._orders[o.id]
 
+    def _level_overflows(self, side: int, price: int, qty: int, exclude: _Order | None) -> bool:
+        """Would the level's total open quantity exceed an int64 (the compiled book's limit)?"""
+        queue = self._sides[side].get(price, [])
+        return sum(o.qty for o in queue if o is not exclude) + qty > INT64_MAX
+
     def _fillable(self, side: int, price: int, qty: int, account: int, stp: int) -> int:
         opp = 1 - side
         total = 0
@@ -245,6 +253,8 @@ class ReferenceBook:
             return REJECT_INVALID
         if order_id in self._orders:
             return REJECT_DUPLICATE
+        if price and tif in (TIF_GTC, TIF_DAY) and self._level_overflows(side, price, qty, None):
+            return REJECT_INVALID
         order = _Order(order_id, side, price, qty, account, tif, bool(post_only), stp)
         if post_only:
             best = self._best(1 - side)
@@ -283,6 +293,8 @@ class ReferenceBook:
             o.qty = qty
             self.last_remaining = qty
             return AMENDED
+        if self._level_overflows(o.side, price, qty, o):
+            return REJECT_INVALID
         if o.post_only:
             best = self._best(1 - o.side)
             if best and _crosses(o.side, price, best):

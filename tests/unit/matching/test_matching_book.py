@@ -305,3 +305,23 @@ def test_book_grows_past_initial_capacity(book_factory: Any) -> None:
 def test_depth_and_levels_reject_bad_side(book: Any) -> None:
     with pytest.raises(ValueError, match="side"):
         book.depth(5)
+
+
+def test_order_overflowing_level_total_is_rejected_before_anything(book: Any) -> None:
+    big = 2**62
+    assert book.submit(1, SELL, 100 * P, big) == RESTED
+    assert book.submit(2, SELL, 100 * P, big) == REJECT_INVALID
+    assert book.submit(3, SELL, 101 * P, big) == RESTED
+    assert book.amend(3, 100 * P, big) == REJECT_INVALID
+    assert book.amend(1, 100 * P, big + 5) == RESTED
+    assert book.levels(SELL) == [(100 * P, [(1, big + 5)]), (101 * P, [(3, big)])]
+    assert book.submit(4, SELL, 100 * P, big, tif=TIF_IOC) == EXPIRED
+
+
+def test_fok_sums_huge_levels_without_overflow(book: Any) -> None:
+    big = 2**62
+    book.submit(1, SELL, 100 * P, big)
+    book.submit(2, SELL, 101 * P, big)
+    book.submit(3, SELL, 102 * P, big)
+    assert book.submit(4, BUY, 102 * P, 2**63 - 1, tif=TIF_FOK) == FILLED
+    assert book.levels(SELL) == [(101 * P, [(2, 1)]), (102 * P, [(3, big)])]
