@@ -4,20 +4,21 @@
 kernels. Each group holds our calculator and the equivalent plain-numpy computation (and
 scikit-learn's LedoitWolf for shrinkage; Riskfolio-Lib risk contributions when installed).
 Targets from issue 7 are printed next to the measured median; figures and the command are
-recorded in docs/bench/analytics.md.
+recorded in docs/bench/analytics.md. BLAS is limited to one thread for the whole module.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from scipy.special import ndtri
 from sklearn.covariance import LedoitWolf
+from threadpoolctl import threadpool_limits
 
 from services.analytics.core import kernels
 from services.analytics.core.correlation import IncrementalCovariance, estimate_covariance
@@ -29,6 +30,14 @@ from services.analytics.core.workload import synthetic_exposures, synthetic_retu
 DAYS, ASSETS = 1_000, 100
 Z99 = float(-ndtri(0.01))
 HAS_RISKFOLIO = importlib.util.find_spec("riskfolio") is not None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_core() -> Iterator[None]:
+    """One BLAS thread for every library (the issue's "one core"; two OpenBLAS pools, numpy's
+    and scipy's used by Numba, would otherwise spin against each other on a shared box)."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 @pytest.fixture(scope="module")
