@@ -1,0 +1,1 @@
+"""Orders/positions ledger: per-user positions and fills from ``trades.executed``."""
