@@ -107,7 +107,21 @@ def resting_quantity(book: Any) -> int:
 @settings(max_examples=400, deadline=None)
 @given(op_sequences)
 def test_compiled_book_matches_reference_after_every_operation(ops: list[Op]) -> None:
-    ops = resolve(ops)
+    check_against_reference(resolve(ops))
+
+
+huge = st.sampled_from([1, 2**61, 2**62 - 1, 2**62, 2**63 - 1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(huge, min_size=5, max_size=60), op_sequences)
+def test_compiled_book_matches_reference_at_int64_limits(sizes: list[int], ops: list[Op]) -> None:
+    """Quantities near 2**63: level totals and FOK sums must neither wrap nor diverge."""
+    big: list[Op] = [(*op[:4], sizes[i % len(sizes)], *op[5:]) for i, op in enumerate(ops)]
+    check_against_reference(resolve(big))
+
+
+def check_against_reference(ops: list[Op]) -> None:
     fast, ref = Book(capacity=16), ReferenceBook()
     for op in ops:
         before = resting_quantity(ref)
