@@ -16,6 +16,8 @@ from nexus.events import Trade
 from nexus.money import Fixed, Money, Rounding
 
 Side = Literal["BUY", "SELL"]
+ZERO = Fixed(0)
+NO_MONEY = Money(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +47,9 @@ class Position:
 
     user_id: str
     symbol: str
-    quantity: Fixed = Fixed(0)
-    avg_cost: Fixed = Fixed(0)
-    realized_pnl: Money = Money(0)
+    quantity: Fixed = ZERO
+    avg_cost: Fixed = ZERO
+    realized_pnl: Money = NO_MONEY
     last_trade_id: str | None = None
     last_ts_event: int = 0
 
@@ -93,7 +95,6 @@ def apply_fill(position: Position, fill: Fill) -> Position:
     held = position.quantity
     delta = fill.signed_quantity
     after = held + delta
-    zero = Fixed(0)
     if held.raw == 0 or (held.raw > 0) == (delta.raw > 0):
         # Opening or adding: weighted average cost of what is held.
         total = position.avg_cost.notional(abs(held)) + fill.price.notional(fill.quantity)
@@ -109,7 +110,7 @@ def apply_fill(position: Position, fill: Fill) -> Position:
     per_unit = fill.price - position.avg_cost if held.raw > 0 else position.avg_cost - fill.price
     realized = position.realized_pnl + per_unit.notional(closed)
     if after.raw == 0:
-        avg = zero
+        avg = ZERO
     elif (after.raw > 0) == (held.raw > 0):
         avg = position.avg_cost  # reduced: the rest keeps its cost
     else:
