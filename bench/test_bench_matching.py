@@ -64,7 +64,7 @@ def mix() -> tuple[list[Op], list[Op]]:
 def prefilled(prefill: list[Op]) -> Book:
     book = Book(capacity=65536)
     for op in prefill:
-        book.submit(*op[1:7])
+        book.submit(op[1], op[2], op[3], op[4], op[5], op[6])
     return book
 
 
@@ -152,7 +152,9 @@ class NautilusBook:
         from nautilus_trader.model.identifiers import InstrumentId
         from nautilus_trader.model.objects import Price, Quantity
 
-        self._make = lambda: OrderBook(InstrumentId.from_str("ACME.XNAS"), BookType.L3_MBO)
+        self._make: Callable[[], Any] = lambda: OrderBook(
+            InstrumentId.from_str("ACME.XNAS"), BookType.L3_MBO
+        )
         sides = {codes.SIDE_BUY: OrderSide.BUY, codes.SIDE_SELL: OrderSide.SELL}
         prices: dict[int, Any] = {}
         self.orders = {}

@@ -12,16 +12,16 @@ import time
 import numpy as np
 
 from nexus._ext.book import Book
-from services.matching.core.workload import call_shaped, deep_levels, realistic_mix
+from services.matching.core.workload import Op, call_shaped, deep_levels, realistic_mix
 
 FLOOR_OPS_PER_S = 100_000
 MAX_DEPTH_RATIO = 4.0
 
 
-def prefilled(prefill: list[tuple[int, ...]]) -> Book:
+def prefilled(prefill: list[Op]) -> Book:
     book = Book(capacity=65536)
     for op in prefill:
-        book.submit(*op[1:7])
+        book.submit(op[1], op[2], op[3], op[4], op[5], op[6])
     return book
 
 
