@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pytest
 
 from services.analytics.core import kernels
+from services.analytics.core.workload import synthetic_returns
 
 from . import reference
 
@@ -30,19 +31,9 @@ KERNEL_NAMES = [
 ]
 
 
-def market_returns(seed: int, days: int = 750, assets: int = 12, *, nu: float = 4.0) -> FloatArray:
-    """Generated daily returns: 3 factors with GARCH-like volatility, Student-t shocks."""
-    rng = np.random.default_rng(seed)
-    loadings = rng.normal(0.8, 0.3, (assets, 3)) * np.array([1.0, 0.5, 0.3])
-    vol = np.empty(days)
-    v = 0.01
-    for t in range(days):
-        v = np.sqrt(0.000002 + 0.9 * v * v + 0.08 * (rng.standard_normal() * v) ** 2)
-        vol[t] = v
-    factors = rng.standard_t(nu, (days, 3)) * np.sqrt((nu - 2) / nu) * vol[:, None]
-    specific = rng.standard_t(nu, (days, assets)) * 0.008 * np.sqrt((nu - 2) / nu)
-    out = 0.0003 + factors @ loadings.T + specific
-    return np.ascontiguousarray(np.clip(out, -0.5, 0.5))
+def market_returns(seed: int, days: int = 750, assets: int = 12) -> FloatArray:
+    """Generated daily returns (3 factors, clustered volatility, Student-t shocks)."""
+    return synthetic_returns(seed, days, assets)
 
 
 @pytest.fixture(params=["numba", "interpreted", "reference"])
