@@ -18,8 +18,8 @@ from nexus.sim.config import EpisodeConfig, Range
 from nexus.sim.layout import BUY, SELL, TIF_GTC, TIF_IOC
 
 MS = 1_000_000
-WASH_RETRY_NS = 5 * MS
-WASH_MAX_RETRIES = 1000
+WASH_RETRY_NS = 25 * MS
+WASH_MAX_RETRIES = 200
 
 SPOOFING = "SPOOFING"
 LAYERING = "LAYERING"

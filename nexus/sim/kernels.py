@@ -354,7 +354,7 @@ def _put_event_id(buf: U8, p: int, venue: U8, sym: U8, sym_offsets: I64, s: int,
     return p + digits
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def encode_frames(
     events: I64,
     order: I64,

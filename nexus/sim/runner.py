@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -103,15 +104,17 @@ class SimResult:
                 time_in_force=("GTC", "DAY", "IOC", "FOK")[row[A_TIF]],
             )
 
-    def iter_chunks(self, chunk: int = CHUNK_EVENTS) -> Iterator[tuple[memoryview, I64, I64]]:
+    def iter_chunks(
+        self, chunk: int = CHUNK_EVENTS, buffers: int = 1
+    ) -> Iterator[tuple[memoryview, I64, I64]]:
         """``(frames, frame_starts, row_indexes)`` per chunk of the stream, in stream order.
 
-        ``frames`` is only valid until the next chunk is produced.
+        ``frames`` stays valid while the next ``buffers - 1`` chunks are produced.
         """
-        for lo in range(0, len(self.order), chunk):
+        for i, lo in enumerate(range(0, len(self.order), chunk)):
             hi = min(lo + chunk, len(self.order))
             data, starts = self.encoder.encode(
-                self.events, self.order, lo, hi, self.account_of, self.seq_base
+                self.events, self.order, lo, hi, self.account_of, self.seq_base, i % buffers
             )
             yield data, starts, self.order[lo:hi]
 
@@ -120,10 +123,18 @@ class SimResult:
         if isinstance(out, str | Path):
             with Path(out).open("wb") as fh:
                 return self.write(fh)
+        # Double buffering: the kernel encodes chunk k+1 (without the GIL) while a thread writes
+        # chunk k.
         total = 0
-        for data, _, _ in self.iter_chunks():
-            out.write(data)
-            total += len(data)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending: Future[int | None] | None = None
+            for data, _, _ in self.iter_chunks(buffers=2):
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(out.write, data)
+                total += len(data)
+            if pending is not None:
+                pending.result()
         return total
 
     def publish(self, publisher: Publisher) -> int:

@@ -188,7 +188,7 @@ class FrameEncoder:
         self.symbols = list(symbols)
         self.id_prefix = id_prefix
         self.venue = venue
-        self._buf: npt.NDArray[np.uint8] | None = None
+        self._bufs: dict[int, npt.NDArray[np.uint8]] = {}
 
     def encode(
         self,
@@ -198,16 +198,19 @@ class FrameEncoder:
         hi: int,
         account_of: npt.NDArray[np.int64],
         seq_base: npt.NDArray[np.int64],
+        slot: int = 0,
     ) -> tuple[memoryview, npt.NDArray[np.int64]]:
         """Frames of rows ``order[lo:hi]`` and their start offsets (``hi - lo + 1`` entries).
 
         Event ids are ``venue:symbol:n`` with ``n = seq_base[symbol] + E_SEQ + 1``. The returned
-        view is valid until the next call (the buffer is reused).
+        view is valid until the next call with the same ``slot`` (one reused buffer per slot, so
+        a caller can write one chunk while the next is encoded).
         """
         n = hi - lo
         need = n * MAX_EVENT_BYTES
-        if self._buf is None or len(self._buf) < need:
-            self._buf = np.empty(need, dtype=np.uint8)
+        buf = self._bufs.get(slot)
+        if buf is None or len(buf) < need:
+            buf = self._bufs[slot] = np.empty(need, dtype=np.uint8)
         starts = np.empty(n + 1, dtype=np.int64)
         size = kn.encode_frames(
             events,
@@ -228,11 +231,11 @@ class FrameEncoder:
             self._venue,
             self._raw_symbols,
             self._raw_symbol_offsets,
-            self._buf,
+            buf,
             starts,
         )
         starts[n] = size
-        return self._buf.data[:size], starts
+        return buf.data[:size], starts
 
     def event_id(self, symbol: int, seq: int) -> str:
         """The id of the event with per-symbol sequence ``seq`` (``E_SEQ`` + base + 1)."""
