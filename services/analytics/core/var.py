@@ -72,7 +72,7 @@ def _tail_standard_error(tail: FloatArray, confidence: float, n_eff: float) -> f
     var = tail[kernels.TAIL_VAR]
     es = tail[kernels.TAIL_ES]
     spread = tail[kernels.TAIL_LOSS_VARIANCE] + confidence * (es - var) ** 2
-    return math.sqrt(spread / (n_eff * (1.0 - confidence)))
+    return float(math.sqrt(spread / (n_eff * (1.0 - confidence))))
 
 
 def historical_var(
@@ -115,9 +115,10 @@ def historical_var(
             n_eff /= h
         method = VaRMethod.HISTORICAL
         estimator = "empirical distribution, equal weights"
-    var = tail[kernels.TAIL_VAR]
+    var = float(tail[kernels.TAIL_VAR])
+    es = float(tail[kernels.TAIL_ES])
     se_es = _tail_standard_error(tail, c, n_eff)
-    ci_lo, ci_hi = tail[kernels.TAIL_CI_LOWER], tail[kernels.TAIL_CI_UPPER]
+    ci_lo, ci_hi = float(tail[kernels.TAIL_CI_LOWER]), float(tail[kernels.TAIL_CI_UPPER])
     if scaling is HorizonScaling.OVERLAPPING and h > 1:
         # overlapping windows hold about n/h independent observations: widen the CI to match
         ci_lo = var - (var - ci_lo) * math.sqrt(h)
@@ -128,7 +129,7 @@ def historical_var(
         confidence=c,
         horizon_days=h,
         var=factor * var,
-        expected_shortfall=factor * tail[kernels.TAIL_ES],
+        expected_shortfall=factor * es,
         var_standard_error=factor * se_var,
         es_standard_error=factor * se_es,
         var_ci_lower=factor * ci_lo,

@@ -509,3 +509,12 @@ def test_var_from_returns_bad_ddof_raises() -> None:
 def test_var_from_returns_constant_pnl_has_zero_parametric_var() -> None:
     got = var.var_from_returns(np.zeros((10, 2)), [1.0, 1.0], 0.95, 1, "parametric_normal")
     assert got.var == 0.0
+
+
+@pytest.mark.parametrize("method", list(VaRMethod))
+def test_every_estimate_encodes_to_json_with_plain_floats(method) -> None:
+    r = market_returns(2, days=300, assets=3)
+    est = var.var_from_returns(r, [1e4, 2e4, 3e4], 0.99, 2, method, n_paths=2_000, seed=1)
+    decoded = msgspec.json.decode(msgspec.json.encode(est), type=VaREstimate)
+    assert decoded == est
+    assert all(type(v) is not np.float64 for v in msgspec.structs.astuple(est))
