@@ -170,6 +170,15 @@ class _Order:
         self.ts_last = cmd.ts_event
 
 
+def _check_ts(ts_event: int) -> None:
+    if (
+        isinstance(ts_event, bool)
+        or not isinstance(ts_event, int)
+        or not 0 <= ts_event <= INT64_MAX
+    ):
+        raise InvalidOrder(f"ts_event must be UTC ns in [0, 2**63), got {ts_event!r}", "$.ts_event")
+
+
 def _raw(value: RawOrFixed, field: str) -> int:
     if isinstance(value, Fixed):
         raw: int = value.raw
@@ -294,6 +303,7 @@ class MatchingEngine:
         Raises :class:`UnknownOrder`, :class:`OrderNotOpen` or :class:`InvalidOrder`; a halt
         or a post-only order that would cross is answered with an ``OrderReject``.
         """
+        _check_ts(cmd.ts_event)
         order = self._open_order(cmd.order_id)
         price = order.price if cmd.price is None else _raw(cmd.price, "price")
         qty = order.leaves if cmd.quantity is None else _raw(cmd.quantity, "quantity")
@@ -339,6 +349,7 @@ class MatchingEngine:
 
     def cancel(self, cmd: CancelOrder) -> list[EngineEvent]:
         """Cancel a resting order's open quantity; raises UnknownOrder or OrderNotOpen."""
+        _check_ts(cmd.ts_event)
         order = self._open_order(cmd.order_id)
         qty = self._books[order.symbol].cancel(order.handle)
         order.leaves = 0
@@ -348,6 +359,7 @@ class MatchingEngine:
 
     def expire_day(self, ts_event: int, symbols: Iterable[str] | None = None) -> list[EngineEvent]:
         """End of the trading day: expire every resting DAY order (all symbols by default)."""
+        _check_ts(ts_event)
         events: list[EngineEvent] = []
         for symbol in sorted(self._books if symbols is None else symbols):
             book = self._books.get(symbol)
@@ -412,6 +424,7 @@ class MatchingEngine:
 
     # -- internals ---------------------------------------------------------------------------
     def _validate_submit(self, cmd: SubmitOrder) -> tuple[int, int, str]:
+        _check_ts(cmd.ts_event)
         for field in ("order_id", "user_id", "account_id"):
             if not _IDENTIFIER.match(getattr(cmd, field)):
                 raise InvalidOrder(f"invalid {field} {getattr(cmd, field)!r}", field=f"$.{field}")

@@ -355,6 +355,8 @@ def test_halt_registry_expiry_drops_due_halts() -> None:
         {"post_only": True, "time_in_force": "IOC"},
         {"stp": "MAYBE"},
         {"quantity": 1.5},
+        {"ts_event": -1},
+        {"ts_event": 2**63},
     ],
 )
 def test_malformed_submit_raises_invalid_order(
@@ -420,3 +422,13 @@ def test_handle_dispatches_each_command(engine: MatchingEngine) -> None:
     amend = engine.handle(AmendOrder(order_id="b1", price=98 * P, ts_event=2))
     assert kinds(amend) == ["OrderAmend"]
     assert kinds(engine.handle(CancelOrder(order_id="b1", ts_event=3))) == ["OrderCancel"]
+
+
+def test_commands_need_a_valid_event_time(engine: MatchingEngine) -> None:
+    engine.submit(order("b1", "BUY", 99 * P, 2 * P))
+    with pytest.raises(InvalidOrder):
+        engine.amend(AmendOrder(order_id="b1", quantity=P, ts_event=-5))
+    with pytest.raises(InvalidOrder):
+        engine.cancel(CancelOrder(order_id="b1", ts_event=-5))
+    with pytest.raises(InvalidOrder):
+        engine.expire_day(ts_event=-5)
