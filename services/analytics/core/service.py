@@ -37,7 +37,7 @@ from .types import (
     VaRResult,
     money_text,
 )
-from .validation import FloatArray
+from .validation import FloatArray, check_confidence, check_horizon
 from .var import to_var_result, var_from_returns
 
 T = TypeVar("T")
@@ -174,6 +174,8 @@ class PortfolioAnalyticsService:
             m = VaRMethod(method)
         except ValueError as exc:
             raise ValidationError(f"unknown VaR method {method!r}", "method") from exc
+        check_confidence(confidence_level, "confidence_level")
+        check_horizon(time_horizon, "time_horizon")
         positions = await self._valued(user_id)
         if not positions:
             raise ValidationError("the portfolio has no positions", "user_id")

@@ -162,8 +162,9 @@ async def test_service_without_cache_computes_each_time() -> None:
     ("args", "field"),
     [
         (("alice", 0.99, 1, "bogus"), "method"),
-        (("alice", 1.5, 1, "historical"), "confidence"),
-        (("alice", 0.99, 0, "historical"), "horizon_days"),
+        (("alice", 1.5, 1, "historical"), "confidence_level"),
+        (("alice", 0.99, 0, "historical"), "time_horizon"),
+        (("alice", 0.99, 251, "historical"), "time_horizon"),
         (("bob", 0.99, 1, "historical"), "user_id"),
         (("", 0.99, 1, "historical"), "user_id"),
     ],
