@@ -282,3 +282,31 @@ async def test_window_without_history_raises_lookback() -> None:
     with pytest.raises(ValidationError) as err:
         await svc.get_correlation_matrix("alice", ["SPY", "IEF"], 100)
     assert err.value.field == "lookback"
+
+
+async def test_performance_metrics_match_calculator_on_exact_values(service) -> None:
+    from services.analytics.core.performance import performance_metrics
+
+    start = TODAY - dt.timedelta(days=120)
+    got = await service.get_performance_metrics("alice", start, TODAY)
+    held = await _positions().positions("alice")
+    history = await _prices().price_history([*SYMBOLS, "SPY"], start, TODAY)
+    raw = history.closes_raw
+    values = np.array(
+        [
+            float(
+                sum(
+                    Decimal(int(row[j])) / Decimal(10**9) * Decimal(p.quantity)
+                    for j, p in enumerate(held)
+                )
+            )
+            for row in raw
+        ]
+    )
+    spy = raw[:, -1].astype(float)
+    expected = performance_metrics(
+        values[1:] / values[:-1] - 1, dates=list(history.dates), benchmark=spy[1:] / spy[:-1] - 1
+    )
+    assert got.sharpe_ratio == pytest.approx(expected.sharpe_ratio, rel=1e-9)
+    assert got.beta == pytest.approx(expected.beta, rel=1e-9)
+    assert got.drawdown_trough_date == expected.drawdown_trough_date
