@@ -110,6 +110,11 @@ cdef inline int64_t side_key(int side, int64_t price) noexcept nogil:
     return price if side == C_BUY else -price
 
 
+cdef inline int small(int64_t code) noexcept nogil:
+    # An enum column narrowed to int: out-of-range values stay invalid instead of wrapping.
+    return <int> code if -1 <= code <= 255 else -1
+
+
 cdef inline int32_t lower_bound(const int64_t* keys, int32_t n, int64_t key) noexcept nogil:
     cdef int32_t lo = 0, hi = n, mid
     while lo < hi:
@@ -595,9 +600,9 @@ cdef class Book:
             self._op = i
             op = ops[i, 0]
             if op == 0:
-                res[i] = self.submit_c(ops[i, 1], <int> ops[i, 2], ops[i, 3], ops[i, 4],
-                                       ops[i, 5], <int> ops[i, 6], <int> ops[i, 7],
-                                       <int> ops[i, 8])
+                res[i] = self.submit_c(ops[i, 1], small(ops[i, 2]), ops[i, 3], ops[i, 4],
+                                       ops[i, 5], small(ops[i, 6]), ops[i, 7] != 0,
+                                       small(ops[i, 8]))
             elif op == 1:
                 res[i] = self.amend_c(ops[i, 1], ops[i, 3], ops[i, 4])
             elif op == 2:

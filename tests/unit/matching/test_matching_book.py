@@ -325,3 +325,26 @@ def test_fok_sums_huge_levels_without_overflow(book: Any) -> None:
     book.submit(3, SELL, 102 * P, big)
     assert book.submit(4, BUY, 102 * P, 2**63 - 1, tif=TIF_FOK) == FILLED
     assert book.levels(SELL) == [(101 * P, [(2, 1)]), (102 * P, [(3, big)])]
+
+
+def test_batch_rejects_out_of_range_codes_instead_of_wrapping() -> None:
+    import numpy as np
+
+    rows = np.array(
+        [
+            [codes.OP_SUBMIT, 1, 2**32, 100 * P, P, 0, 0, 0, 0],
+            [codes.OP_SUBMIT, 2, BUY, 100 * P, P, 0, 2**32 + 1, 0, 0],
+            [codes.OP_SUBMIT, 3, BUY, 100 * P, P, 0, 0, 0, -(2**32)],
+        ],
+        dtype=np.int64,
+    )
+    assert [int(r) for r in compiled.Book().apply_batch(rows)] == [REJECT_INVALID] * 3
+
+
+def test_batch_rejects_unknown_operation_and_short_rows() -> None:
+    import numpy as np
+
+    with pytest.raises(ValueError, match="unknown operation"):
+        compiled.Book().apply_batch(np.full((1, codes.BATCH_COLUMNS), 7, dtype=np.int64))
+    with pytest.raises(ValueError, match="columns"):
+        compiled.Book().apply_batch(np.zeros((1, 3), dtype=np.int64))
