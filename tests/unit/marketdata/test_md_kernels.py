@@ -5,12 +5,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from services.marketdata.core import kernels
 
 
-def garch_reference(shocks, omega, alpha, beta, mu):  # type: ignore[no-untyped-def]
+def garch_reference(
+    shocks: npt.NDArray[np.float64],
+    omega: npt.NDArray[np.float64],
+    alpha: npt.NDArray[np.float64],
+    beta: npt.NDArray[np.float64],
+    mu: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
     n_days, n_sym = shocks.shape
     out = [[0.0] * n_sym for _ in range(n_days)]
     for i in range(n_sym):
@@ -22,7 +29,9 @@ def garch_reference(shocks, omega, alpha, beta, mu):  # type: ignore[no-untyped-
     return np.array(out)
 
 
-def ticks_reference(start, log_returns, tick):  # type: ignore[no-untyped-def]
+def ticks_reference(
+    start: npt.NDArray[np.float64], log_returns: npt.NDArray[np.float64], tick: float
+) -> npt.NDArray[np.int64]:
     n_days, n_sym = log_returns.shape
     out = np.zeros((n_days + 1, n_sym), dtype=np.int64)
     for i in range(n_sym):
