@@ -20,8 +20,9 @@ from scipy.stats import chi2
 
 from nexus.errors import ValidationError
 
+from . import kernels
 from .types import BacktestResult
-from .validation import as_vector, check_confidence
+from .validation import FloatArray, as_vector, check_confidence
 
 
 def _loglik(zeros: float, ones: float, prob: float) -> float:
@@ -68,3 +69,23 @@ def var_backtest(var_forecasts: Any, pnl: Any, confidence: float) -> BacktestRes
         p_value_conditional_coverage=float(chi2.sf(lr_cc, 2)),
         transitions=[n00, n01, n10, n11],
     )
+
+
+def rolling_historical_var(pnl: Any, window: int, confidence: float) -> FloatArray:
+    """Out-of-sample 1-day historical VaR forecasts for a backtest (positive losses).
+
+    ``out[i]`` is the VaR for day ``window + i`` from the ``window`` days before it (same
+    quantile rule as :func:`var.historical_var`), so ``var_backtest(out, pnl[window:], c)``
+    tests the model without look-ahead.
+    """
+    c = check_confidence(confidence)
+    x = as_vector(pnl, "pnl", min_length=3)
+    if isinstance(window, bool) or not isinstance(window, int):
+        raise ValidationError("window must be an integer number of days", "window")
+    if not 2 <= window < x.shape[0]:
+        raise ValidationError(f"window must be in 2..{x.shape[0] - 1}", "window")
+    out = np.empty(x.shape[0] - window)
+    for i in range(out.shape[0]):
+        tail = kernels.historical_tail_kernel(np.ascontiguousarray(x[i : i + window]), c, 1.96)
+        out[i] = tail[kernels.TAIL_VAR]
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ MAX_HORIZON_DAYS = 250
 
 def check_confidence(value: Any, field: str = "confidence") -> float:
     """A confidence level strictly inside (0.5, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, Real):
         raise ValidationError(f"{field} must be a number in (0.5, 1)", field)
     c = float(value)
     if not (0.5 < c < 1.0):
@@ -37,7 +38,7 @@ def check_horizon(value: Any, field: str = "horizon_days") -> int:
 
 def check_unit_interval(value: Any, field: str, *, open_low: bool = True) -> float:
     """A number in (0, 1) (or [0, 1) with ``open_low=False``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, Real):
         raise ValidationError(f"{field} must be a number", field)
     x = float(value)
     low_ok = x > 0.0 if open_low else x >= 0.0
@@ -48,7 +49,7 @@ def check_unit_interval(value: Any, field: str, *, open_low: bool = True) -> flo
 
 def check_finite_number(value: Any, field: str) -> float:
     """Any finite real number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, Real):
         raise ValidationError(f"{field} must be a number", field)
     x = float(value)
     if not math.isfinite(x):

@@ -108,3 +108,34 @@ def test_backtest_bad_inputs_raise_with_field(v, pnl, c, field) -> None:
     with pytest.raises(ValidationError) as err:
         var_backtest(v, pnl, c)
     assert err.value.field == field
+
+
+def test_rolling_historical_var_uses_only_past_days() -> None:
+    from services.analytics.core.backtest import rolling_historical_var
+
+    from . import reference
+
+    pnl = np.random.default_rng(3).standard_t(4, 400) * 1000
+    got = rolling_historical_var(pnl, 250, 0.99)
+    assert got.shape == (150,)
+    for i in (0, 75, 149):
+        assert got[i] == reference.historical_tail(pnl[i : i + 250], 0.99, 1.96)[0]
+
+
+def test_rolling_forecasts_feed_the_backtest() -> None:
+    from services.analytics.core.backtest import rolling_historical_var
+
+    pnl = np.random.default_rng(4).normal(0, 1000, 1250)
+    forecasts = rolling_historical_var(pnl, 250, 0.99)
+    got = var_backtest(forecasts, pnl[250:], 0.99)
+    assert got.n_observations == 1000
+    assert got.p_value_pof > 0.001
+
+
+@pytest.mark.parametrize(("window", "field"), [(1, "window"), (400, "window"), (2.5, "window")])
+def test_rolling_historical_var_bad_window_raises(window, field) -> None:
+    from services.analytics.core.backtest import rolling_historical_var
+
+    with pytest.raises(ValidationError) as err:
+        rolling_historical_var(np.zeros(400), window, 0.99)
+    assert err.value.field == field

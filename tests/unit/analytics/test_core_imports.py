@@ -17,6 +17,7 @@ ALLOWED_ROOTS = {
     "enum",
     "hashlib",
     "math",
+    "numbers",
     "typing",
     "msgspec",
     "numba",
