@@ -752,10 +752,17 @@ cdef class Book:
         ``exclude`` is an order slot whose quantity leaves that level first (-1 for none).
         """
         cdef int32_t n = self._nlv[side]
-        cdef int32_t pos = lower_bound(self._keys[side], n, side_key(side, price))
+        cdef int64_t key = side_key(side, price)
+        cdef int32_t pos
         cdef int64_t have
-        if pos == n or self._keys[side][pos] != side_key(side, price):
+        if n == 0:
             return False
+        if self._keys[side][n - 1] == key:
+            pos = n - 1  # the touch: where most orders land
+        else:
+            pos = lower_bound(self._keys[side], n, key)
+            if pos == n or self._keys[side][pos] != key:
+                return False
         have = self._levels[self._lv[side][pos]].qty
         if exclude >= 0 and self._orders[exclude].level == self._lv[side][pos]:
             have -= self._orders[exclude].qty
