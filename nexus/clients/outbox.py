@@ -191,11 +191,12 @@ class OutboxDispatcher:
     async def run(self, stop: asyncio.Event, *, poll_seconds: float = 1.0) -> None:
         """Deliver until ``stop`` is set, polling every ``poll_seconds`` (or on :meth:`wake`)."""
         while not stop.is_set():
+            # cleared before the batch so a wake() during the batch triggers another one
+            self._wake.clear()
             try:
                 await self.run_once()
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("outbox dispatch failed, will retry: %r", exc)
-            self._wake.clear()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             _, pending = await asyncio.wait(
                 waiters, timeout=poll_seconds, return_when=asyncio.FIRST_COMPLETED
