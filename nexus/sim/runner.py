@@ -230,6 +230,7 @@ def _plan_episodes(
     multi = [
         us for us in by_owner.values() if sum(len(population.user_accounts[u]) for u in us) >= 2
     ]
+    shared = [us for us in by_owner.values() if len(us) >= 2]
     plan: list[ep_mod.Episode] = []
     kinds = [
         (ep_mod.SPOOFING, cfg.spoofing),
@@ -238,17 +239,14 @@ def _plan_episodes(
         (ep_mod.MOMENTUM_IGNITION, cfg.momentum_ignition),
     ]
     for kind, ecfg in kinds:
-        for _ in range(ecfg.count):
+        for j in range(ecfg.count):
             index = len(plan)
             symbol = int(rng.integers(0, cfg.symbols))
             start = cfg.start_ns + int(rng.integers(span // 20, span * 4 // 5))
             if kind == ep_mod.WASH_TRADING:
                 if not multi:
                     continue
-                owners_users = multi[int(rng.integers(0, len(multi)))]
-                accounts = [a for u in owners_users for a in population.user_accounts[u]]
-                pick = rng.choice(len(accounts), 2, replace=False)
-                accounts = [accounts[int(pick[0])], accounts[int(pick[1])]]
+                accounts = _wash_accounts(population, multi, shared, j, rng)
                 acc_users = [population.account_user[a] for a in accounts]
                 users = sorted(set(acc_users), key=acc_users.index)
                 user = users[0]
@@ -270,6 +268,27 @@ def _plan_episodes(
                 )
             )
     return plan
+
+
+def _wash_accounts(
+    population: Population,
+    multi: list[list[int]],
+    shared: list[list[int]],
+    j: int,
+    rng: np.random.Generator,
+) -> list[int]:
+    """Two accounts of one beneficial owner: every other episode (when the population has
+    owners with several users) across two users, otherwise any two of the owner's accounts."""
+    if j % 2 == 1 and shared:
+        group = shared[int(rng.integers(0, len(shared)))]
+        first, second = rng.choice(len(group), 2, replace=False)
+        a = population.user_accounts[group[int(first)]]
+        b = population.user_accounts[group[int(second)]]
+        return [a[int(rng.integers(0, len(a)))], b[int(rng.integers(0, len(b)))]]
+    group = multi[int(rng.integers(0, len(multi)))]
+    accounts = [a for u in group for a in population.user_accounts[u]]
+    pick = rng.choice(len(accounts), 2, replace=False)
+    return [accounts[int(pick[0])], accounts[int(pick[1])]]
 
 
 def simulate(cfg: SimConfig) -> SimResult:
