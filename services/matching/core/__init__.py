@@ -14,7 +14,13 @@ from services.matching.core.commands import (
     OrderStatus,
     SubmitOrder,
 )
-from services.matching.core.engine import EngineEvent, HaltChecker, MatchingEngine, OrderBook
+from services.matching.core.engine import (
+    EngineEvent,
+    HaltChecker,
+    MatchingEngine,
+    OrderBook,
+    event_topic,
+)
 from services.matching.core.errors import DuplicateOrderId, InvalidOrder, OrderNotOpen, UnknownOrder
 from services.matching.core.halts import HaltRegistry
 
@@ -34,4 +40,5 @@ __all__ = [
     "OrderStatus",
     "SubmitOrder",
     "UnknownOrder",
+    "event_topic",
 ]

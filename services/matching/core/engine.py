@@ -19,6 +19,8 @@ from typing import Protocol, runtime_checkable
 from nexus._ext.book import Book
 from nexus.events import (
     INT64_MAX,
+    TOPIC_ORDERS,
+    TOPIC_TRADES,
     Level,
     OrderAmend,
     OrderCancel,
@@ -75,6 +77,11 @@ _REJECT_REASONS: dict[int, str] = {
     codes.REJECT_DUPLICATE: "duplicate order id",
 }
 _OPEN: frozenset[str] = frozenset({"NEW", "PARTIALLY_FILLED"})
+
+
+def event_topic(event: EngineEvent) -> str:
+    """The topic an engine event is published on (keyed by its ``symbol``)."""
+    return TOPIC_TRADES if isinstance(event, Trade) else TOPIC_ORDERS
 
 
 @runtime_checkable

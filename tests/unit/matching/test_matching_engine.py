@@ -33,6 +33,7 @@ from services.matching.core import (
     OrderNotOpen,
     SubmitOrder,
     UnknownOrder,
+    event_topic,
 )
 
 P = 1_000_000_000
@@ -432,3 +433,14 @@ def test_commands_need_a_valid_event_time(engine: MatchingEngine) -> None:
         engine.cancel(CancelOrder(order_id="b1", ts_event=-5))
     with pytest.raises(InvalidOrder):
         engine.expire_day(ts_event=-5)
+
+
+def test_events_route_to_their_topics(engine: MatchingEngine) -> None:
+    engine.submit(order("s1", "SELL", 100 * P, P))
+    events = engine.submit(order("b1", "BUY", 100 * P, P))
+    assert [event_topic(e) for e in events] == [
+        "orders.events",
+        "trades.executed",
+        "orders.events",
+        "orders.events",
+    ]
