@@ -4,6 +4,7 @@ Prices are raw fixed point (``value * 10**9``, :mod:`nexus.money`) everywhere; f
 only in statistics (returns, model parameters).
 """
 
+from services.marketdata.core.bars import Bars, trade_bars
 from services.marketdata.core.csv_loader import (
     CloseRow,
     iter_close_rows,
@@ -34,6 +35,7 @@ from services.marketdata.core.returns import (
 
 __all__ = [
     "DEFAULT_VENUES",
+    "Bars",
     "CloseRow",
     "CsvFormatError",
     "HistoryConfig",
@@ -55,4 +57,5 @@ __all__ = [
     "load_price_table",
     "mid_path",
     "quote_stream",
+    "trade_bars",
 ]
