@@ -7,6 +7,8 @@ targets of issue 7, so a shared CI box never flakes but a complexity regression 
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import statistics
 import time
 from typing import Any
@@ -14,7 +16,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from services.analytics.core import kernels
+from services.analytics.core import (
+    InMemoryPositions,
+    InMemoryPrices,
+    PortfolioAnalyticsService,
+    PortfolioPosition,
+    kernels,
+)
 from services.analytics.core.correlation import IncrementalCovariance, estimate_covariance
 from services.analytics.core.decomposition import var_decomposition
 from services.analytics.core.montecarlo import monte_carlo_var
@@ -87,3 +95,29 @@ def test_full_decomposition_is_under_50_ms(benchmark, book) -> None:
     r, w = book
     cov = np.cov(r, rowvar=False)
     assert _median_ms(benchmark, lambda: var_decomposition(cov, w, 0.99)) < 50.0
+
+
+@pytest.fixture(scope="module")
+def service_book() -> PortfolioAnalyticsService:
+    """100 positions with 1,000 days of closes in the in-memory collaborators."""
+    returns = synthetic_returns(3, 1_000, 100)
+    closes = 100.0 * np.cumprod(1.0 + returns, axis=0)
+    end = dt.date(2025, 6, 30)
+    days = [end - dt.timedelta(days=999 - i) for i in range(1_000)]
+    prices = InMemoryPrices()
+    positions = []
+    for j in range(100):
+        symbol = f"S{j:03d}"
+        prices.set_closes(symbol, {d: f"{c:.4f}" for d, c in zip(days, closes[:, j], strict=True)})
+        positions.append(PortfolioPosition(symbol=symbol, quantity=str(100 + j), price="1"))
+    return PortfolioAnalyticsService(InMemoryPositions({"u": positions}), prices, clock=lambda: end)
+
+
+@pytest.mark.parametrize("method", ["historical", "parametric_normal", "monte_carlo_normal"])
+def test_service_calculate_var_100_positions_is_under_500_ms(
+    benchmark, service_book, method: str
+) -> None:
+    fn = lambda: asyncio.run(  # noqa: E731
+        service_book.calculate_var("u", 0.99, 1, method)
+    )
+    assert _median_ms(benchmark, fn, 5) < 500.0

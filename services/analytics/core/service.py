@@ -56,6 +56,7 @@ class AnalyticsConfig(msgspec.Struct, frozen=True, kw_only=True):
     age_decay: float = 0.98
     mc_paths: int = 100_000
     mc_seed: int | None = 7
+    mc_full_simulation: bool = False
     student_t_dof: float = 5.0
     benchmark_symbol: str | None = None
     risk_free_rate: float = 0.0
@@ -198,6 +199,7 @@ class PortfolioAnalyticsService:
                 n_paths=cfg.mc_paths,
                 seed=cfg.mc_seed,
                 degrees_of_freedom=cfg.student_t_dof,
+                full_simulation=cfg.mc_full_simulation,
             )
             total = sum((p.market_value for p in positions), Money(0))
             return to_var_result(

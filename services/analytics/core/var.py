@@ -296,8 +296,13 @@ def var_from_returns(
     n_paths: int = 100_000,
     seed: int | None = None,
     degrees_of_freedom: float = 5.0,
+    full_simulation: bool = False,
 ) -> VaREstimate:
-    """VaR and ES of money exposures from a ``(T, N)`` daily return matrix by ``method``."""
+    """VaR and ES of money exposures from a ``(T, N)`` daily return matrix by ``method``.
+
+    Monte Carlo uses the exact linear fast path unless ``full_simulation`` asks for the
+    asset-level simulation (same distribution for a linear book; see :mod:`.montecarlo`).
+    """
     try:
         m = VaRMethod(method)
     except ValueError as exc:
@@ -340,7 +345,7 @@ def var_from_returns(
         student_t=m is VaRMethod.MONTE_CARLO_STUDENT_T,
         degrees_of_freedom=degrees_of_freedom,
         mean=mean,
-        full=True,
+        full=full_simulation,
     )
 
 

@@ -310,3 +310,16 @@ async def test_performance_metrics_match_calculator_on_exact_values(service) -> 
     assert got.sharpe_ratio == pytest.approx(expected.sharpe_ratio, rel=1e-9)
     assert got.beta == pytest.approx(expected.beta, rel=1e-9)
     assert got.drawdown_trough_date == expected.drawdown_trough_date
+
+
+async def test_monte_carlo_full_simulation_is_configurable() -> None:
+    svc = PortfolioAnalyticsService(
+        _positions(),
+        _prices(),
+        config=AnalyticsConfig(mc_paths=5_000, mc_full_simulation=True),
+        clock=lambda: TODAY,
+    )
+    result = await svc.calculate_var("alice", 0.99, 1, "monte_carlo_student_t")
+    assert "full asset-level" in result.estimator
+    assert result.n_simulations == 5_000
+    assert result.seed == 7

@@ -518,3 +518,15 @@ def test_every_estimate_encodes_to_json_with_plain_floats(method) -> None:
     decoded = msgspec.json.decode(msgspec.json.encode(est), type=VaREstimate)
     assert decoded == est
     assert all(type(v) is not np.float64 for v in msgspec.structs.astuple(est))
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_var_from_returns_monte_carlo_paths_agree_within_four_standard_errors(full) -> None:
+    r = market_returns(7, days=500)
+    w = np.full(12, 1e4)
+    mc = var.var_from_returns(
+        r, w, 0.99, 1, "monte_carlo_normal", n_paths=50_000, seed=2, full_simulation=full
+    )
+    exact = var.var_from_returns(r, w, 0.99, 1, "parametric_normal")
+    assert abs(mc.var - exact.var) <= 4 * mc.var_standard_error
+    assert ("full asset-level" in mc.estimator) is full
