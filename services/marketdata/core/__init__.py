@@ -24,7 +24,13 @@ from services.marketdata.core.generator import (
     generate_history,
     history_targets,
 )
-from services.marketdata.core.quotes import DEFAULT_VENUES, VenueProfile, mid_path, quote_stream
+from services.marketdata.core.quotes import (
+    DEFAULT_VENUES,
+    VenueProfile,
+    market_quotes,
+    mid_path,
+    quote_stream,
+)
 from services.marketdata.core.returns import (
     MissingPolicy,
     PriceTable,
@@ -55,6 +61,7 @@ __all__ = [
     "iter_close_rows",
     "load_closes_csv",
     "load_price_table",
+    "market_quotes",
     "mid_path",
     "quote_stream",
     "trade_bars",

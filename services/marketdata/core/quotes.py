@@ -165,3 +165,32 @@ def quote_stream(
             if quote is not None and not quote[0] < mid < quote[1]:
                 emit(w, ts)
     return out
+
+
+def market_quotes(
+    symbols: Sequence[tuple[str, int]],
+    start_ns: int,
+    seconds: float,
+    tick_raw: int,
+    step_ms: float = 100.0,
+    ticks_per_step: float = 0.7,
+    venues: Sequence[VenueProfile] = DEFAULT_VENUES,
+    depth: bool = True,
+    seed: int = 0,
+) -> list[QuoteL1 | QuoteDepth]:
+    """Quotes of several symbols (``(symbol, start mid raw)``) over a time window, merged in
+    event-time order (ties by symbol order); each symbol has its own random-walk mid with one
+    step per ``step_ms``. Deterministic for ``seed``; event time starts at ``start_ns``.
+    """
+    if seconds <= 0 or step_ms <= 0:
+        raise InvalidRangeError("seconds and step_ms must be > 0")
+    step_ns = int(step_ms * 1_000_000)
+    n = max(2, int(seconds * NS_PER_SECOND // step_ns) + 1)
+    ts = start_ns + np.arange(n, dtype=np.int64) * step_ns
+    merged: list[tuple[int, int, int, QuoteL1 | QuoteDepth]] = []
+    for k, (symbol, start_raw) in enumerate(symbols):
+        mids = mid_path(start_raw, tick_raw, n, ticks_per_step, seed * 100_003 + k)
+        stream = quote_stream(symbol, ts, mids, tick_raw, venues, seed * 100_003 + k, depth)
+        merged.extend((q.ts_event, k, i, q) for i, q in enumerate(stream))
+    merged.sort(key=lambda item: item[:3])
+    return [q for _, _, _, q in merged]

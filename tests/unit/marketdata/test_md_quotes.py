@@ -58,3 +58,21 @@ def test_quote_stream_half_spread_below_half_tick_raises() -> None:
 def test_quote_stream_descending_times_raise() -> None:
     with pytest.raises(InvalidRangeError):
         quote_stream("ACME", np.array([5, 1]), np.array([10**9, 10**9]), TICK)
+
+
+def test_market_quotes_several_symbols_merged_in_time_order() -> None:
+    from services.marketdata.core.quotes import market_quotes
+
+    quotes = market_quotes([("AAA", 50 * 10**9), ("BBB", 20 * 10**9)], 10**18, 2.0, TICK, seed=4)
+    assert {q.symbol for q in quotes} == {"AAA", "BBB"}
+    ts = [q.ts_event for q in quotes]
+    assert ts == sorted(ts) and ts[0] >= 10**18
+    again = market_quotes([("AAA", 50 * 10**9), ("BBB", 20 * 10**9)], 10**18, 2.0, TICK, seed=4)
+    assert quotes == again
+
+
+def test_market_quotes_non_positive_window_raises() -> None:
+    from services.marketdata.core.quotes import market_quotes
+
+    with pytest.raises(InvalidRangeError):
+        market_quotes([("AAA", 10**9)], 0, 0.0, TICK)
