@@ -18,6 +18,9 @@ Positive = Annotated[float, Meta(gt=0)]
 Fraction = Annotated[float, Meta(ge=0, le=1)]
 Count = Annotated[int, Meta(ge=0)]
 
+#: One run is held in memory (~300 bytes per order): beyond this, use windows.
+MAX_ORDERS_PER_RUN = 30_000_000
+
 #: 2026-01-05 14:30:00 UTC (a Monday's US open), the default start of simulated time.
 DEFAULT_START_NS = 1_767_623_400_000_000_000
 
@@ -95,5 +98,11 @@ class SimConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
                     raise ConfigError(f"{kind}.{name} must be a non-negative, ordered range")
             if ep.orders.low < 1 or ep.size_multiple.low <= 0:
                 raise ConfigError(f"{kind}: orders >= 1 and size_multiple > 0")
+        expected = self.orders_per_second * self.seconds * self.symbols
+        if expected > MAX_ORDERS_PER_RUN:
+            raise ConfigError(
+                f"~{expected:,.0f} orders in one run exceeds {MAX_ORDERS_PER_RUN:,} (memory): "
+                "simulate shorter windows (nexus.sim.live.run_continuous)"
+            )
         if self.accounts_per_user.high < 2 and self.wash_trading.count:
             raise ConfigError("wash trading needs owners with at least two accounts")
