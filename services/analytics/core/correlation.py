@@ -224,6 +224,16 @@ class IncrementalCovariance:
             raise ValidationError(f"row must be {self.n_assets} finite returns", "row")
         self.count = kernels.welford_update_kernel(self._mean, self._m2, self.count, x)
 
+    def remove(self, row: Any) -> None:
+        """Remove a row pushed earlier (roll the window forward: push the new day, remove the
+        day that left the look-back). The caller keeps the rows; O(N^2)."""
+        x = np.ascontiguousarray(row, dtype=np.float64)
+        if x.shape != (self.n_assets,) or not np.isfinite(x).all():
+            raise ValidationError(f"row must be {self.n_assets} finite returns", "row")
+        if self.count == 0:
+            raise ValidationError("nothing to remove", "count")
+        self.count = kernels.welford_remove_kernel(self._mean, self._m2, self.count, x)
+
     def extend(self, rows: Any) -> None:
         """Add several rows, oldest first."""
         for row in as_matrix(rows, "rows"):

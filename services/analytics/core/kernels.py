@@ -329,6 +329,32 @@ def welford_update_kernel(mean: FloatArray, m2: FloatArray, count: int, row: Flo
 
 
 @_njit
+def welford_remove_kernel(mean: FloatArray, m2: FloatArray, count: int, row: FloatArray) -> int:
+    """Remove a row added earlier (the oldest of a rolling window) in place; new count.
+
+    Exact inverse of :func:`welford_update_kernel`: ``mean_new = mean - (x - mean)/(n - 1)``
+    and ``M2 -= (x - mean_new)(x - mean)'``. Returns ``-1`` (state untouched) if empty.
+    """
+    if count <= 0:
+        return -1
+    n = row.shape[0]
+    if count == 1:
+        for j in range(n):
+            mean[j] = 0.0
+            for k in range(n):
+                m2[j, k] = 0.0
+        return 0
+    before = np.empty(n)
+    for j in range(n):
+        before[j] = row[j] - mean[j]
+        mean[j] -= before[j] / (count - 1)
+    for j in range(n):
+        for k in range(n):
+            m2[k, j] -= (row[k] - mean[k]) * before[j]
+    return count - 1
+
+
+@_njit
 def drawdown_kernel(returns: FloatArray) -> tuple[float, IntArray]:
     """Maximum drawdown of the wealth index built from simple returns (wealth 1 at index 0).
 
@@ -383,4 +409,5 @@ def warm_up() -> None:
     historical_tail_kernel(pnl, 0.95, 1.96)
     weighted_tail_kernel(pnl, np.full(8, 1.0 / 8.0), 0.95, 1.96)
     welford_update_kernel(np.zeros(3), np.zeros((3, 3)), 0, r[0].copy())
+    welford_remove_kernel(np.zeros(3), np.zeros((3, 3)), 1, r[0].copy())
     drawdown_kernel(pnl)

@@ -27,6 +27,7 @@ KERNEL_NAMES = [
     "historical_tail",
     "weighted_tail",
     "welford_update",
+    "welford_remove",
     "drawdown",
 ]
 

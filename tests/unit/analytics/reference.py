@@ -134,3 +134,18 @@ def drawdown(returns: FloatArray) -> tuple[float, npt.NDArray[np.int64]]:
     if after.size:
         idx[kernels.DD_RECOVERY] = trough + 1 + int(after[0])
     return float(dd[trough]), idx
+
+
+def welford_remove(mean: FloatArray, m2: FloatArray, count: int, row: FloatArray) -> int:
+    """Inverse update written from the batch identity M2 = sum (x - mean)(x - mean)'."""
+    if count <= 0:
+        return -1
+    if count == 1:
+        mean[:] = 0.0
+        m2[:] = 0.0
+        return 0
+    old_mean = mean.copy()
+    new_mean = (count * old_mean - row) / (count - 1)
+    m2 -= np.outer(row - new_mean, row - old_mean)
+    mean[:] = new_mean
+    return count - 1

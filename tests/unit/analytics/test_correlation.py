@@ -387,3 +387,25 @@ def test_incremental_parametric_var_requires_history_and_matching_exposures() ->
     with pytest.raises(ValidationError) as err:
         inc.parametric_var(np.ones(3), 0.99)
     assert err.value.field == "exposures"
+
+
+def test_incremental_covariance_rolling_window_matches_batch() -> None:
+    r = market_returns(8, days=600, assets=6)
+    inc = corr.IncrementalCovariance(6)
+    inc.extend(r[:250])
+    for t in range(250, 600):
+        inc.push(r[t])
+        inc.remove(r[t - 250])
+    np.testing.assert_allclose(inc.covariance, np.cov(r[350:].T), rtol=1e-8)
+    assert inc.count == 250
+
+
+def test_incremental_covariance_remove_bad_row_or_empty_raises() -> None:
+    inc = corr.IncrementalCovariance(2)
+    with pytest.raises(ValidationError) as err:
+        inc.remove([0.01, 0.02])
+    assert err.value.field == "count"
+    inc.push([0.01, 0.02])
+    with pytest.raises(ValidationError) as err:
+        inc.remove([0.01])
+    assert err.value.field == "row"

@@ -236,3 +236,25 @@ def test_warm_up_compiles_every_kernel() -> None:
     kernels.warm_up()
     for name in ("sample_covariance_kernel", "ledoit_wolf_kernel", "historical_tail_kernel"):
         assert getattr(kernels, name).signatures
+
+
+def test_welford_remove_rolls_the_window(impl, generated_returns) -> None:
+    n = generated_returns.shape[1]
+    mean, m2, count = np.zeros(n), np.zeros((n, n)), 0
+    for row in generated_returns[:300]:
+        count = impl.welford_update(mean, m2, count, row.copy())
+    for row in generated_returns[:100]:
+        count = impl.welford_remove(mean, m2, count, row.copy())
+    window = generated_returns[100:300]
+    assert count == 200
+    np.testing.assert_allclose(mean, window.mean(axis=0), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(m2 / (count - 1), np.cov(window.T), rtol=1e-8, atol=1e-15)
+
+
+def test_welford_remove_last_row_resets_and_empty_returns_sentinel(impl) -> None:
+    mean, m2 = np.zeros(2), np.zeros((2, 2))
+    count = impl.welford_update(mean, m2, 0, np.array([0.01, 0.02]))
+    count = impl.welford_remove(mean, m2, count, np.array([0.01, 0.02]))
+    assert count == 0
+    assert not mean.any() and not m2.any()
+    assert impl.welford_remove(mean, m2, 0, np.array([0.01, 0.02])) == -1
