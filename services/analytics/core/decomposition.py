@@ -8,7 +8,8 @@ It is homogeneous of degree one in ``w``, so by Euler's theorem
 * marginal ``dVaR/dw_i = -h mu_i + z sqrt(h) (S w)_i / sigma`` (VaR per unit of money exposure);
 * component ``w_i * marginal_i`` (sums to VaR to rounding);
 * incremental ``VaR(w) - VaR(w with w_i = 0)``, exact (not the marginal approximation):
-  ``sigma_-i^2 = sigma^2 - 2 w_i (S w)_i + w_i^2 S_ii``.
+  ``sigma_-i^2 = sigma^2 - 2 w_i (S w)_i + w_i^2 S_ii``;
+* component ES, the same Euler split of the normal ES ``-h mu'w + phi(z)/(1-c) sqrt(h) sigma``.
 
 Factor model: each asset's returns regressed by OLS (with intercept) on the K factor return
 series; exposures ``e = B'w`` (money per unit factor return), factor variance ``e' F e`` with
@@ -63,6 +64,9 @@ def var_decomposition(
     total = -h * float(mu @ w) + z * root_h * sigma
     marginal = -h * mu + z * root_h * cov_w / sigma
     component = w * marginal
+    es_scale = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) / (1.0 - c)
+    es_total = -h * float(mu @ w) + es_scale * root_h * sigma
+    component_es = w * (-h * mu + es_scale * root_h * cov_w / sigma)
     reduced = variance - 2.0 * w * cov_w + w * w * np.diag(sigma_m)
     reduced_var = -h * (float(mu @ w) - mu * w) + z * root_h * np.sqrt(np.clip(reduced, 0.0, None))
     return VaRDecomposition(
@@ -70,6 +74,8 @@ def var_decomposition(
         marginal=marginal.tolist(),
         component=component.tolist(),
         incremental=(total - reduced_var).tolist(),
+        expected_shortfall=es_total,
+        component_es=component_es.tolist(),
         confidence=c,
         horizon_days=h,
     )
@@ -162,6 +168,13 @@ def risk_decomposition(
             decomposition.total, np.asarray(decomposition.component), places, rounding
         ),
         incremental_var=[money(x) for x in decomposition.incremental],
+        expected_shortfall=money(decomposition.expected_shortfall),
+        component_es=allocate_rounded(
+            decomposition.expected_shortfall,
+            np.asarray(decomposition.component_es),
+            places,
+            rounding,
+        ),
         confidence=decomposition.confidence,
         horizon_days=decomposition.horizon_days,
         factor_names=factors.factor_names,

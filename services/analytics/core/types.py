@@ -148,13 +148,16 @@ class VaRDecomposition(msgspec.Struct, frozen=True, kw_only=True):
 
     ``marginal[i]`` is dVaR/dexposure_i (money of VaR per unit of money exposure);
     ``component[i] = exposure[i] * marginal[i]`` and the components sum to ``total``;
-    ``incremental[i] = total - VaR(portfolio without position i)``.
+    ``incremental[i] = total - VaR(portfolio without position i)``. The normal ES is
+    homogeneous too: ``component_es`` sums to ``expected_shortfall``.
     """
 
     total: float
     marginal: list[float]
     component: list[float]
     incremental: list[float]
+    expected_shortfall: float
+    component_es: list[float]
     confidence: float
     horizon_days: int
 
@@ -184,6 +187,8 @@ class RiskDecomposition(msgspec.Struct, frozen=True, kw_only=True):
     marginal_var: list[float]
     component_var: list[str]
     incremental_var: list[str]
+    expected_shortfall: str
+    component_es: list[str]
     confidence: float
     horizon_days: int
     factor_names: list[str]

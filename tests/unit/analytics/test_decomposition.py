@@ -208,7 +208,29 @@ def test_risk_decomposition_money_form_components_sum_exactly() -> None:
     fr = dec.factor_risk(r, f, w, ["mkt", "rates"])
     out = dec.risk_decomposition([f"S{i}" for i in range(6)], w, d, fr)
     assert sum(Decimal(x) for x in out.component_var) == Decimal(out.total_var)
+    assert sum(Decimal(x) for x in out.component_es) == Decimal(out.expected_shortfall)
     assert 0.0 <= out.factor_share <= 1.0
     assert out.factor_names == ["mkt", "rates"]
     assert len(out.incremental_var) == 6
     assert Decimal(out.factor_volatility) > 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_component_es_sums_to_parametric_es(seed: int) -> None:
+    cov, w = _book(seed)
+    mu = np.full(len(w), 0.0002)
+    got = dec.var_decomposition(cov, w, 0.975, 3, mean=mu)
+    ref = var.parametric_var(cov, w, 0.975, 3, n_observations=500, mean=mu)
+    assert got.expected_shortfall == pytest.approx(ref.expected_shortfall, rel=RTOL)
+    assert math.fsum(got.component_es) == pytest.approx(got.expected_shortfall, rel=RTOL)
+
+
+def test_component_es_agrees_with_simulated_component_es() -> None:
+    from services.analytics.core.montecarlo import component_expected_shortfall
+
+    cov, w = _book(3, 6)
+    got = dec.var_decomposition(cov, w, 0.975)
+    _, simulated = component_expected_shortfall(cov, w, 0.975, n_paths=200_000, seed=4)
+    np.testing.assert_allclose(
+        got.component_es, simulated, rtol=0.05, atol=0.02 * got.expected_shortfall
+    )
