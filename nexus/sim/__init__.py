@@ -15,7 +15,7 @@ produces for the same commands (:func:`replay` proves it). Event time is simulat
 
 from nexus.sim.config import EpisodeConfig, Range, SimConfig
 from nexus.sim.labels import EpisodeLabel, FlowStats, LabelFile, read_labels
-from nexus.sim.runner import Publisher, SimResult, simulate
+from nexus.sim.runner import Publisher, SimResult, simulate, warm_up
 from nexus.sim.sink import Action, MatchingEngineSink, OrderSink, matching_engine_sink, replay
 from nexus.sim.wire import iter_frames, read_events
 
@@ -37,4 +37,5 @@ __all__ = [
     "read_labels",
     "replay",
     "simulate",
+    "warm_up",
 ]

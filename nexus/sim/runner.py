@@ -371,3 +371,11 @@ def _merge_actions(applied: list[tuple[int, I64]]) -> I64:
         return np.zeros((0, ACTION_COLUMNS + 1), dtype=np.int64)
     merged = np.concatenate(parts)
     return merged[np.argsort(merged[:, A_TS], kind="stable")]
+
+
+def warm_up() -> None:
+    """Compile (or load from cache) every simulator kernel with a tiny run."""
+    tiny = SimConfig(seed=0, symbols=1, users=4, seconds=1.0, orders_per_second=50.0)
+    result = simulate(tiny)
+    for _ in result.iter_chunks():
+        pass

@@ -27,7 +27,7 @@ from nexus.events import (
     OrderNew,
     Trade,
 )
-from nexus.sim import kernels as kn
+from nexus.sim import framing as kn
 from nexus.sim.layout import K_TRADE
 
 _ENC: Final = msgspec.msgpack.Encoder()
