@@ -129,6 +129,22 @@ class PortfolioAnalyticsService:
         returns, _ = await self._returns([p.symbol for p in positions], start, end)
         return corr.common_window(returns)
 
+    async def _betas(
+        self, positions: list[PortfolioPosition], factors: list[str]
+    ) -> dict[str, dict[str, float]]:
+        """OLS betas of each position on the factor series (symbols) over the look-back."""
+        symbols = [p.symbol for p in positions]
+        window = await self._window_returns(
+            [*positions, *(PortfolioPosition(symbol=f, quantity="0", price="0") for f in factors)],
+            self.config.var_lookback_days,
+        )
+        n = len(symbols)
+        model = factor_risk(window[:, :n], window[:, n:], np.zeros(n), factors)
+        return {
+            symbol: dict(zip(factors, row, strict=True))
+            for symbol, row in zip(symbols, model.betas, strict=True)
+        }
+
     # -- interface -------------------------------------------------------------------------
 
     async def positions_changed(self, user_id: str) -> None:
@@ -304,7 +320,11 @@ class PortfolioAnalyticsService:
     async def run_stress_test(
         self, user_id: str, scenarios: list[str | StressScenario]
     ) -> list[dict[str, Any]]:
-        """P&L of each scenario (named historical or custom), as plain dicts of strings."""
+        """P&L of each scenario (named historical or custom), as plain dicts of strings.
+
+        Factor shocks are mapped to positions through OLS betas on the factor symbols'
+        returns over the VaR look-back window.
+        """
         resolved = resolve_scenarios(scenarios)
         positions = await self._valued(user_id)
         base_var: Money | None = None
@@ -313,8 +333,12 @@ class PortfolioAnalyticsService:
                 user_id, self.config.summary_confidence, 1, VaRMethod.PARAMETRIC_NORMAL
             )
             base_var = Money(result.var)
+        factors = sorted({f for sc in resolved for f in sc.factor_shocks})
+        betas: dict[str, dict[str, float]] | None = None
+        if positions and factors:
+            betas = await self._betas(positions, factors)
         out: list[dict[str, Any]] = []
         for scenario in resolved:
-            stressed = apply_scenario(positions, scenario, base_var=base_var)
+            stressed = apply_scenario(positions, scenario, base_var=base_var, betas=betas)
             out.append(msgspec.to_builtins(stressed))
         return out

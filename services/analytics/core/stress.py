@@ -1,7 +1,9 @@
 """Stress tests: named historical scenarios and custom shocks, P&L exact in fixed point.
 
 A shock is a simple return written as an exact decimal (``"-0.2047"`` = -20.47%). For each
-position the shock is chosen by priority: symbol > sector > asset class > scenario default.
+position the shock is chosen by priority: symbol > factor > sector > asset class > scenario
+default. A factor shock is a move of a factor's return (e.g. ``{"SPY": "-0.10"}``) mapped to
+a position through its regression betas: ``shock = sum_k beta_k f_k`` (HALF_EVEN to 1e-9).
 The stressed price is ``price * (1 + shock)`` rounded HALF_EVEN to the fixed-point scale
 (1e-9) and floored at zero; P&L is ``(stressed - price) * quantity`` as exact :class:`Money`
 (positive for a gain, so a long position loses in a crash).
@@ -31,7 +33,8 @@ scaled by it (the service supplies the base VaR).
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import msgspec
 
@@ -41,6 +44,7 @@ from nexus.money import Fixed, Money, Rounding
 from .types import PortfolioPosition, PositionStress, StressResult
 
 ONE = Fixed(1)
+NANO = Decimal("0.000000001")
 
 
 class StressScenario(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,6 +56,7 @@ class StressScenario(msgspec.Struct, frozen=True, kw_only=True):
     asset_class_shocks: dict[str, str] = {}
     sector_shocks: dict[str, str] = {}
     symbol_shocks: dict[str, str] = {}
+    factor_shocks: dict[str, str] = {}
     volatility_multiplier: str = "1"
 
     def __post_init__(self) -> None:
@@ -62,19 +67,38 @@ class StressScenario(msgspec.Struct, frozen=True, kw_only=True):
             ("asset_class_shocks", self.asset_class_shocks),
             ("sector_shocks", self.sector_shocks),
             ("symbol_shocks", self.symbol_shocks),
+            ("factor_shocks", self.factor_shocks),
         ):
             checks.extend((f"{field}.{key}", value) for key, value in table.items())
         for field, value in checks:
             shock = _decimal(value, field)
-            if shock < -1:
+            if shock < -1 and not field.startswith("factor_shocks"):
                 raise ValidationError(f"{field} must be >= -1 (a price cannot go below 0)", field)
         if _decimal(self.volatility_multiplier, "volatility_multiplier") < 0:
             raise ValidationError("volatility_multiplier must be >= 0", "volatility_multiplier")
 
-    def shock_for(self, position: PortfolioPosition) -> tuple[str, str]:
-        """``(shock, source)`` for a position by the documented priority."""
+    def shock_for(
+        self, position: PortfolioPosition, betas: Mapping[str, float] | None = None
+    ) -> tuple[str, str]:
+        """``(shock, source)`` for a position by the documented priority.
+
+        Factor shocks apply when ``betas`` (the position's factor betas) cover at least one
+        shocked factor: ``shock = sum_k beta_k * f_k`` rounded HALF_EVEN to 1e-9, floored at
+        -1 (a price cannot go below zero).
+        """
         if position.symbol in self.symbol_shocks:
             return self.symbol_shocks[position.symbol], "symbol"
+        if betas and self.factor_shocks and any(f in betas for f in self.factor_shocks):
+            move = sum(
+                (
+                    Decimal(repr(float(betas[f]))) * Decimal(shock)
+                    for f, shock in self.factor_shocks.items()
+                    if f in betas
+                ),
+                Decimal(0),
+            )
+            move = max(move.quantize(NANO, rounding=ROUND_HALF_EVEN), Decimal(-1))
+            return str(move), "factor"
         sector = position.sector.lower()
         if sector and sector in self.sector_shocks:
             return self.sector_shocks[sector], "sector"
@@ -166,12 +190,17 @@ def apply_scenario(
     scenario: StressScenario,
     *,
     base_var: Money | None = None,
+    betas: Mapping[str, Mapping[str, float]] | None = None,
 ) -> StressResult:
-    """Per-position and total P&L of ``scenario``; ``base_var`` gives a stressed VaR."""
+    """Per-position and total P&L of ``scenario``.
+
+    ``base_var`` gives a stressed VaR; ``betas`` (symbol -> factor -> beta, e.g. from
+    :func:`decomposition.factor_risk`) enables the scenario's factor shocks.
+    """
     rows: list[PositionStress] = []
     total = Money(0)
     for position in positions:
-        shock, source = scenario.shock_for(position)
+        shock, source = scenario.shock_for(position, (betas or {}).get(position.symbol))
         price = position.price_fixed
         new_price = stressed_price(price, shock)
         qty = position.quantity_fixed

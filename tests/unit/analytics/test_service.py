@@ -323,3 +323,19 @@ async def test_monte_carlo_full_simulation_is_configurable() -> None:
     assert "full asset-level" in result.estimator
     assert result.n_simulations == 5_000
     assert result.seed == 7
+
+
+async def test_stress_test_factor_shock_uses_regression_betas(service) -> None:
+    from services.analytics.core.decomposition import factor_risk
+
+    scenario = StressScenario(name="spy_down", factor_shocks={"SPY": "-0.10"})
+    out = await service.run_stress_test("alice", [scenario])
+    rows = out[0]["positions"]
+    assert {r["shock_source"] for r in rows} == {"factor"}
+    history = await _prices().price_history(
+        [*SYMBOLS, "SPY"], TODAY - dt.timedelta(days=730), TODAY
+    )
+    window = common_window(history.returns())
+    model = factor_risk(window[:, :6], window[:, 6:], np.zeros(6), ["SPY"])
+    expected = Decimal(repr(model.betas[0][0])) * Decimal("-0.10")
+    assert Decimal(rows[0]["shock"]) == expected.quantize(Decimal("0.000000001"))

@@ -151,3 +151,33 @@ def test_scenario_bad_shocks_raise_with_field(kwargs, field) -> None:
     with pytest.raises(ValidationError) as err:
         StressScenario(**kwargs)
     assert err.value.field == field
+
+
+def test_factor_shock_maps_through_betas() -> None:
+    scenario = StressScenario(
+        name="f",
+        factor_shocks={"SPY": "-0.10", "IEF": "0.02"},
+        sector_shocks={"technology": "-0.5"},
+    )
+    betas = {"AAPL": {"SPY": 1.25, "IEF": -0.5}}
+    result = apply_scenario(_positions()[:2], scenario, betas=betas)
+    aapl, jpm = result.positions
+    assert aapl.shock == "-0.135000000"
+    assert aapl.shock_source == "factor"
+    assert Decimal(aapl.pnl) == _expected_pnl(_positions()[0], "-0.135")
+    assert jpm.shock_source == "default"  # no betas for JPM, no sector shock for financials
+
+
+def test_factor_shock_is_floored_at_minus_one() -> None:
+    scenario = StressScenario(name="f", factor_shocks={"SPY": "-0.5"})
+    result = apply_scenario(_positions()[:1], scenario, betas={"AAPL": {"SPY": 3.0}})
+    assert result.positions[0].shock == "-1"
+    assert result.positions[0].stressed_price == "0"
+
+
+def test_factor_shock_without_matching_factor_falls_back() -> None:
+    scenario = StressScenario(
+        name="f", factor_shocks={"SPY": "-0.1"}, sector_shocks={"technology": "-0.2"}
+    )
+    result = apply_scenario(_positions()[:1], scenario, betas={"AAPL": {"QQQ": 1.0}})
+    assert result.positions[0].shock_source == "sector"
