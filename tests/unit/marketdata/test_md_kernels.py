@@ -43,33 +43,50 @@ def ticks_reference(
     return out
 
 
-def test_garch_log_returns_random_input_matches_reference() -> None:
+KERNEL_IMPLS = pytest.mark.parametrize("compiled", [True, False], ids=["numba", "py_func"])
+
+
+def _impl(name: str, compiled: bool):  # type: ignore[no-untyped-def]
+    fn = getattr(kernels, name)
+    return fn if compiled else fn.py_func
+
+
+@KERNEL_IMPLS
+def test_garch_log_returns_random_input_matches_reference(compiled: bool) -> None:
     rng = np.random.default_rng(3)
     shocks = rng.standard_normal((200, 4))
     omega = np.full(4, 1e-5)
     alpha = np.array([0.05, 0.1, 0.0, 0.2])
     beta = np.array([0.9, 0.85, 0.5, 0.7])
     mu = np.array([0.0, 1e-4, -1e-4, 0.0])
-    got = kernels.garch_log_returns(shocks, omega, alpha, beta, mu)
+    got = _impl("garch_log_returns", compiled)(shocks, omega, alpha, beta, mu)
     np.testing.assert_allclose(got, garch_reference(shocks, omega, alpha, beta, mu), rtol=1e-12)
 
 
-def test_closes_to_ticks_random_walk_matches_reference() -> None:
+@KERNEL_IMPLS
+def test_closes_to_ticks_random_walk_matches_reference(compiled: bool) -> None:
     rng = np.random.default_rng(4)
     r = rng.normal(0, 0.02, (300, 3))
     start = np.array([12.345, 0.5, 250.0])
     np.testing.assert_array_equal(
-        kernels.closes_to_ticks(start, r, 0.01), ticks_reference(start, r, 0.01)
+        _impl("closes_to_ticks", compiled)(start, r, 0.01), ticks_reference(start, r, 0.01)
     )
 
 
-def test_closes_to_ticks_collapsing_price_floors_at_one_tick() -> None:
+@KERNEL_IMPLS
+def test_closes_to_ticks_collapsing_price_floors_at_one_tick(compiled: bool) -> None:
     r = np.full((5, 1), -5.0)
-    assert kernels.closes_to_ticks(np.array([1.0]), r, 0.01)[-1, 0] == 1
+    assert _impl("closes_to_ticks", compiled)(np.array([1.0]), r, 0.01)[-1, 0] == 1
 
 
-def test_equal_weight_index_two_assets_matches_direct_product() -> None:
+def test_warm_up_compiles_every_kernel() -> None:
+    kernels.warm_up()
+    assert kernels.garch_log_returns.signatures
+
+
+@KERNEL_IMPLS
+def test_equal_weight_index_two_assets_matches_direct_product(compiled: bool) -> None:
     closes = np.array([[100, 200], [110, 190], [121, 209]], dtype=np.int64)
-    level = kernels.equal_weight_index(closes, 1000.0)
+    level = _impl("equal_weight_index", compiled)(closes, 1000.0)
     expected = 1000.0 * (1 + (0.1 - 0.05) / 2) * (1 + (0.1 + 0.1) / 2)
     assert level[-1] == pytest.approx(expected, rel=1e-12)
