@@ -198,7 +198,6 @@ def quadratic_form_kernel(cov: FloatArray, weights: FloatArray) -> tuple[float, 
     return var, cov_w
 
 
-@_njit
 def historical_tail_kernel(pnl: FloatArray, confidence: float, z_ci: float) -> FloatArray:
     """Equal-weight VaR and ES of a P&L sample (positive losses) with an order-statistic CI.
 
@@ -208,15 +207,30 @@ def historical_tail_kernel(pnl: FloatArray, confidence: float, z_ci: float) -> F
     losses beyond the true quantile is Binomial(n, 1 - c), so the losses of rank
     ``m -+ z_ci * sqrt(n c (1 - c))`` bracket it. ``TAIL_LOSS_VARIANCE`` is the variance
     (ddof=1) of the k worst losses. NaNs if ``n == 0``.
+
+    One selection pass places the three ranks (numpy's introselect, several times faster
+    than Numba's ``np.partition`` on 1e5 paths); :func:`tail_from_partition_kernel` does
+    the rest.
     """
-    out = np.full(TAIL_WIDTH, np.nan)
     n = pnl.shape[0]
     if n == 0:
-        return out
+        return np.full(TAIL_WIDTH, np.nan)
     m = n * (1.0 - confidence)
-    k = math.ceil(m - TAIL_EPS)
-    k = max(1, min(k, n))
-    part = np.partition(pnl, k - 1)
+    k = max(1, min(math.ceil(m - TAIL_EPS), n))
+    half = z_ci * math.sqrt(n * confidence * (1.0 - confidence))
+    k_worse = max(1, min(k, math.floor(m - half + TAIL_EPS)))
+    k_better = max(k, min(n, math.ceil(m + half - TAIL_EPS)))
+    part = np.partition(pnl, sorted({k_worse - 1, k - 1, k_better - 1}))
+    return tail_from_partition_kernel(part, m, k, k_worse, k_better)
+
+
+@_njit
+def tail_from_partition_kernel(
+    part: FloatArray, m: float, k: int, k_worse: int, k_better: int
+) -> FloatArray:
+    """Tail statistics of a P&L vector partitioned at ranks ``k_worse <= k <= k_better``
+    (1-based, ascending P&L): ``[var, es, k, ci_lower, ci_upper, tail loss variance]``."""
+    out = np.full(TAIL_WIDTH, np.nan)
     kth = part[k - 1]
     worse = 0.0
     for i in range(k - 1):
@@ -224,24 +238,10 @@ def historical_tail_kernel(pnl: FloatArray, confidence: float, z_ci: float) -> F
     out[TAIL_VAR] = -kth
     out[TAIL_ES] = -(worse + (m - (k - 1)) * kth) / m
     out[TAIL_COUNT] = k
-    half = z_ci * math.sqrt(n * confidence * (1.0 - confidence))
-    k_worse = max(1, min(k, math.floor(m - half + TAIL_EPS)))
-    k_better = max(k, min(n, math.ceil(m + half - TAIL_EPS)))
-    if k_worse < k:
-        head = np.partition(part[: k - 1], k_worse - 1)
-        out[TAIL_CI_UPPER] = -head[k_worse - 1]
-    else:
-        out[TAIL_CI_UPPER] = -kth
-    if k_better > k:
-        rest = np.partition(part[k:], k_better - k - 1)
-        out[TAIL_CI_LOWER] = -rest[k_better - k - 1]
-    else:
-        out[TAIL_CI_LOWER] = -kth
+    out[TAIL_CI_UPPER] = -part[k_worse - 1]
+    out[TAIL_CI_LOWER] = -part[k_better - 1]
     if k >= 2:
-        mean = 0.0
-        for i in range(k):
-            mean += part[i]
-        mean /= k
+        mean = (worse + kth) / k
         acc = 0.0
         for i in range(k):
             d = part[i] - mean

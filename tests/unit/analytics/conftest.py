@@ -46,7 +46,11 @@ def impl(request: pytest.FixtureRequest) -> types.SimpleNamespace:
             name: getattr(kernels, f"{name}_kernel") for name in KERNEL_NAMES
         }
     elif request.param == "interpreted":
-        table = {name: getattr(kernels, f"{name}_kernel").py_func for name in KERNEL_NAMES}
+        table = {
+            name: getattr(getattr(kernels, f"{name}_kernel"), "py_func", None)
+            or getattr(kernels, f"{name}_kernel")
+            for name in KERNEL_NAMES
+        }
     else:
         table = {name: getattr(reference, name) for name in KERNEL_NAMES}
     return types.SimpleNamespace(**table)

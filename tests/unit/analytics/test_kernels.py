@@ -234,7 +234,7 @@ def test_drawdown_rising_series_has_none(impl) -> None:
 
 def test_warm_up_compiles_every_kernel() -> None:
     kernels.warm_up()
-    for name in ("sample_covariance_kernel", "ledoit_wolf_kernel", "historical_tail_kernel"):
+    for name in ("sample_covariance_kernel", "ledoit_wolf_kernel", "tail_from_partition_kernel"):
         assert getattr(kernels, name).signatures
 
 
