@@ -63,5 +63,6 @@ def test_run_continuous_paces_with_injected_clock_not_event_times() -> None:
     result = simulate(CFG)
     n = publish_paced(result, lambda *_: None, speed=10.0, sleep=sleep, monotonic=lambda: clock[0])
     assert n == len(result.events)
-    assert sleeps and sum(sleeps) <= CFG.seconds / 10.0 + 1e-9
+    # episodes may end up to ~1 s after the flow window
+    assert sleeps and sum(sleeps) <= (CFG.seconds + 1.0) / 10.0
     assert msgspec.json.encode(result.stats())
