@@ -20,28 +20,31 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 class JsonFormatter(logging.Formatter):
     """Format records as JSON: ts (UTC ISO 8601), level, logger, msg, extras, exc."""
 
+    _second = -1
+    _stamp = ""
+
     def format(self, record: logging.LogRecord) -> str:
         """One JSON line for ``record``."""
+        second = int(record.created)
+        if second != self._second:
+            # one strftime per second, not per record: the access log is on the hot path
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         out: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": f"{self._stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
         }
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                out[key] = value
+            if key not in _STANDARD and key[0] != "_":
+                out[key] = value if isinstance(value, _PLAIN) else str(value)
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return encode_json(_plain(out)).decode()
+        return encode_json(out).decode()
 
 
-def _plain(value: dict[str, Any]) -> dict[str, Any]:
-    safe: dict[str, Any] = {}
-    for key, item in value.items():
-        safe[key] = item if isinstance(item, str | int | float | bool | None) else str(item)
-    return safe
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
