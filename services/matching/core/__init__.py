@@ -2,7 +2,7 @@
 
 * :class:`MatchingEngine` - commands in (:class:`SubmitOrder`, :class:`AmendOrder`,
   :class:`CancelOrder`), ``nexus.events`` out, one compiled book per symbol.
-* :class:`HaltRegistry` - a halt checker fed by ``risk.halts`` events.
+* halts come from :class:`nexus.halts.HaltBook` (fed by ``risk.halts``) or any checker.
 * :mod:`.reference` - the pure Python reference book the compiled one is tested against.
 """
 
@@ -17,12 +17,13 @@ from services.matching.core.commands import (
 from services.matching.core.engine import (
     EngineEvent,
     HaltChecker,
+    HaltSource,
     MatchingEngine,
     OrderBook,
+    TimedHaltChecker,
     event_topic,
 )
 from services.matching.core.errors import DuplicateOrderId, InvalidOrder, OrderNotOpen, UnknownOrder
-from services.matching.core.halts import HaltRegistry
 
 __all__ = [
     "AmendOrder",
@@ -32,13 +33,14 @@ __all__ = [
     "DuplicateOrderId",
     "EngineEvent",
     "HaltChecker",
-    "HaltRegistry",
+    "HaltSource",
     "InvalidOrder",
     "MatchingEngine",
     "OrderBook",
     "OrderNotOpen",
     "OrderStatus",
     "SubmitOrder",
+    "TimedHaltChecker",
     "UnknownOrder",
     "event_topic",
 ]

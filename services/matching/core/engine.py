@@ -93,6 +93,31 @@ class HaltChecker(Protocol):
         ...
 
 
+@runtime_checkable
+class TimedHaltChecker(Protocol):
+    """A halt checker that judges expiry at the order's event time (``nexus.halts.HaltBook``)."""
+
+    def check(self, user_id: str, symbol: str, ts_ns: int) -> str | None:
+        """The halt reason at ``ts_ns`` (UTC ns, event time), or None."""
+        ...
+
+
+HaltSource = HaltChecker | TimedHaltChecker | Callable[[str, str], str | None]
+
+
+def _halt_function(halts: HaltSource | None) -> Callable[[str, str, int], str | None]:
+    """One calling convention, ``(user_id, symbol, ts_ns) -> reason | None``, for any source."""
+    if halts is None:
+        return lambda user_id, symbol, ts_ns: None
+    if isinstance(halts, TimedHaltChecker):
+        return halts.check
+    if isinstance(halts, HaltChecker):
+        checker = halts
+        return lambda user_id, symbol, ts_ns: checker.is_halted(user_id, symbol)
+    check = halts
+    return lambda user_id, symbol, ts_ns: check(user_id, symbol)
+
+
 class OrderBook(Protocol):
     """What the engine needs of a book: the compiled Book and the ReferenceBook both fit."""
 
@@ -119,19 +144,6 @@ class OrderBook(Protocol):
     def best_ask(self) -> int: ...
     def expire(self, tif: int = 1) -> list[tuple[int, int]]: ...
     def __len__(self) -> int: ...
-
-
-class _NoHalts:
-    def is_halted(self, user_id: str, symbol: str) -> str | None:
-        return None
-
-
-class _CallableHalts:
-    def __init__(self, check: Callable[[str, str], str | None]) -> None:
-        self._check = check
-
-    def is_halted(self, user_id: str, symbol: str) -> str | None:
-        return self._check(user_id, symbol)
 
 
 class _Order:
@@ -199,7 +211,9 @@ class MatchingEngine:
     """Price-time priority matching for many symbols (one book each), as a pure domain core.
 
     ``halts`` is consulted on every submit and amend (cancels are always allowed, they only
-    reduce risk); ``default_stp`` is the self-trade prevention mode of accounts without one
+    reduce risk): a :class:`nexus.halts.HaltBook` (or any ``check(user_id, symbol, ts_ns)``,
+    asked at the command's event time), an ``is_halted(user_id, symbol)`` object or a plain
+    callable ``(user_id, symbol) -> reason | None``; ``default_stp`` is the self-trade prevention mode of accounts without one
     set by :meth:`set_account_stp`, and a submit's own ``stp`` overrides both.
     ``book_factory`` builds a symbol's book (the compiled :class:`Book` by default; tests pass
     the reference book).
@@ -209,7 +223,7 @@ class MatchingEngine:
         self,
         venue: str = "NEXUS",
         *,
-        halts: HaltChecker | Callable[[str, str], str | None] | None = None,
+        halts: HaltSource | None = None,
         default_stp: StpMode = "OFF",
         account_stp: Mapping[str, StpMode] | None = None,
         book_factory: Callable[[], OrderBook] = Book,
@@ -219,13 +233,7 @@ class MatchingEngine:
         if default_stp not in _STPS:
             raise InvalidOrder(f"unknown STP mode {default_stp!r}", field="default_stp")
         self.venue = venue
-        self._halts: HaltChecker
-        if halts is None:
-            self._halts = _NoHalts()
-        elif isinstance(halts, HaltChecker):
-            self._halts = halts
-        else:
-            self._halts = _CallableHalts(halts)
+        self._halted = _halt_function(halts)
         self._default_stp = default_stp
         self._account_stp: dict[str, StpMode] = dict(account_stp or {})
         self._book_factory = book_factory
@@ -264,7 +272,7 @@ class MatchingEngine:
         order = _Order(cmd, len(self._by_handle), price, qty, tif)
         self._orders[cmd.order_id] = order
         self._by_handle.append(order)
-        reason = self._halts.is_halted(cmd.user_id, cmd.symbol)
+        reason = self._halted(cmd.user_id, cmd.symbol, cmd.ts_event)
         if reason is not None:
             return [self._reject(order, reason, cmd.ts_event)]
         book = self._book(cmd.symbol)
@@ -320,7 +328,7 @@ class MatchingEngine:
             raise InvalidOrder(f"price must be in (0, 2**63), got {price}", field="$.price")
         if not 0 < qty <= INT64_MAX:
             raise InvalidOrder(f"quantity must be in (0, 2**63), got {qty}", field="$.quantity")
-        reason = self._halts.is_halted(order.user_id, order.symbol)
+        reason = self._halted(order.user_id, order.symbol, cmd.ts_event)
         if reason is not None:
             return [self._reject_amend(order, price, qty, reason, cmd.ts_event)]
         book = self._books[order.symbol]

@@ -21,13 +21,13 @@ from nexus.events import (
     OrderReject,
     Trade,
 )
+from nexus.halts import HaltBook
 from nexus.money import Fixed
 from services.matching.core import (
     AmendOrder,
     CancelOrder,
     DuplicateOrderId,
     EngineEvent,
-    HaltRegistry,
     InvalidOrder,
     MatchingEngine,
     OrderNotOpen,
@@ -288,7 +288,7 @@ def test_stp_off_by_order_overrides_account_mode(book_factory: Callable[[], Any]
 
 
 def test_halted_user_is_rejected_with_reason(book_factory: Callable[[], Any]) -> None:
-    halts = HaltRegistry()
+    halts = HaltBook()
     engine = MatchingEngine(book_factory=book_factory, halts=halts)
     engine.submit(order("b0", "BUY", 99 * P, P, user_id="bad"))
     halts.apply(
@@ -323,8 +323,10 @@ def test_halted_symbol_via_callable_is_rejected(book_factory: Callable[[], Any])
     assert kinds(engine.submit(order("y", "BUY", P, P))) == ["OrderNew"]
 
 
-def test_halt_registry_expiry_drops_due_halts() -> None:
-    halts = HaltRegistry()
+def test_halt_expiry_is_judged_at_the_command_event_time(
+    book_factory: Callable[[], Any],
+) -> None:
+    halts = HaltBook()
     halts.apply(
         Halt(
             event_id="h1",
@@ -336,10 +338,21 @@ def test_halt_registry_expiry_drops_due_halts() -> None:
             expires_at_ns=100,
         )
     )
-    assert halts.is_halted("u", SYM) == "symbol ACME halted: volatility"
-    assert halts.expire(99) == []
-    assert len(halts.expire(100)) == 1
-    assert halts.is_halted("u", SYM) is None
+    engine = MatchingEngine(book_factory=book_factory, halts=halts)
+    early = engine.submit(order("e1", "BUY", P, P, ts_event=99))
+    assert isinstance(early[0], OrderReject)
+    assert early[0].reason == "symbol ACME halted: volatility"
+    assert kinds(engine.submit(order("e2", "BUY", P, P, ts_event=100))) == ["OrderNew"]
+
+
+def test_is_halted_object_is_a_halt_checker(book_factory: Callable[[], Any]) -> None:
+    class Checker:
+        def is_halted(self, user_id: str, symbol: str) -> str | None:
+            return "kill switch" if user_id == "user-x" else None
+
+    engine = MatchingEngine(book_factory=book_factory, halts=Checker())
+    assert kinds(engine.submit(order("x", "BUY", P, P))) == ["OrderReject"]
+    assert kinds(engine.submit(order("y", "BUY", P, P))) == ["OrderNew"]
 
 
 @pytest.mark.parametrize(
