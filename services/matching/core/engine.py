@@ -216,7 +216,8 @@ class MatchingEngine:
     callable ``(user_id, symbol) -> reason | None``; ``default_stp`` is the self-trade prevention mode of accounts without one
     set by :meth:`set_account_stp`, and a submit's own ``stp`` overrides both.
     ``book_factory`` builds a symbol's book (the compiled :class:`Book` by default; tests pass
-    the reference book).
+    the reference book). ``event_id_prefix`` (default: ``venue``) starts every event id; an
+    adapter whose engine restarts empty passes one per session so ids are never reused.
     """
 
     def __init__(
@@ -227,12 +228,18 @@ class MatchingEngine:
         default_stp: StpMode = "OFF",
         account_stp: Mapping[str, StpMode] | None = None,
         book_factory: Callable[[], OrderBook] = Book,
+        event_id_prefix: str | None = None,
     ) -> None:
         if not _IDENTIFIER.match(venue):
             raise InvalidOrder(f"invalid venue {venue!r}", field="venue")
+        if event_id_prefix is not None and not _IDENTIFIER.match(event_id_prefix):
+            raise InvalidOrder(
+                f"invalid event id prefix {event_id_prefix!r}", field="event_id_prefix"
+            )
         if default_stp not in _STPS:
             raise InvalidOrder(f"unknown STP mode {default_stp!r}", field="default_stp")
         self.venue = venue
+        self._id_prefix = venue if event_id_prefix is None else event_id_prefix
         self._halted = _halt_function(halts)
         self._default_stp = default_stp
         self._account_stp: dict[str, StpMode] = dict(account_stp or {})
@@ -490,7 +497,7 @@ class MatchingEngine:
     def _next_id(self, symbol: str) -> str:
         seq = self._seq.get(symbol, 0) + 1
         self._seq[symbol] = seq
-        return f"{self.venue}:{symbol}:{seq}"
+        return f"{self._id_prefix}:{symbol}:{seq}"
 
     def _open_order(self, order_id: str) -> _Order:
         order = self._orders.get(order_id)
