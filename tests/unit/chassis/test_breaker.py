@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Gauge
 
 from nexus.clients import BreakerState, CircuitBreaker, CircuitOpen
@@ -169,3 +171,45 @@ async def test_call_counts_exception_as_failure_and_reraises() -> None:
 def test_invalid_threshold_is_rejected() -> None:
     with pytest.raises(ValueError):
         CircuitBreaker("x", failure_rate_threshold=0.0)
+
+
+STEPS = st.lists(
+    st.tuples(st.sampled_from(["ok", "fail", "advance"]), st.floats(0.0, 4.0)), max_size=80
+)
+
+
+@given(STEPS)
+def test_random_histories_keep_breaker_invariants(steps: list[tuple[str, float]]) -> None:
+    clock = FakeClock()
+    breaker = make_breaker(clock, half_open_max_calls=1)
+    previous = breaker.state
+    for action, amount in steps:
+        if action == "advance":
+            clock.advance(amount)
+            continue
+        before = breaker.state
+        try:
+            breaker.acquire()
+        except CircuitOpen:
+            # refused only when open, or half-open with its probe slot taken
+            assert before is not BreakerState.CLOSED
+            continue
+        assert before is not BreakerState.OPEN
+        if action == "ok":
+            breaker.record_success()
+        else:
+            breaker.record_failure()
+        after = breaker.state
+        if after is BreakerState.CLOSED and before is BreakerState.CLOSED and action == "fail":
+            window = len(breaker._outcomes)
+            assert window < 4 or breaker.failure_rate() < 0.5
+        if before is BreakerState.HALF_OPEN:
+            # one probe decides: success closes, failure re-opens
+            assert after is (BreakerState.CLOSED if action == "ok" else BreakerState.OPEN)
+        # open never closes without a half-open probe
+        assert not (
+            previous is BreakerState.OPEN
+            and after is BreakerState.CLOSED
+            and before is not BreakerState.HALF_OPEN
+        )
+        previous = after
