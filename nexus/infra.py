@@ -204,7 +204,7 @@ def start_stack(settings: Settings, workdir: str | None = None) -> Stack:
         else:
             import pgserver
 
-            pg = pgserver.get_server(str(base / "pgdata"), cleanup_mode="stop")
+            pg = pgserver.get_server(str(base / "pgdata"), cleanup_mode="stop")  # type: ignore[attr-defined]
             pg_dsn = pg.get_uri()
             started.append("postgres")
         if settings.redis_url:

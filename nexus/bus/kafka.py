@@ -8,6 +8,7 @@ default partitioner keeps a symbol in one partition. Consumers never auto-commit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -53,15 +54,13 @@ class KafkaBus:
             existing = set(await admin.list_topics())
             missing = [t for t in topics if t not in existing]
             if missing:
-                try:
+                with contextlib.suppress(TopicAlreadyExistsError):  # another process was first
                     await admin.create_topics(
                         [
                             NewTopic(t, num_partitions=partitions, replication_factor=1)
                             for t in missing
                         ]
                     )
-                except TopicAlreadyExistsError:
-                    pass  # another process created it first
         finally:
             await admin.close()
 

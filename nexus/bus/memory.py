@@ -7,6 +7,7 @@ same code against :class:`nexus.bus.kafka.KafkaBus` and a real broker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -229,10 +230,8 @@ class MemoryConsumer:
             if remaining <= 0:
                 return []
             waiter = self._bus._new_data
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter.wait(), timeout=min(remaining, 0.05))
-            except TimeoutError:
-                pass
 
     async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         """Commit next-offset-to-read per partition (only for partitions we own)."""

@@ -15,6 +15,7 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import signal
@@ -199,12 +200,10 @@ class ConsumerRunner:
                 if self._stop.is_set():
                     return None
                 delay = min(self._retry_max_s, self._retry_base_s * 2 ** min(attempt, 16))
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._stop.wait(), timeout=delay * random.uniform(0.5, 1.0)
                     )
-                except TimeoutError:
-                    pass
 
     def _dead_letter(self, rejection: Rejection) -> OutgoingMessage:
         message = rejection.message

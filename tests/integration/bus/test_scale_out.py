@@ -62,9 +62,9 @@ async def _publish(bus: KafkaBus, topic: str, seqs: range) -> None:
 
 
 async def _wait_for(
-    conn: asyncpg.Connection, sql: str, predicate: Callable[[object], bool], timeout: float
+    conn: asyncpg.Connection, sql: str, predicate: Callable[[object], bool], limit_s: float
 ) -> object:
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(limit_s):
         while True:
             value = await conn.fetchval(sql)
             if predicate(value):
@@ -90,7 +90,7 @@ async def test_two_processes_split_partitions_and_survivor_takes_over_without_lo
     try:
         # Both members work on their share before one of them dies.
         await _wait_for(
-            conn, "SELECT count(DISTINCT worker) FROM effects", lambda v: v == 2, timeout=60
+            conn, "SELECT count(DISTINCT worker) FROM effects", lambda v: v == 2, limit_s=60
         )
         doomed_symbols = {
             r["symbol"]
@@ -100,7 +100,7 @@ async def test_two_processes_split_partitions_and_survivor_takes_over_without_lo
         doomed.wait(timeout=10)
         await _publish(bus, topic, range(PER_SYMBOL // 2, PER_SYMBOL))
         total = len(SYMBOLS) * PER_SYMBOL
-        await _wait_for(conn, "SELECT count(*) FROM effects", lambda v: v == total, timeout=90)
+        await _wait_for(conn, "SELECT count(*) FROM effects", lambda v: v == total, limit_s=90)
     finally:
         for proc in (alive, doomed):
             if proc.poll() is None:
