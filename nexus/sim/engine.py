@@ -165,9 +165,18 @@ class SymbolDriver:
         order = self.book.order(handle)
         return 0 if order is None else order[2]
 
-    def front_of_queue(self, side: int) -> int:
-        levels = self.book.levels(side)
-        return levels[0][1][0][0] if levels else -1
+    def at_front(self, handle: int) -> bool:
+        order = self.book.order(handle)
+        if order is None:
+            return False
+        side, price = order[0], order[1]
+        top = self.book.depth(side, 1)
+        if not top or top[0][0] != price:
+            return False
+        if top[0][2] == 1:
+            return True
+        # Only a shared best level needs its FIFO (``levels`` walks the whole side).
+        return bool(self.book.levels(side)[0][1][0][0] == handle)
 
     def schedule(self, ts: int, step: Callable[[int], None]) -> None:
         self._counter += 1

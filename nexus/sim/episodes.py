@@ -60,8 +60,8 @@ class Market(Protocol):
         """Open quantity of a resting order (0 if it is not resting)."""
         ...
 
-    def front_of_queue(self, side: int) -> int:
-        """Handle of the oldest order at the best level of ``side`` (-1 if the side is empty)."""
+    def at_front(self, handle: int) -> bool:
+        """Is this resting order the oldest at the best level of its side?"""
         ...
 
     def schedule(self, ts: int, step: Callable[[int], None]) -> None:
@@ -199,7 +199,7 @@ def wash_trading(ep: Episode, m: Market) -> None:
         if open_qty == 0:  # taken by someone else meanwhile
             next_pair(ts)
             return
-        if m.front_of_queue(SELL) == handle:
+        if m.at_front(handle):
             _, buyer = accounts()
             m.submit(ts, buyer, BUY, state["price"], open_qty, TIF_IOC, ep, "wash_buy")
             next_pair(ts)
