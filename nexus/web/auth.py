@@ -47,9 +47,13 @@ class Principal(msgspec.Struct, frozen=True):
 
 
 class Authenticator:
-    """Verifies bearer credentials against ``Settings.jwt_secret`` and ``Settings.api_keys``."""
+    """Verifies bearer credentials against ``Settings.jwt_secret`` and ``Settings.api_keys``.
 
-    def __init__(self, settings: Settings, *, leeway_seconds: float = 0.0) -> None:
+    ``leeway_seconds`` tolerates clock skew between the issuing and the verifying host when
+    checking ``exp``/``iat``.
+    """
+
+    def __init__(self, settings: Settings, *, leeway_seconds: float = 5.0) -> None:
         self._secret = settings.jwt_secret
         self._leeway = leeway_seconds
         self._api_keys = {
