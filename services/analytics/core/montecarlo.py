@@ -25,6 +25,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy.linalg.blas import dtrmm
 
 from nexus.errors import ValidationError
 
@@ -39,15 +40,21 @@ from .validation import (
 )
 from .var import QUANTILE_RULE, Z_CI, _tail_standard_error
 
-CHUNK_PATHS = 8_192
+# Paths per chunk: small enough that a chunk's draws and returns stay in cache.
+CHUNK_PATHS = 2_048
 MAX_PATHS = 10_000_000
 
 
 def covariance_factor(cov: FloatArray) -> FloatArray:
     """A lower-triangular ``A`` with ``A A' = cov`` (eigen factor if not positive definite)."""
+    return _factor(cov)[0]
+
+
+def _factor(cov: FloatArray) -> tuple[FloatArray, bool]:
+    """``(A, triangular)``: the Cholesky factor, or an eigenvalue factor for a singular PSD."""
     try:
         factor: FloatArray = np.asarray(np.linalg.cholesky(cov), dtype=np.float64)
-        return factor
+        return factor, True
     except np.linalg.LinAlgError:
         values, vectors = np.linalg.eigh(cov)
         if values.min() < -1e-10 * max(values.max(), 1e-300):
@@ -55,7 +62,29 @@ def covariance_factor(cov: FloatArray) -> FloatArray:
                 "covariance is not positive semi-definite", "covariance"
             ) from None
         eig_factor: FloatArray = vectors * np.sqrt(np.clip(values, 0.0, None))
-        return eig_factor
+        return eig_factor, False
+
+
+class _AssetMap:
+    """``Z -> scale * Z A'`` for a chunk of standard draws (rows = paths).
+
+    With a Cholesky factor this is a triangular product (BLAS ``dtrmm``, half the flops of a
+    general product), done in place on the draws: ``(Z A')' = A Z'`` and ``Z'`` of a
+    C-ordered ``Z`` is an F-ordered view.
+    """
+
+    def __init__(self, cov: FloatArray, scale: float) -> None:
+        self.factor, self.triangular = _factor(cov)
+        self.scale = scale
+        self.width = cov.shape[0]
+        self.factor_t = np.ascontiguousarray(self.factor.T) * scale
+
+    def __call__(self, z: FloatArray) -> FloatArray:
+        if self.triangular:
+            out: FloatArray = dtrmm(self.scale, self.factor, z.T, side=0, lower=1, overwrite_b=1).T
+            return out
+        general: FloatArray = z @ self.factor_t
+        return general
 
 
 class _Draws:
@@ -86,10 +115,10 @@ class _Draws:
         out: FloatArray = np.concatenate((values, -values))[:paths]
         return out
 
-    def assets(self, paths: int, factor_t: FloatArray) -> FloatArray:
+    def assets(self, paths: int, asset_map: _AssetMap) -> FloatArray:
         """Independent-half asset returns ``Z A'`` (times the Student-t mix)."""
-        z, mix = self.half(paths, factor_t.shape[0])
-        x: FloatArray = z @ factor_t
+        z, mix = self.half(paths, asset_map.width)
+        x: FloatArray = asset_map(z)
         if mix is not None:
             x *= mix[:, None]
         return x
@@ -143,12 +172,12 @@ def simulate_pnl(
         y = z[:, 0] if mix is None else z[:, 0] * mix
         fast: FloatArray = drift + root_h * math.sqrt(max(variance, 0.0)) * draws.mirror(y, paths)
         return fast
-    factor_t = np.ascontiguousarray(covariance_factor(sigma).T) * root_h
+    asset_map = _AssetMap(sigma, root_h)
     out = np.empty(paths)
     start = 0
     while start < paths:
         size = min(CHUNK_PATHS, paths - start)
-        out[start : start + size] = draws.mirror(draws.assets(size, factor_t) @ w, size)
+        out[start : start + size] = draws.mirror(draws.assets(size, asset_map) @ w, size)
         start += size
     out += drift
     return out
@@ -239,15 +268,14 @@ def component_expected_shortfall(
     h = check_horizon(horizon_days)
     paths = _check_paths(n_paths)
     nu = _check_dof(student_t, degrees_of_freedom)
-    factor_t = np.ascontiguousarray(covariance_factor(sigma).T) * math.sqrt(h)
-    if nu is not None:
-        factor_t *= math.sqrt((nu - 2.0) / nu)
+    scale = math.sqrt(h) * (1.0 if nu is None else math.sqrt((nu - 2.0) / nu))
+    asset_map = _AssetMap(sigma, scale)
     draws = _Draws(seed, antithetic, nu)
     x_all = np.empty((paths, sigma.shape[0]))
     start = 0
     while start < paths:
         size = min(CHUNK_PATHS, paths - start)
-        x_all[start : start + size] = draws.mirror(draws.assets(size, factor_t) * w, size)
+        x_all[start : start + size] = draws.mirror(draws.assets(size, asset_map) * w, size)
         start += size
     pnl = x_all.sum(axis=1)
     m = paths * (1.0 - c)

@@ -1,0 +1,260 @@
+"""PostgreSQL access of the analytics service: positions from trades, prices for the maths.
+
+:class:`PositionStore` applies ``trades.executed`` idempotently (a fill's ``(trade_id, side)``
+primary key makes a redelivery a no-op) and is the service's
+:class:`~services.analytics.core.PositionSource`. :class:`PriceStore` keeps daily closes and
+the latest quote mids and is the database-backed
+:class:`~services.analytics.core.PriceSource`. Prices and quantities are raw fixed point
+(``value * 10**9``) in ``BIGINT`` columns, exactly as :mod:`nexus.money` and the events carry
+them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import asyncpg
+import numpy as np
+
+from nexus.errors import NotFoundError
+from nexus.events import Trade
+from nexus.money import Fixed
+from services.analytics.core import PortfolioPosition, PriceHistory
+from services.analytics.core.sources import MISSING_PRICE_RAW
+
+INSERT_FILLS = """
+INSERT INTO fills (trade_id, side, user_id, symbol, price_raw, quantity_raw, ts_event)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                     $6::bigint[], $7::bigint[])
+ON CONFLICT (trade_id, side) DO NOTHING
+RETURNING trade_id, side
+"""
+UPSERT_POSITION = """
+INSERT INTO positions (user_id, symbol, quantity_raw, last_trade_id, last_ts_event)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (user_id, symbol) DO UPDATE SET
+    quantity_raw = positions.quantity_raw + EXCLUDED.quantity_raw,
+    last_trade_id = EXCLUDED.last_trade_id,
+    last_ts_event = GREATEST(positions.last_ts_event, EXCLUDED.last_ts_event),
+    updated_at = now()
+"""
+SELECT_POSITIONS = """
+SELECT p.symbol, p.quantity_raw, i.asset_class, i.sector, i.currency
+FROM positions p LEFT JOIN instruments i USING (symbol)
+WHERE p.user_id = $1 AND p.quantity_raw <> 0
+ORDER BY p.symbol
+"""
+SELECT_HOLDERS = """
+SELECT DISTINCT user_id FROM positions WHERE symbol = ANY($1::text[]) AND quantity_raw <> 0
+"""
+UPSERT_CLOSES = """
+INSERT INTO prices (symbol, trade_date, close_raw)
+SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[])
+ON CONFLICT (symbol, trade_date) DO UPDATE SET close_raw = EXCLUDED.close_raw
+WHERE prices.close_raw <> EXCLUDED.close_raw
+RETURNING symbol
+"""
+UPSERT_LATEST = """
+INSERT INTO latest_prices (symbol, price_raw, ts_event)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
+ON CONFLICT (symbol) DO UPDATE SET price_raw = EXCLUDED.price_raw, ts_event = EXCLUDED.ts_event
+WHERE latest_prices.ts_event <= EXCLUDED.ts_event
+  AND latest_prices.price_raw <> EXCLUDED.price_raw
+RETURNING symbol
+"""
+SELECT_HISTORY = """
+SELECT symbol, trade_date, close_raw FROM prices
+WHERE symbol = ANY($1::text[]) AND trade_date BETWEEN $2 AND $3
+ORDER BY trade_date
+"""
+SELECT_KNOWN = "SELECT DISTINCT symbol FROM prices WHERE symbol = ANY($1::text[])"
+SELECT_LATEST = """
+SELECT s.symbol, COALESCE(l.price_raw, c.close_raw) AS price_raw
+FROM unnest($1::text[]) AS s(symbol)
+LEFT JOIN latest_prices l ON l.symbol = s.symbol
+LEFT JOIN LATERAL (
+    SELECT close_raw FROM prices p WHERE p.symbol = s.symbol ORDER BY trade_date DESC LIMIT 1
+) c ON true
+"""
+UPSERT_INSTRUMENT = """
+INSERT INTO instruments (symbol, asset_class, sector, currency) VALUES ($1, $2, $3, $4)
+ON CONFLICT (symbol) DO UPDATE SET asset_class = EXCLUDED.asset_class,
+    sector = EXCLUDED.sector, currency = EXCLUDED.currency
+"""
+
+
+class Database(Protocol):
+    """Holds the pool once the service started (the service runtime)."""
+
+    @property
+    def pool(self) -> asyncpg.Pool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """One daily close: exact price at the end of ``date`` (the exchange's local date)."""
+
+    symbol: str
+    date: dt.date
+    close: Fixed
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """Classification of a symbol for stress scenarios (lower-case sector and asset class)."""
+
+    symbol: str
+    asset_class: str = "equity"
+    sector: str = ""
+    currency: str = "USD"
+
+
+def _fills(trades: Iterable[Trade]) -> list[tuple[str, str, str, str, int, int, int]]:
+    """Both sides of every trade, each ``(trade_id, side)`` once."""
+    seen: dict[tuple[str, str], tuple[str, str, str, str, int, int, int]] = {}
+    for t in trades:
+        for side, user in (("BUY", t.buyer_user_id), ("SELL", t.seller_user_id)):
+            seen.setdefault(
+                (t.event_id, side),
+                (t.event_id, side, user, t.symbol, t.price, t.quantity, t.ts_event),
+            )
+    return list(seen.values())
+
+
+class PositionStore:
+    """``fills`` and ``positions``; a :class:`~services.analytics.core.PositionSource`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def apply_trades(self, trades: Sequence[Trade]) -> set[str]:
+        """Apply a batch of trades in one transaction; returns the users whose positions moved.
+
+        A fill already stored (redelivery) changes nothing and moves nobody.
+        """
+        fills = _fills(trades)
+        if not fills:
+            return set()
+        columns = list(zip(*fills, strict=True))
+        async with self._db.pool.acquire() as conn, conn.transaction():
+            inserted = await conn.fetch(INSERT_FILLS, *(list(c) for c in columns))
+            new = {(r["trade_id"], r["side"]) for r in inserted}
+            deltas: dict[tuple[str, str], int] = {}
+            last: dict[tuple[str, str], tuple[int, str]] = {}
+            for trade_id, side, user, symbol, _price, qty, ts in fills:
+                if (trade_id, side) not in new:
+                    continue
+                key = (user, symbol)
+                deltas[key] = deltas.get(key, 0) + (qty if side == "BUY" else -qty)
+                if key not in last or last[key][0] <= ts:
+                    last[key] = (ts, trade_id)
+            await conn.executemany(
+                UPSERT_POSITION,
+                [(u, s, q, last[(u, s)][1], last[(u, s)][0]) for (u, s), q in deltas.items()],
+            )
+        return {user for user, _ in deltas}
+
+    async def positions(self, user_id: str) -> list[PortfolioPosition]:
+        """Open positions of ``user_id`` (price ``"0"``: the service revalues them)."""
+        rows = await self._db.pool.fetch(SELECT_POSITIONS, user_id)
+        return [
+            PortfolioPosition(
+                symbol=r["symbol"],
+                quantity=str(Fixed.from_raw(r["quantity_raw"])),
+                price="0",
+                asset_class=r["asset_class"] or "equity",
+                sector=r["sector"] or "",
+                currency=r["currency"] or "USD",
+            )
+            for r in rows
+        ]
+
+    async def holders(self, symbols: Sequence[str]) -> set[str]:
+        """Users with an open position in any of ``symbols``."""
+        rows = await self._db.pool.fetch(SELECT_HOLDERS, list(symbols))
+        return {r["user_id"] for r in rows}
+
+
+class PriceStore:
+    """``prices``, ``latest_prices`` and ``instruments``; a database-backed PriceSource.
+
+    The latest price of a symbol is its latest quote mid when one arrived, else its last close.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def load_closes(self, closes: Sequence[Close]) -> set[str]:
+        """Insert or correct daily closes; returns the symbols whose history changed."""
+        if not closes:
+            return set()
+        rows = await self._db.pool.fetch(
+            UPSERT_CLOSES,
+            [c.symbol for c in closes],
+            [c.date for c in closes],
+            [c.close.raw for c in closes],
+        )
+        return {r["symbol"] for r in rows}
+
+    async def update_latest(self, mids: dict[str, tuple[int, int]]) -> set[str]:
+        """Record ``{symbol: (price_raw, ts_event)}`` mids; returns the symbols that moved.
+
+        An older event (by event time) than the one stored never overwrites it.
+        """
+        if not mids:
+            return set()
+        symbols = sorted(mids)
+        rows = await self._db.pool.fetch(
+            UPSERT_LATEST,
+            symbols,
+            [mids[s][0] for s in symbols],
+            [mids[s][1] for s in symbols],
+        )
+        return {r["symbol"] for r in rows}
+
+    async def upsert_instruments(self, instruments: Sequence[Instrument]) -> None:
+        """Set the classification of symbols."""
+        await self._db.pool.executemany(
+            UPSERT_INSTRUMENT,
+            [(i.symbol, i.asset_class.lower(), i.sector.lower(), i.currency) for i in instruments],
+        )
+
+    async def price_history(
+        self, symbols: Sequence[str], start: dt.date, end: dt.date
+    ) -> PriceHistory:
+        """Daily closes of ``symbols`` in ``[start, end]``; 404 for a symbol never priced."""
+        wanted = list(dict.fromkeys(symbols))
+        rows = await self._db.pool.fetch(SELECT_HISTORY, wanted, start, end)
+        column = {s: j for j, s in enumerate(symbols)}
+        seen = {r["symbol"] for r in rows}
+        if len(seen) < len(wanted):
+            known = {r["symbol"] for r in await self._db.pool.fetch(SELECT_KNOWN, wanted)}
+            unknown = [s for s in wanted if s not in known]
+            if unknown:
+                raise NotFoundError(f"no price history for {', '.join(unknown)}")
+        dates: list[dt.date] = []
+        index: dict[dt.date, int] = {}
+        for r in rows:
+            d = r["trade_date"]
+            if d not in index:
+                index[d] = len(dates)
+                dates.append(d)
+        raw = np.full((len(dates), len(symbols)), MISSING_PRICE_RAW, dtype=np.int64)
+        duplicates = [j for j, s in enumerate(symbols) if column[s] != j]
+        for r in rows:
+            raw[index[r["trade_date"]], column[r["symbol"]]] = r["close_raw"]
+        for j in duplicates:
+            raw[:, j] = raw[:, column[symbols[j]]]
+        return PriceHistory(tuple(symbols), tuple(dates), raw)
+
+    async def latest_prices(self, symbols: Sequence[str]) -> dict[str, Fixed]:
+        """The latest price of each symbol; 404 naming the symbols that have none."""
+        rows = await self._db.pool.fetch(SELECT_LATEST, list(dict.fromkeys(symbols)))
+        out = {r["symbol"]: Fixed.from_raw(r["price_raw"]) for r in rows if r["price_raw"]}
+        missing = [s for s in symbols if s not in out]
+        if missing:
+            raise NotFoundError(f"no price for {', '.join(missing)}")
+        return out
