@@ -34,8 +34,9 @@ test: build
 test-fast: build
 	$(PY) -m pytest tests/unit -q -x $(PYTEST_ARGS)
 
-## bench: pytest-benchmark suites, side by side with peers
+## bench: pytest-benchmark suites, side by side with peers (installs the peers first)
 bench: build
+	$(PY) -m pip install --quiet --no-build-isolation -e '.[dev,bench]'
 	$(PY) -m pytest bench --benchmark-only --benchmark-columns=min,median,mean,ops,rounds -p no:randomly $(PYTEST_ARGS)
 
 ## lint: ruff and mypy, both clean
