@@ -20,6 +20,7 @@ import asyncpg
 
 from nexus.bus import Bus, ConsumerRunner, KafkaBus, MemoryBus, OutgoingMessage, Producer
 from nexus.config import Settings
+from nexus.discovery import ServiceDiscovery
 from nexus.errors import NexusError
 from nexus.store import create_pool, migrate_dsn
 
@@ -62,6 +63,7 @@ class ServiceRuntime:
         self._startup: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._runner_tasks: list[asyncio.Task[None]] = []
         self._background_tasks: list[asyncio.Task[None]] = []
+        self.discovery = ServiceDiscovery(settings)
         self.started = asyncio.Event()
 
     # -- wiring (before start) --------------------------------------------------------------------
@@ -116,10 +118,17 @@ class ServiceRuntime:
             self._runner_tasks.append(asyncio.create_task(runner.run(), name=runner.group_id))
         for task in self._background:
             self._background_tasks.append(asyncio.create_task(task(self)))
+        if self.discovery.uses_consul:
+            try:
+                await self.discovery.register(self.name, self.settings.port(self.name))
+            except Exception:  # Consul down must not keep the service from serving
+                log.exception("Consul registration failed", extra={"service": self.name})
         self.started.set()
 
     async def stop(self) -> None:
-        """Stop consumers (finish batch, commit), background tasks, then close resources."""
+        """Deregister, stop consumers (finish batch, commit) and tasks, then close resources."""
+        with contextlib.suppress(Exception):
+            await self.discovery.deregister()
         for runner in self.runners:
             runner.request_stop()
         for task in self._background_tasks:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from collections.abc import Callable
 from typing import Any
 
@@ -13,10 +14,12 @@ from nexus.bus import ConsumerRunner, KafkaBus
 from nexus.events import ALERT_CODEC, TOPIC_ALERTS, TOPIC_HALTS, Halt, SurveillanceAlert
 from nexus.web import running_server
 from services.risk.main import build
+from tests.integration.chassis.test_discovery_consul import FakeConsul, consul
 from tests.integration.platform.conftest import SettingsFactory
 from tests.support.runner import run_until
 
 pytestmark = pytest.mark.integration
+__all__ = ["consul"]  # the fake Consul agent fixture
 
 
 async def _halts_for(bootstrap: str, group: str, target: str, count: int) -> list[Halt]:
@@ -154,3 +157,20 @@ async def test_critical_alert_halts_its_user_once_even_if_delivered_twice(
         assert [e["event"]["halt_id"] for e in audit["items"] if e["event"]["target"] == user] == [
             f"halt:alert:{alert.event_id}"
         ]
+
+
+async def test_service_registers_with_consul_on_start_and_deregisters_on_stop(
+    service_settings: SettingsFactory, consul: tuple[str, FakeConsul]
+) -> None:
+    addr, state = consul
+    settings = replace(await service_settings("risk"), consul_addr=addr)
+    app, _, _ = build(settings)
+    async with running_server(app) as url, httpx.AsyncClient(base_url=url) as http:
+        assert (await http.get("/readyz")).status_code == 200
+        registered = [(m, p) for m, p, _, _ in state.requests]
+        assert ("PUT", "/v1/agent/service/register") in registered
+        assert list(state.services) == ["risk-127.0.0.1-8103"]
+    assert ("PUT", "/v1/agent/service/deregister/risk-127.0.0.1-8103") in [
+        (m, p) for m, p, _, _ in state.requests
+    ]
+    assert state.services == {}
