@@ -27,7 +27,9 @@ def _consume_rate(bus: Any, topic: str) -> float:
         await bus.create_topics([topic], partitions=4)
         producer = bus.producer()
         messages = [
-            OutgoingMessage(topic, TRADE_CODEC.encode(make_trade(i, f"S{i % 20}")), f"S{i % 20}".encode())
+            OutgoingMessage(
+                topic, TRADE_CODEC.encode(make_trade(i, f"S{i % 20}")), f"S{i % 20}".encode()
+            )
             for i in range(EVENTS)
         ]
         for i in range(0, EVENTS, 5_000):
@@ -42,8 +44,14 @@ def _consume_rate(bus: Any, topic: str) -> float:
                 first_at = time.perf_counter()  # the group join is not event processing
             seen += len(batch)
 
-        runner = ConsumerRunner(bus, f"perf-{topic}", handle, topics=[topic], max_batch=5_000,
-                                decoder=lambda _t, v: TRADE_CODEC.decode(v))
+        runner = ConsumerRunner(
+            bus,
+            f"perf-{topic}",
+            handle,
+            topics=[topic],
+            max_batch=5_000,
+            decoder=lambda _t, v: TRADE_CODEC.decode(v),
+        )
         task = asyncio.create_task(runner.run())
         async with asyncio.timeout(60):
             while seen < EVENTS:
@@ -59,13 +67,18 @@ def _consume_rate(bus: Any, topic: str) -> float:
 def test_kafka_consume_and_decode_beats_floor(benchmark: Any, kafka_bootstrap: str) -> None:
     rates: list[float] = []
     benchmark.pedantic(
-        lambda: rates.append(_consume_rate(KafkaBus(kafka_bootstrap), f"perf.bus.{time.time_ns()}")),
-        rounds=1, iterations=1,
+        lambda: rates.append(
+            _consume_rate(KafkaBus(kafka_bootstrap), f"perf.bus.{time.time_ns()}")
+        ),
+        rounds=1,
+        iterations=1,
     )
     assert max(rates) > FLOOR_EVENTS_PER_S
 
 
 def test_memory_bus_consume_and_decode_beats_floor(benchmark: Any) -> None:
     rates: list[float] = []
-    benchmark.pedantic(lambda: rates.append(_consume_rate(MemoryBus(), "perf.mem")), rounds=1, iterations=1)
+    benchmark.pedantic(
+        lambda: rates.append(_consume_rate(MemoryBus(), "perf.mem")), rounds=1, iterations=1
+    )
     assert max(rates) > FLOOR_EVENTS_PER_S
