@@ -1,0 +1,315 @@
+"""The market-data service's use cases: seed and import history, serve prices and returns,
+publish venue quotes (store + bus + core).
+
+Prices are raw fixed point throughout (:mod:`nexus.money`); returns are float64 statistics
+computed by the core (:func:`~services.marketdata.core.compute_returns`) from stored closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import msgspec
+import numpy as np
+
+from nexus.bus import OutgoingMessage
+from nexus.events import QUOTE_CODEC, TOPIC_QUOTES, QuoteDepth, QuoteL1, partition_key
+from nexus.money import to_raw
+from services.marketdata.core import (
+    HistoryConfig,
+    InvalidRangeError,
+    MissingPolicy,
+    PriceTable,
+    ReturnKind,
+    ReturnsTable,
+    UnknownSymbolError,
+    VenueProfile,
+    compute_returns,
+    generate_history,
+    iter_close_rows,
+    market_quotes,
+)
+from services.marketdata.store import LatestClose, PriceStore, Series, SymbolInfo
+
+log = logging.getLogger(__name__)
+
+#: Venues of the live quote feed: the core's defaults at a modest update rate.
+LIVE_VENUES: tuple[VenueProfile, ...] = (
+    VenueProfile("NYSE", 1.0, 2.0),
+    VenueProfile("NASDAQ", 1.0, 2.0),
+    VenueProfile("ARCA", 1.5, 1.0),
+    VenueProfile("BATS", 2.0, 1.0, mean_lots=3.0),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDataOptions:
+    """What the service seeds and how it quotes.
+
+    ``seed_symbols`` x ``seed_days`` closes are generated on start when no close is stored
+    (0 symbols: never seed); the history ends on ``seed_end`` (default: the last weekday before
+    today). Quotes: every ``quote_interval_s`` seconds a window of quotes for the first
+    ``quote_symbols`` stored symbols (0: no quotes), mids starting at their latest closes.
+    """
+
+    seed_symbols: int = 20
+    seed_days: int = 504
+    seed: int = 7
+    seed_end: dt.date | None = None
+    quote_symbols: int = 8
+    quote_interval_s: float = 1.0
+    quote_step_ms: float = 250.0
+    quote_tick: str = "0.01"
+    quote_depth: bool = True
+    venues: tuple[VenueProfile, ...] = field(default=LIVE_VENUES)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What a CSV import stored."""
+
+    rows: int
+    symbols: tuple[str, ...]
+    first_date: dt.date | None
+    last_date: dt.date | None
+    source: str
+
+
+class Publisher(Protocol):
+    """Publishes and waits for the broker's acknowledgement (the service runtime)."""
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
+
+
+def last_weekday_before(day: dt.date) -> dt.date:
+    """The latest Monday-to-Friday date strictly before ``day``."""
+    day -= dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def history_start(end: dt.date, n_days: int) -> dt.date:
+    """The first of ``n_days`` consecutive weekdays ending on ``end`` (a weekday)."""
+    first = np.busday_offset(np.datetime64(end, "D"), -(n_days - 1), roll="backward")
+    start: dt.date = first.astype("datetime64[D]").item()
+    return start
+
+
+class MarketDataService:
+    """Price history in PostgreSQL, returns from it, and a venue quote feed on the bus."""
+
+    def __init__(
+        self,
+        store: PriceStore,
+        publisher: Publisher,
+        options: MarketDataOptions | None = None,
+        *,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self.options = options or MarketDataOptions()
+        self._clock_ns = clock_ns
+        self.quotes_published = 0
+
+    # -- history -----------------------------------------------------------------------------
+    async def seed_if_empty(self) -> int:
+        """Store synthetic history when no close is stored; returns the closes stored."""
+        opts = self.options
+        if opts.seed_symbols <= 0 or await self._store.has_closes():
+            return 0
+        end = opts.seed_end or last_weekday_before(dt.date.today())
+        config = HistoryConfig(
+            n_symbols=opts.seed_symbols,
+            n_days=opts.seed_days,
+            start=history_start(end, opts.seed_days),
+        )
+        history = await asyncio.to_thread(generate_history, config, opts.seed)
+        loaded = await self._store.load_closes(
+            history.iter_close_rows(),
+            "synthetic",
+            fresh=True,
+            sectors=dict(zip(history.symbols, history.sectors, strict=True)),
+        )
+        await self._store.load_benchmark(list(history.iter_benchmark_rows()))
+        log.info(
+            "seeded synthetic history",
+            extra={"symbols": config.n_symbols, "days": config.n_days, "closes": loaded},
+        )
+        return loaded
+
+    async def import_csv(self, path: Path, source: str | None = None) -> ImportResult:
+        """Load a price CSV (long or wide layout, see the core's loader) into the store.
+
+        Parsing is exact (raises :class:`~services.marketdata.core.CsvFormatError` naming the
+        line, and nothing is stored); closes already stored for a symbol and date are replaced.
+        """
+        rows = await asyncio.to_thread(lambda: list(iter_close_rows(path)))
+        label = source or f"csv:{path.name}"
+        loaded = await self._store.load_closes(rows, label)
+        dates = [r.trade_date for r in rows]
+        return ImportResult(
+            rows=loaded,
+            symbols=tuple(sorted({r.symbol for r in rows})),
+            first_date=min(dates) if dates else None,
+            last_date=max(dates) if dates else None,
+            source=label,
+        )
+
+    async def symbols(self) -> list[SymbolInfo]:
+        """Every symbol with stored history."""
+        return await self._store.symbols()
+
+    async def _check_known(self, symbols: Sequence[str]) -> None:
+        unknown = await self._store.unknown(symbols)
+        if unknown:
+            raise UnknownSymbolError(unknown)
+
+    async def resolve_range(
+        self, symbols: Sequence[str], start: dt.date | None, end: dt.date | None
+    ) -> tuple[dt.date, dt.date]:
+        """``[start, end]`` with open ends filled from the stored span of ``symbols``.
+
+        Raises :class:`UnknownSymbolError` naming every symbol without history and
+        :class:`InvalidRangeError` if ``start`` is after ``end``.
+        """
+        await self._check_known(symbols)
+        if start is None or end is None:
+            bounds = await self._store.bounds(symbols)
+            first, last = bounds if bounds is not None else (dt.date.min, dt.date.max)
+            start = start or first
+            end = end or last
+        if start > end:
+            raise InvalidRangeError(
+                f"start {start.isoformat()} is after end {end.isoformat()}", field="start"
+            )
+        return start, end
+
+    async def prices(
+        self, symbols: Sequence[str], start: dt.date | None, end: dt.date | None
+    ) -> tuple[dt.date, dt.date, list[Series]]:
+        """Stored closes per symbol in the range (trading days with a close only)."""
+        lo, hi = await self.resolve_range(symbols, start, end)
+        return lo, hi, await self._store.series(symbols, lo, hi)
+
+    async def returns(
+        self,
+        symbols: Sequence[str],
+        start: dt.date | None,
+        end: dt.date | None,
+        kind: ReturnKind = ReturnKind.SIMPLE,
+        missing: MissingPolicy = MissingPolicy.RAISE,
+    ) -> tuple[dt.date, dt.date, ReturnsTable]:
+        """``(start, end, returns)``: returns between consecutive stored closes in the range
+        (open ends filled as :meth:`resolve_range` does), aligned across symbols.
+
+        The calendar is the union of the symbols' close dates in the range; a symbol without a
+        close on a calendar day is handled by ``missing`` (see the core's ``MissingPolicy``).
+        """
+        lo, hi = await self.resolve_range(symbols, start, end)
+        series = await self._store.series(symbols, lo, hi)
+        table = PriceTable(
+            {s.symbol: dict(zip(s.dates, s.closes_raw, strict=True)) for s in series}
+        )
+        returns = await asyncio.to_thread(compute_returns, table, symbols, lo, hi, kind, missing)
+        return lo, hi, returns
+
+    async def latest(self, symbols: Sequence[str] | None) -> list[LatestClose]:
+        """Latest close per symbol (every stored symbol when ``symbols`` is None)."""
+        if symbols is None:
+            symbols = [s.symbol for s in await self._store.symbols()]
+        else:
+            await self._check_known(symbols)
+        return await self._store.latest(symbols)
+
+    # -- quotes ------------------------------------------------------------------------------
+    async def quote_universe(self) -> list[tuple[str, int]]:
+        """``(symbol, latest close raw)`` of the symbols the feed quotes."""
+        if self.options.quote_symbols <= 0:
+            return []
+        chosen = [s.symbol for s in await self._store.symbols()][: self.options.quote_symbols]
+        return [(c.symbol, c.close_raw) for c in await self._store.latest(chosen)]
+
+    def quote_window(
+        self, mids: Sequence[tuple[str, int]], start_ns: int, window: int
+    ) -> list[QuoteL1 | QuoteDepth]:
+        """One window of venue quotes around random-walk mids starting at ``mids``.
+
+        Event ids are the core's ``q-``/``d-<venue>-<symbol>-<n>`` plus ``@<start_ns>``.
+        """
+        opts = self.options
+        quotes = market_quotes(
+            mids,
+            start_ns,
+            opts.quote_interval_s,
+            to_raw(opts.quote_tick),
+            step_ms=opts.quote_step_ms,
+            venues=opts.venues,
+            depth=opts.quote_depth,
+            seed=opts.seed * 1_000_003 + window,
+        )
+        # The core numbers events per window; the window's start makes ids unique across
+        # windows and restarts.
+        return [msgspec.structs.replace(q, event_id=f"{q.event_id}@{start_ns}") for q in quotes]
+
+    async def publish_quotes(self, quotes: Sequence[QuoteL1 | QuoteDepth]) -> None:
+        """Publish quotes keyed by symbol and wait for the broker's acknowledgement."""
+        if not quotes:
+            return
+        await self._publisher.publish(
+            [OutgoingMessage(TOPIC_QUOTES, QUOTE_CODEC.encode(q), partition_key(q)) for q in quotes]
+        )
+        self.quotes_published += len(quotes)
+
+    async def quote_forever(self) -> None:
+        """Generate and publish quotes window after window, mids carried across windows.
+
+        A window covering ``[t, t + interval)`` is published once ``t + interval`` has passed,
+        so no event time lies in the future; a failed publish is logged and retried with the
+        next window.
+        """
+        interval = self.options.quote_interval_s
+        mids: list[tuple[str, int]] = []
+        window = 0
+        start_ns = self._clock_ns()
+        while True:
+            try:
+                if not mids:
+                    mids = await self.quote_universe()
+                    if not mids:
+                        await asyncio.sleep(max(interval, 1.0))
+                        start_ns = self._clock_ns()
+                        continue
+                quotes = await asyncio.to_thread(self.quote_window, mids, start_ns, window)
+                window += 1
+                start_ns += int(interval * 1e9)
+                delay = (start_ns - self._clock_ns()) / 1e9
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await self.publish_quotes(quotes)
+                mids = _closing_mids(mids, quotes, to_raw(self.options.quote_tick))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("publishing quotes failed; will retry")
+                await asyncio.sleep(interval)
+                start_ns = self._clock_ns()
+
+
+def _closing_mids(
+    mids: Sequence[tuple[str, int]], quotes: Sequence[QuoteL1 | QuoteDepth], tick_raw: int
+) -> list[tuple[str, int]]:
+    """Each symbol's mid at the end of a window: the middle of its last L1 quote, on the tick."""
+    last: dict[str, int] = {}
+    for q in quotes:
+        if isinstance(q, QuoteL1) and q.bid_price and q.ask_price:
+            last[q.symbol] = (q.bid_price + q.ask_price) // 2 // tick_raw * tick_raw
+    return [(symbol, last.get(symbol, mid)) for symbol, mid in mids]

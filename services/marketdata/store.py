@@ -1,0 +1,251 @@
+"""PostgreSQL access of the market-data service: daily closes, benchmark levels, symbols.
+
+Prices stay raw fixed point (``value * 10**9``, :mod:`nexus.money`) in ``BIGINT`` columns.
+Bulk loads go through ``COPY`` (binary, via asyncpg): straight into ``daily_closes`` when the
+caller knows the rows are new (seeding an empty table), else into a temporary staging table
+merged with ``ON CONFLICT DO UPDATE`` (a re-import replaces closes, never duplicates them).
+After every load the ``symbols`` summary of the loaded symbols is refreshed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import asyncpg
+
+CloseRecord = tuple[str, dt.date, int]
+
+CLOSE_COLUMNS = ("symbol", "trade_date", "close_raw", "source")
+BENCHMARK_COLUMNS = ("benchmark", "trade_date", "level_raw")
+
+HAS_CLOSES = "SELECT EXISTS (SELECT 1 FROM daily_closes)"
+CREATE_STAGING = """
+CREATE TEMPORARY TABLE closes_staging (LIKE daily_closes INCLUDING DEFAULTS) ON COMMIT DROP
+"""
+MERGE_STAGING = """
+INSERT INTO daily_closes (symbol, trade_date, close_raw, source)
+SELECT symbol, trade_date, close_raw, source FROM closes_staging
+ON CONFLICT (symbol, trade_date) DO UPDATE
+    SET close_raw = EXCLUDED.close_raw, source = EXCLUDED.source
+"""
+MERGE_BENCHMARK = """
+INSERT INTO benchmark_levels (benchmark, trade_date, level_raw)
+SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[])
+ON CONFLICT (benchmark, trade_date) DO UPDATE SET level_raw = EXCLUDED.level_raw
+"""
+REFRESH_SYMBOLS = """
+INSERT INTO symbols (symbol, sector, first_date, last_date, closes, source)
+SELECT d.symbol, s.sector, min(d.trade_date), max(d.trade_date), count(*),
+       (array_agg(d.source ORDER BY d.trade_date DESC))[1]
+FROM daily_closes AS d
+LEFT JOIN unnest($2::text[], $3::text[]) AS s (symbol, sector) ON s.symbol = d.symbol
+WHERE d.symbol = ANY($1::text[])
+GROUP BY d.symbol, s.sector
+ON CONFLICT (symbol) DO UPDATE SET
+    sector = COALESCE(EXCLUDED.sector, symbols.sector),
+    first_date = EXCLUDED.first_date, last_date = EXCLUDED.last_date,
+    closes = EXCLUDED.closes, source = EXCLUDED.source, updated_at = now()
+"""
+SELECT_UNKNOWN = """
+SELECT s.symbol FROM unnest($1::text[]) AS s (symbol)
+WHERE NOT EXISTS (SELECT 1 FROM daily_closes AS d WHERE d.symbol = s.symbol)
+"""
+# One row per symbol with the series as arrays: asyncpg decodes arrays in C, far fewer records.
+SELECT_SERIES = """
+SELECT symbol,
+       array_agg(trade_date ORDER BY trade_date) AS dates,
+       array_agg(close_raw ORDER BY trade_date) AS closes
+FROM daily_closes
+WHERE symbol = ANY($1::text[]) AND trade_date BETWEEN $2 AND $3
+GROUP BY symbol
+"""
+SELECT_LATEST = """
+SELECT s.symbol, d.trade_date, d.close_raw, p.close_raw AS previous_raw
+FROM unnest($1::text[]) AS s (symbol)
+CROSS JOIN LATERAL (
+    SELECT trade_date, close_raw FROM daily_closes
+    WHERE symbol = s.symbol ORDER BY trade_date DESC LIMIT 1
+) AS d
+LEFT JOIN LATERAL (
+    SELECT close_raw FROM daily_closes
+    WHERE symbol = s.symbol AND trade_date < d.trade_date ORDER BY trade_date DESC LIMIT 1
+) AS p ON TRUE
+"""
+SELECT_SYMBOLS = "SELECT * FROM symbols ORDER BY symbol"
+SELECT_BOUNDS = """
+SELECT min(first_date) AS first_date, max(last_date) AS last_date
+FROM symbols WHERE symbol = ANY($1::text[])
+"""
+SELECT_BENCHMARK = """
+SELECT trade_date, level_raw FROM benchmark_levels
+WHERE benchmark = $1 AND trade_date BETWEEN $2 AND $3 ORDER BY trade_date
+"""
+
+
+class Database(Protocol):
+    """Holds the pool once the service started (the service runtime)."""
+
+    @property
+    def pool(self) -> asyncpg.Pool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolInfo:
+    """A symbol with stored history: its date span, number of closes and origin."""
+
+    symbol: str
+    sector: str | None
+    first_date: dt.date
+    last_date: dt.date
+    closes: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class LatestClose:
+    """The most recent stored close of a symbol (raw) and the one before it, if any."""
+
+    symbol: str
+    trade_date: dt.date
+    close_raw: int
+    previous_raw: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One symbol's closes in a range: ``closes_raw[k]`` is the close on ``dates[k]``."""
+
+    symbol: str
+    dates: tuple[dt.date, ...]
+    closes_raw: tuple[int, ...]
+
+
+def _with_source(
+    rows: Iterable[CloseRecord], source: str, seen: set[str]
+) -> Iterable[tuple[str, dt.date, int, str]]:
+    last = ""
+    for symbol, day, raw in rows:
+        if symbol != last:
+            seen.add(symbol)
+            last = symbol
+        yield symbol, day, raw, source
+
+
+class PriceStore:
+    """``daily_closes``, ``benchmark_levels`` and the ``symbols`` summary."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @property
+    def _pool(self) -> asyncpg.Pool:
+        return self._db.pool
+
+    async def has_closes(self) -> bool:
+        """Whether any close is stored."""
+        return bool(await self._pool.fetchval(HAS_CLOSES))
+
+    async def load_closes(
+        self,
+        rows: Iterable[CloseRecord],
+        source: str,
+        *,
+        fresh: bool = False,
+        sectors: Mapping[str, str] | None = None,
+    ) -> int:
+        """Store ``(symbol, trade_date, close_raw)`` rows in one transaction; returns the count.
+
+        ``fresh=True`` copies straight into the table (fastest; a row already stored raises
+        :class:`asyncpg.UniqueViolationError` and nothing is stored); otherwise existing
+        ``(symbol, trade_date)`` closes are replaced. ``sectors`` labels symbols in ``symbols``.
+        """
+        seen: set[str] = set()
+        records = _with_source(rows, source, seen)
+        async with self._pool.acquire() as conn, conn.transaction():
+            if fresh:
+                result = await conn.copy_records_to_table(
+                    "daily_closes", records=records, columns=CLOSE_COLUMNS
+                )
+            else:
+                await conn.execute(CREATE_STAGING)
+                result = await conn.copy_records_to_table(
+                    "closes_staging", records=records, columns=CLOSE_COLUMNS
+                )
+                await conn.execute(MERGE_STAGING)
+            labels = dict(sectors or {})
+            await conn.execute(REFRESH_SYMBOLS, sorted(seen), list(labels), list(labels.values()))
+            return _copied(result)
+
+    async def load_benchmark(self, rows: Sequence[CloseRecord]) -> int:
+        """Store ``(benchmark, trade_date, level_raw)`` rows (replacing existing levels)."""
+        await self._pool.execute(
+            MERGE_BENCHMARK,
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+        )
+        return len(rows)
+
+    async def unknown(self, symbols: Sequence[str]) -> list[str]:
+        """The requested symbols without any stored close, in request order."""
+        rows = await self._pool.fetch(SELECT_UNKNOWN, list(symbols))
+        missing = {r["symbol"] for r in rows}
+        return [s for s in symbols if s in missing]
+
+    async def series(self, symbols: Sequence[str], start: dt.date, end: dt.date) -> list[Series]:
+        """Closes of ``symbols`` dated in ``[start, end]``, in request order (empty if none)."""
+        rows = await self._pool.fetch(SELECT_SERIES, list(symbols), start, end)
+        found = {r["symbol"]: r for r in rows}
+        out = []
+        for symbol in symbols:
+            row = found.get(symbol)
+            if row is None:
+                out.append(Series(symbol, (), ()))
+            else:
+                out.append(Series(symbol, tuple(row["dates"]), tuple(row["closes"])))
+        return out
+
+    async def latest(self, symbols: Sequence[str]) -> list[LatestClose]:
+        """The latest close of each symbol that has one, in request order."""
+        rows = await self._pool.fetch(SELECT_LATEST, list(symbols))
+        found = {r["symbol"]: r for r in rows}
+        return [
+            LatestClose(s, found[s]["trade_date"], found[s]["close_raw"], found[s]["previous_raw"])
+            for s in symbols
+            if s in found
+        ]
+
+    async def symbols(self) -> list[SymbolInfo]:
+        """Every symbol with stored history, by name."""
+        return [
+            SymbolInfo(
+                symbol=r["symbol"],
+                sector=r["sector"],
+                first_date=r["first_date"],
+                last_date=r["last_date"],
+                closes=r["closes"],
+                source=r["source"],
+            )
+            for r in await self._pool.fetch(SELECT_SYMBOLS)
+        ]
+
+    async def bounds(self, symbols: Sequence[str]) -> tuple[dt.date, dt.date] | None:
+        """Earliest and latest stored close date over ``symbols`` (None if none stored)."""
+        row = await self._pool.fetchrow(SELECT_BOUNDS, list(symbols))
+        if row is None or row["first_date"] is None:
+            return None
+        return row["first_date"], row["last_date"]
+
+    async def benchmark(self, name: str, start: dt.date, end: dt.date) -> list[tuple[dt.date, int]]:
+        """Levels (raw) of a benchmark index in ``[start, end]``."""
+        rows = await self._pool.fetch(SELECT_BENCHMARK, name, start, end)
+        return [(r["trade_date"], r["level_raw"]) for r in rows]
+
+
+def _copied(status: str) -> int:
+    """Row count of a ``COPY n`` command status."""
+    parts = status.split()
+    return int(parts[-1]) if parts and parts[-1].isdigit() else 0
