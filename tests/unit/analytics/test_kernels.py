@@ -258,3 +258,27 @@ def test_welford_remove_last_row_resets_and_empty_returns_sentinel(impl) -> None
     assert count == 0
     assert not mean.any() and not m2.any()
     assert impl.welford_remove(mean, m2, 0, np.array([0.01, 0.02])) == -1
+
+
+@pytest.mark.parametrize("confidence", [0.9, 0.99, 0.999])
+def test_tail_from_partition_interpreted_equals_compiled(confidence: float) -> None:
+    pnl = np.random.default_rng(12).standard_t(3, 3000)
+    compiled = kernels.historical_tail_kernel(pnl, confidence, 1.96)
+    k = int(compiled[kernels.TAIL_COUNT])
+    m = 3000 * (1 - confidence)
+    part = np.sort(pnl)
+    k_worse = int(np.searchsorted(part, -compiled[kernels.TAIL_CI_UPPER])) + 1
+    k_better = int(np.searchsorted(part, -compiled[kernels.TAIL_CI_LOWER])) + 1
+    interpreted = kernels.tail_from_partition_kernel.py_func(part, m, k, k_worse, k_better)
+    np.testing.assert_allclose(interpreted, compiled, rtol=1e-12)
+    single = kernels.tail_from_partition_kernel.py_func(part, 0.5, 1, 1, 1)
+    assert single[kernels.TAIL_LOSS_VARIANCE] == 0.0
+
+
+def test_weighted_quantile_index_interpreted_equals_compiled() -> None:
+    w = np.full(10, 0.1)
+    pnl = np.arange(10.0)
+    for alpha in (0.05, 0.1, 0.25, 0.999, 2.0):
+        assert kernels._weighted_quantile_loss.py_func(
+            pnl, w, alpha
+        ) == kernels._weighted_quantile_loss(pnl, w, alpha)
