@@ -106,6 +106,8 @@ class PerformanceMetrics(msgspec.Struct, frozen=True, kw_only=True):
     sqrt(P)); ``annualised_return`` is geometric. The risk-free rate is an *annual* rate turned
     into a per-period one geometrically: ``(1 + rf) ** (1 / P) - 1``. ``max_drawdown`` is <= 0.
     Benchmark fields are ``None`` without a benchmark; date fields are ``None`` without dates.
+    A ratio whose denominator is zero is ``+-inf`` (``0.0`` if its numerator is zero too), e.g.
+    Calmar without a drawdown; JSON encodes ``inf`` as ``null``.
     """
 
     n_periods: int
