@@ -19,10 +19,11 @@ from typing import Any
 import asyncpg
 
 from nexus.bus import Bus, ConsumerRunner, KafkaBus, MemoryBus, OutgoingMessage, Producer
-from nexus.config import Settings
+from nexus.config import Settings, load_settings
 from nexus.discovery import ServiceDiscovery
 from nexus.errors import NexusError
 from nexus.store import create_pool, migrate_dsn
+from nexus.web import ServiceApp, configure_logging, create_app, serve
 
 log = logging.getLogger(__name__)
 
@@ -155,3 +156,22 @@ class ServiceRuntime:
     async def consumer_lag(self) -> int:
         """Records behind the end of the assigned partitions, over all consumers."""
         return sum(runner.stats.lag for runner in self.runners)
+
+    def create_app(self, routes: Sequence[Any]) -> ServiceApp:
+        """The service's Falcon app, its lifespan driving this runtime, readiness included."""
+        return create_app(
+            self.name,
+            routes,
+            self.settings,
+            readiness={"runtime": self.ready},
+            on_startup=[self.start],
+            on_shutdown=[self.stop],
+        )
+
+
+def run_service(name: str, build: Callable[[Settings], tuple[Any, ...]]) -> None:
+    """``main()`` of every service: settings from the environment, JSON logs, serve ``build``'s app."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    app = build(settings)[0]
+    serve(app, settings.host, settings.port(name))

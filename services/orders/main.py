@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nexus.config import Settings, load_settings
+from nexus.config import Settings
 from nexus.events import TOPIC_TRADES, dlq_topic
-from nexus.runtime import ServiceRuntime
-from nexus.web import ServiceApp, configure_logging, create_app, serve
+from nexus.runtime import ServiceRuntime, run_service
+from nexus.web import ServiceApp
 from services.orders.api import routes
 from services.orders.consumer import trades_consumer
 from services.orders.store import PositionStore
@@ -22,23 +22,13 @@ def build(settings: Settings) -> tuple[ServiceApp, ServiceRuntime, PositionStore
     runtime = ServiceRuntime(NAME, settings, migrations=MIGRATIONS, topics=TOPICS)
     store = PositionStore(runtime)
     runtime.add_consumer(lambda bus: trades_consumer(bus, store))
-    app = create_app(
-        NAME,
-        routes(store),
-        settings,
-        readiness={"runtime": runtime.ready},
-        on_startup=[runtime.start],
-        on_shutdown=[runtime.stop],
-    )
+    app = runtime.create_app(routes(store))
     return app, runtime, store
 
 
 def main() -> None:
     """Entry point."""
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    app, _, _ = build(settings)
-    serve(app, settings.host, settings.port(NAME))
+    run_service(NAME, build)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nexus.config import Settings, load_settings
+from nexus.config import Settings
 from nexus.events import TOPIC_ALERTS, TOPIC_HALTS, dlq_topic
-from nexus.runtime import ServiceRuntime
-from nexus.web import ServiceApp, configure_logging, create_app, serve
+from nexus.runtime import ServiceRuntime, run_service
+from nexus.web import ServiceApp
 from services.risk.api import routes
 from services.risk.consumer import alerts_consumer
 from services.risk.core import HaltRegistry
@@ -26,23 +26,13 @@ def build(settings: Settings) -> tuple[ServiceApp, ServiceRuntime, RiskService]:
     runtime.add_startup(service.load)
     runtime.add_consumer(lambda bus: alerts_consumer(bus, service))
     runtime.add_background(lambda _rt: service.publish_forever())
-    app = create_app(
-        NAME,
-        routes(service),
-        settings,
-        readiness={"runtime": runtime.ready},
-        on_startup=[runtime.start],
-        on_shutdown=[runtime.stop],
-    )
+    app = runtime.create_app(routes(service))
     return app, runtime, service
 
 
 def main() -> None:
     """Entry point."""
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    app, _, _ = build(settings)
-    serve(app, settings.host, settings.port(NAME))
+    run_service(NAME, build)
 
 
 if __name__ == "__main__":

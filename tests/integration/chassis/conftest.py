@@ -1,7 +1,7 @@
 """Fixtures of the chassis integration tests: a fresh database per module, a Redis prefix per test.
 
-They use the servers named by ``NEXUS_PG_DSN`` / ``NEXUS_REDIS_URL`` (default: the system
-services on loopback). A server that is absent fails the tests; nothing skips.
+They use the session's stack (``tests/conftest.py``): the servers named by ``NEXUS_PG_DSN`` /
+``NEXUS_REDIS_URL``, or embedded ones started for the session. Nothing skips.
 """
 
 from __future__ import annotations
@@ -12,23 +12,20 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from nexus.config import load_settings, with_database
+from nexus.config import with_database
 from nexus.store import drop_database, ensure_database
 
-DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-
 
 @pytest.fixture(scope="session")
-def chassis_pg_server_dsn() -> str:
+def chassis_pg_server_dsn(pg_server_dsn: str) -> str:
     """DSN of the PostgreSQL server's maintenance database."""
-    return load_settings().pg_dsn or DEFAULT_PG_DSN
+    return pg_server_dsn
 
 
 @pytest.fixture(scope="session")
-def chassis_redis_url() -> str:
+def chassis_redis_url(redis_url: str) -> str:
     """URL of the Redis server."""
-    return load_settings().redis_url or DEFAULT_REDIS_URL
+    return redis_url
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,12 @@ import asyncio
 import sys
 import textwrap
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 
+from nexus.config import with_database
 from nexus.money import Fixed, Money
 from nexus.store import (
     MigrationChecksumError,
@@ -117,7 +119,8 @@ async def test_changed_applied_migration_raises_checksum_error(
 
 async def test_ensure_database_is_idempotent_and_race_tolerant(fresh_db: str) -> None:
     assert await ensure_database(fresh_db) is False
-    target = fresh_db + "_race"
+    name = urlsplit(fresh_db).path.lstrip("/")
+    target = with_database(fresh_db, name + "_race")
     try:
         results = await asyncio.gather(*(ensure_database(target) for _ in range(3)))
         assert results.count(True) <= 1
