@@ -78,12 +78,16 @@ def up(services: Sequence[str] | None = None, *, simulate: bool = True, once: bo
     signal.signal(signal.SIGTERM, request_stop)
     try:
         env = _service_env(settings, stack)
-        if simulate:
-            env["NEXUS_SIMULATE"] = "1"
         for name in chosen:
             procs[name] = subprocess.Popen([sys.executable, "-m", f"services.{name}.main"], env=env)
         for name in chosen:
             wait_for_tcp(settings.host, settings.port(name), timeout_s=60)
+        if simulate and "matching" in chosen:
+            matching_url = f"http://{settings.host}:{settings.port('matching')}"
+            procs["simulator"] = subprocess.Popen(
+                [sys.executable, "-m", "nexus.sim.feed", "--matching-url", matching_url], env=env
+            )
+            print(f"  order-flow simulator feeding {matching_url}", flush=True)
         print("\nNexusTrade is up:", flush=True)
         for name in chosen:
             url = f"http://{settings.host}:{settings.port(name)}"
