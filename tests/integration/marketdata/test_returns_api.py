@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 def direct_returns(closes: list[int], kind: str) -> list[float]:
     """Returns straight from raw closes with exact ratios, rounded to float once."""
-    ratios = [Decimal(b) / Decimal(a) for a, b in zip(closes, closes[1:], strict=False)]
+    ratios = [Decimal(b) / Decimal(a) for a, b in itertools.pairwise(closes)]
     if kind == "log":
         return [math.log(float(r)) for r in ratios]
     return [float(r - 1) for r in ratios]
