@@ -94,9 +94,9 @@ def up(services: Sequence[str] | None = None, *, simulate: bool = True, once: bo
             print(
                 f"  {name:<13} {url}  (docs: {url}/openapi.json, health: {url}/healthz)", flush=True
             )
-        print("\nCtrl-C stops everything.", flush=True)
         if once:
             return 0
+        print("\nCtrl-C stops everything.", flush=True)
         while not stop["requested"]:
             for name, proc in procs.items():
                 if proc.poll() is not None:

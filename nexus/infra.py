@@ -202,6 +202,11 @@ def start_stack(settings: Settings, workdir: str | None = None) -> Stack:
         if settings.pg_dsn:
             pg_dsn = settings.pg_dsn
         else:
+            import warnings
+
+            # pgserver asks platformdirs for a runtime dir, which warns when XDG_RUNTIME_DIR
+            # is unset (containers, CI); the fallback it uses is fine.
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
             import pgserver
 
             pg = pgserver.get_server(str(base / "pgdata"), cleanup_mode="stop")  # type: ignore[attr-defined]
