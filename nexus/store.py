@@ -201,7 +201,7 @@ async def insert_idempotent(
 
 def fixed_to_db(value: Fixed | Money) -> decimal.Decimal:
     """A ``NUMERIC(38, 9)`` parameter of an exact value."""
-    return value.to_decimal()  # type: ignore[no-any-return]
+    return value.to_decimal()
 
 
 def fixed_from_db(value: decimal.Decimal) -> Fixed:

@@ -63,27 +63,29 @@ def fills_of_trade(trade: Trade) -> tuple[Fill, Fill]:
     """The buyer's and the seller's fills of a trade."""
     price = Fixed.from_raw(trade.price)
     quantity = Fixed.from_raw(trade.quantity)
-    common = {
-        "trade_id": trade.event_id,
-        "symbol": trade.symbol,
-        "price": price,
-        "quantity": quantity,
-        "ts_event": trade.ts_event,
-        "venue": trade.venue,
-    }
     buy = Fill(
+        trade_id=trade.event_id,
         user_id=trade.buyer_user_id,
         account_id=trade.buyer_account_id,
+        symbol=trade.symbol,
         side="BUY",
+        price=price,
+        quantity=quantity,
         order_id=trade.buy_order_id,
-        **common,
+        ts_event=trade.ts_event,
+        venue=trade.venue,
     )
     sell = Fill(
+        trade_id=trade.event_id,
         user_id=trade.seller_user_id,
         account_id=trade.seller_account_id,
+        symbol=trade.symbol,
         side="SELL",
+        price=price,
+        quantity=quantity,
         order_id=trade.sell_order_id,
-        **common,
+        ts_event=trade.ts_event,
+        venue=trade.venue,
     )
     return buy, sell
 
