@@ -50,7 +50,8 @@ Confidence = Annotated[float, Meta(gt=0.5, lt=1.0, description="Confidence level
 Horizon = Annotated[int, Meta(ge=1, le=250, description="Horizon in trading days, 1..250")]
 LookbackDays = Annotated[int, Meta(ge=2, le=3660, description="Calendar days of history")]
 Window = Annotated[int, Meta(ge=20, le=2520, description="Trading days per VaR forecast")]
-Symbols = Annotated[list[Symbol], Meta(max_length=500)]
+MAX_SYMBOLS = 500
+MAX_FACTORS = 20
 
 
 class VaRQuery(QueryParams):
@@ -79,13 +80,13 @@ class PerformanceQuery(QueryParams):
 class DecompositionQuery(QueryParams):
     """Factor series (symbols with price history) to regress the positions on."""
 
-    factors: Annotated[list[Symbol], Meta(min_length=1, max_length=20)]
+    factors: list[Symbol]
 
 
 class CorrelationQuery(QueryParams):
     """Symbols (default: the user's holdings) and the look-back in calendar days."""
 
-    symbols: Symbols = msgspec.field(default_factory=list)
+    symbols: list[Symbol] = msgspec.field(default_factory=list)
     lookback_days: LookbackDays = 365
 
 
@@ -239,6 +240,8 @@ class DecompositionResource:
         """Marginal, component (Euler) and incremental VaR; factor/specific split."""
         authorize_user(req, user_id)
         query = read_query(req, DecompositionQuery)
+        if not 1 <= len(query.factors) <= MAX_FACTORS:
+            raise invalid("$.factors", f"give 1..{MAX_FACTORS} factor symbols", "query")
         resp.media = await self._service.core.get_risk_decomposition(user_id, query.factors)
 
 
@@ -255,6 +258,8 @@ class CorrelationResource:
         """Correlation matrix (symmetric, unit diagonal, PSD) of the symbols or holdings."""
         authorize_user(req, user_id)
         query = read_query(req, CorrelationQuery)
+        if len(query.symbols) > MAX_SYMBOLS:
+            raise invalid("$.symbols", f"at most {MAX_SYMBOLS} symbols", "query")
         resp.media = await self._service.core.get_correlation_matrix(
             user_id, list(query.symbols) or None, query.lookback_days
         )

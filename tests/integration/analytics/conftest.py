@@ -63,9 +63,9 @@ def load_body(table: dict[str, list[tuple[dt.date, str]]]) -> dict[str, object]:
             for s, rows in table.items()
             for d, c in rows
         ],
-        "instruments": [
-            {"symbol": "XOM", "asset_class": "equity", "sector": "energy"},
-        ],
+        "instruments": [{"symbol": "XOM", "asset_class": "equity", "sector": "energy"}]
+        if "XOM" in table
+        else [],
     }
 
 
