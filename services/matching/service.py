@@ -1,0 +1,341 @@
+"""The matching service's use cases: apply commands to the engine, publish, answer after the ack.
+
+Every command runs under one :class:`asyncio.Lock` per engine: the engine applies it, the
+events it returned are appended to the :class:`EventOutbox` in command order, and the caller
+waits until the broker acknowledged them (``acks=all``) before it answers. So an order the
+service acknowledged over HTTP is on ``orders.events`` / ``trades.executed`` (keyed by symbol),
+while the outbox publishes many commands per broker round trip (group commit).
+
+The engine is in memory: a restarted service starts with empty books (resting orders of the
+previous run are gone, without cancel events). Each start opens a new *session* (a row in
+PostgreSQL) whose number namespaces order ids (``NEXUS:7:42``) and event ids
+(``NEXUS.7:AAPL:1``), so a restart never reuses an id that consumers deduplicate on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import msgspec
+
+from nexus.bus import OutgoingMessage
+from nexus.errors import NexusError
+from nexus.events import ORDER_CODEC, TRADE_CODEC, Halt, OrderFill, OrderReject, Trade
+from nexus.halts import HaltBook
+from services.matching.core import (
+    AmendOrder,
+    BookSnapshot,
+    CancelOrder,
+    EngineEvent,
+    MatchingEngine,
+    OrderStatus,
+    SubmitOrder,
+    event_topic,
+)
+
+log = logging.getLogger(__name__)
+
+#: How long a request waits for the broker's acknowledgement before answering 503.
+ACK_TIMEOUT_S = 30.0
+#: Messages waiting for publication above which new commands are refused (503).
+MAX_BACKLOG = 100_000
+RETRY_BASE_S = 0.05
+RETRY_MAX_S = 2.0
+
+
+class Publisher(Protocol):
+    """Publishes and waits for the broker's acknowledgement (the service runtime)."""
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
+
+
+class SessionSource(Protocol):
+    """Opens a new engine session and returns its number (the session store)."""
+
+    async def open_session(self, venue: str) -> int: ...
+
+
+class ServiceUnavailable(NexusError):
+    """The service cannot take commands now (not started, broker backlog or outage)."""
+
+
+class NotAcknowledged(ServiceUnavailable):
+    """The engine applied the command but the broker has not acknowledged its events yet.
+
+    The events stay queued and are published in order as soon as the broker answers; the
+    order's state is visible at ``GET /orders/{order_id}``.
+    """
+
+    def __init__(self, message: str, order_id: str) -> None:
+        super().__init__(message)
+        self.order_id = order_id
+
+
+def message_of(event: EngineEvent) -> OutgoingMessage:
+    """The Kafka record of an engine event: its topic, msgpack payload, symbol key."""
+    codec = TRADE_CODEC if isinstance(event, Trade) else ORDER_CODEC
+    return OutgoingMessage(event_topic(event), codec.encode(event), event.symbol.encode())
+
+
+class EventOutbox:
+    """Publishes engine events in command order, many commands per broker round trip.
+
+    :meth:`enqueue` appends a command's records and returns a future resolved when the
+    broker acknowledged them. :meth:`run` (a background task) publishes everything pending
+    as one batch, waits for the acks, and repeats; a failed batch is retried (with backoff)
+    before anything queued after it, so order is kept and nothing is dropped (a retry may
+    publish a record twice: consumers deduplicate by event id).
+    """
+
+    def __init__(self, publisher: Publisher, *, max_backlog: int = MAX_BACKLOG) -> None:
+        self._publisher = publisher
+        self._max_backlog = max_backlog
+        self._pending: list[OutgoingMessage] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._in_flight = 0
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.failing = False
+        self.published = 0
+        self.batches = 0
+
+    @property
+    def backlog(self) -> int:
+        """Records queued or in flight."""
+        return len(self._pending) + self._in_flight
+
+    def check_accepting(self) -> None:
+        """Raise :class:`ServiceUnavailable` while the broker is failing or far behind."""
+        if self.failing:
+            raise ServiceUnavailable("the event broker is not acknowledging; retry later")
+        if self.backlog >= self._max_backlog:
+            raise ServiceUnavailable("too many events awaiting publication; retry later")
+
+    def enqueue(self, messages: Iterable[OutgoingMessage]) -> asyncio.Future[None]:
+        """Queue records (kept in call order); the future resolves once they are acknowledged."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.extend(messages)
+        self._waiters.append(waiter)
+        self._idle.clear()
+        self._wake.set()
+        return waiter
+
+    async def run(self) -> None:
+        """Publish until cancelled."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending or self._waiters:
+                batch, waiters = self._pending, self._waiters
+                self._pending, self._waiters = [], []
+                self._in_flight = len(batch)
+                await self._publish_with_retry(batch)
+                self._in_flight = 0
+                self.published += len(batch)
+                self.batches += 1
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+            self._idle.set()
+
+    async def drain(self, timeout_s: float = 10.0) -> bool:
+        """Wait until everything queued is acknowledged (at shutdown); False on timeout."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def _publish_with_retry(self, batch: list[OutgoingMessage]) -> None:
+        attempt = 0
+        while True:
+            try:
+                if batch:
+                    await self._publisher.publish(batch)
+                self.failing = False
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                attempt += 1
+                self.failing = True
+                log.exception(
+                    "publishing engine events failed; retrying in order",
+                    extra={"records": len(batch), "attempt": attempt},
+                )
+                await asyncio.sleep(min(RETRY_MAX_S, RETRY_BASE_S * 2 ** min(attempt, 10)))
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """What one command did to one order: its status right after, its fills, its refusal."""
+
+    order: OrderStatus
+    fills: list[OrderFill] = field(default_factory=list)
+    reject_reason: str | None = None
+    events: list[EngineEvent] = field(default_factory=list)
+
+
+def execution_of(order: OrderStatus, events: list[EngineEvent]) -> Execution:
+    """The part of ``events`` that concerns ``order``."""
+    fills = [e for e in events if isinstance(e, OrderFill) and e.order_id == order.order_id]
+    rejects = [e for e in events if isinstance(e, OrderReject) and e.order_id == order.order_id]
+    return Execution(
+        order=order,
+        fills=fills,
+        reject_reason=rejects[-1].reason if rejects else None,
+        events=events,
+    )
+
+
+class MatchingService:
+    """The engine behind a lock, fed by HTTP commands and ``risk.halts``, published by the outbox.
+
+    ``venue`` names the venue on every event; ``sessions`` numbers each start (see the module
+    docstring); ``clock`` gives the event time (UTC ns) stamped on each command at receipt.
+    """
+
+    def __init__(
+        self,
+        venue: str,
+        sessions: SessionSource,
+        publisher: Publisher,
+        *,
+        clock: Callable[[], int] = time.time_ns,
+        ack_timeout_s: float = ACK_TIMEOUT_S,
+        max_backlog: int = MAX_BACKLOG,
+    ) -> None:
+        self.venue = venue
+        self.halts = HaltBook()
+        self.outbox = EventOutbox(publisher, max_backlog=max_backlog)
+        self._sessions = sessions
+        self._clock = clock
+        self._ack_timeout_s = ack_timeout_s
+        self._lock = asyncio.Lock()
+        self._engine: MatchingEngine | None = None
+        self._last_ts = 0
+        self._order_seq = 0
+        self.session: int | None = None
+        self.halts_applied = 0
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open a new session and an empty engine (startup hook, before consumers start)."""
+        self.session = await self._sessions.open_session(self.venue)
+        self._engine = MatchingEngine(
+            self.venue, halts=self.halts, event_id_prefix=f"{self.venue}.{self.session}"
+        )
+        log.info("matching session opened", extra={"venue": self.venue, "session": self.session})
+
+    async def publish_forever(self) -> None:
+        """The outbox's publishing loop (a background task of the runtime)."""
+        await self.outbox.run()
+
+    async def drain(self) -> None:
+        """At shutdown: wait (bounded) until queued events are acknowledged."""
+        if not await self.outbox.drain():
+            log.error("shutdown with unpublished engine events", extra={"n": self.outbox.backlog})
+
+    async def ready(self) -> bool:
+        """Readiness: a session is open and the broker acknowledges."""
+        return self._engine is not None and not self.outbox.failing
+
+    @property
+    def engine(self) -> MatchingEngine:
+        """The engine of the current session."""
+        if self._engine is None:
+            raise ServiceUnavailable("the matching engine is starting")
+        return self._engine
+
+    # -- halts ------------------------------------------------------------------------------------
+    def apply_halts(self, events: Iterable[Halt]) -> int:
+        """Apply ``risk.halts`` events; the next command already obeys them. Returns how many."""
+        applied = sum(1 for event in events if self.halts.apply(event))
+        self.halts_applied += applied
+        return applied
+
+    # -- commands ---------------------------------------------------------------------------------
+    def new_order_id(self) -> str:
+        """The id the next server-numbered order would get (``venue:session:n``)."""
+        return f"{self.venue}:{self.session}:{self._order_seq + 1}"
+
+    async def submit(self, cmd: SubmitOrder) -> Execution:
+        """Submit; an empty ``order_id`` is numbered by the service; ``ts_event`` is stamped.
+
+        Raises the engine's errors (``InvalidOrder``, ``DuplicateOrderId``) before anything is
+        published; a halt, a post-only cross or an unfillable FOK is an accepted command whose
+        execution carries ``reject_reason``.
+        """
+        self.outbox.check_accepting()
+        async with self._lock:
+            engine = self.engine
+            numbered = not cmd.order_id
+            order_id = self.new_order_id() if numbered else cmd.order_id
+            cmd = msgspec.structs.replace(cmd, order_id=order_id, ts_event=self._now())
+            events = engine.submit(cmd)
+            if numbered:
+                self._order_seq += 1
+            execution = execution_of(engine.order_status(order_id), events)
+            ack = self.outbox.enqueue(message_of(e) for e in events)
+        await self._acknowledged(ack, order_id)
+        return execution
+
+    async def amend(
+        self, order_id: str, price: int | None = None, quantity: int | None = None
+    ) -> Execution:
+        """Amend a resting order's price and/or open quantity (raw fixed point)."""
+        self.outbox.check_accepting()
+        async with self._lock:
+            engine = self.engine
+            events = engine.amend(
+                AmendOrder(order_id=order_id, ts_event=self._now(), price=price, quantity=quantity)
+            )
+            execution = execution_of(engine.order_status(order_id), events)
+            ack = self.outbox.enqueue(message_of(e) for e in events)
+        await self._acknowledged(ack, order_id)
+        return execution
+
+    async def cancel(self, order_id: str, reason: str = "user") -> Execution:
+        """Cancel a resting order's open quantity."""
+        self.outbox.check_accepting()
+        async with self._lock:
+            engine = self.engine
+            events = engine.cancel(
+                CancelOrder(order_id=order_id, ts_event=self._now(), reason=reason)
+            )
+            execution = execution_of(engine.order_status(order_id), events)
+            ack = self.outbox.enqueue(message_of(e) for e in events)
+        await self._acknowledged(ack, order_id)
+        return execution
+
+    # -- queries ----------------------------------------------------------------------------------
+    def order(self, order_id: str) -> OrderStatus:
+        """An order's status; raises ``UnknownOrder``."""
+        return self.engine.order_status(order_id)
+
+    def book(self, symbol: str, depth: int) -> BookSnapshot:
+        """L2 snapshot of ``symbol``."""
+        return self.engine.snapshot(symbol, depth)
+
+    # -- internals --------------------------------------------------------------------------------
+    def _now(self) -> int:
+        # event time never goes backwards within a session, even if the wall clock does
+        self._last_ts = max(self._last_ts, self._clock())
+        return self._last_ts
+
+    async def _acknowledged(self, ack: asyncio.Future[None], order_id: str) -> None:
+        try:
+            await asyncio.wait_for(asyncio.shield(ack), self._ack_timeout_s)
+        except TimeoutError:
+            raise NotAcknowledged(
+                f"order {order_id} was applied but its events are not yet acknowledged by the "
+                "broker; they will be published in order - see GET /orders/{order_id}",
+                order_id,
+            ) from None
