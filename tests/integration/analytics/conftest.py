@@ -13,7 +13,7 @@ import pytest
 
 from nexus.bus import KafkaBus
 from nexus.config import Settings
-from nexus.events import TOPIC_QUOTES, TOPIC_TRADES, QUOTE_CODEC, TRADE_CODEC, QuoteL1, Trade
+from nexus.events import QUOTE_CODEC, TOPIC_QUOTES, TOPIC_TRADES, TRADE_CODEC, QuoteL1, Trade
 from nexus.runtime import ServiceRuntime
 from nexus.web import running_server
 from services.analytics.main import AnalyticsOptions, build
@@ -106,10 +106,10 @@ def quote(symbol: str, bid: str, ask: str, ts: int) -> QuoteL1:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout: float = 30.0, interval: float = 0.05
+    check: Callable[[], Awaitable[bool]], seconds: float = 30.0, interval: float = 0.05
 ) -> None:
-    """Wait until ``check()`` is true (fails the test after ``timeout`` seconds)."""
-    async with asyncio.timeout(timeout):
+    """Wait until ``check()`` is true (fails the test after ``seconds``)."""
+    async with asyncio.timeout(seconds):
         while not await check():
             await asyncio.sleep(interval)
 

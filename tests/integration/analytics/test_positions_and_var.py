@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.integration.analytics.conftest import Running, quote, trade
+from tests.integration.analytics.conftest import Running, eventually, quote, trade
 
 pytestmark = pytest.mark.integration
 
@@ -124,7 +124,5 @@ async def test_quote_mid_moves_the_latest_price_of_positions(
             f"/users/{holder}/positions", headers=analytics.tokens(holder, "trader")
         )
         return any(p["symbol"] == "AAPL" and p["price"] == "200" for p in resp.json())
-
-    from tests.integration.analytics.conftest import eventually
 
     await eventually(moved)

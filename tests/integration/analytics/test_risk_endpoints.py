@@ -27,7 +27,10 @@ def _field(resp: Any) -> str:
 async def test_performance_metrics_over_a_date_range(analytics: Running, holder: str) -> None:
     end = dt.date.today()
     resp = await _get(
-        analytics, holder, "performance", start=(end - dt.timedelta(days=200)).isoformat(),
+        analytics,
+        holder,
+        "performance",
+        start=(end - dt.timedelta(days=200)).isoformat(),
         end=end.isoformat(),
     )
     assert resp.status_code == 200, resp.text
