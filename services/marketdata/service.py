@@ -11,8 +11,9 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Protocol
 
@@ -29,6 +30,7 @@ from services.marketdata.core import (
     PriceTable,
     ReturnKind,
     ReturnsTable,
+    SyntheticHistory,
     UnknownSymbolError,
     VenueProfile,
     compute_returns,
@@ -88,6 +90,14 @@ class Publisher(Protocol):
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
 
 
+def symbol_major_rows(history: SyntheticHistory) -> Iterator[tuple[str, dt.date, int]]:
+    """``(symbol, trade_date, close_raw)`` rows symbol by symbol: the primary key's order, which
+    makes a bulk load append to its index instead of touching every leaf."""
+    days = history.trade_dates
+    for i, symbol in enumerate(history.symbols):
+        yield from zip(repeat(symbol), days, history.closes[:, i].tolist())
+
+
 def last_weekday_before(day: dt.date) -> dt.date:
     """The latest Monday-to-Friday date strictly before ``day``."""
     day -= dt.timedelta(days=1)
@@ -134,7 +144,7 @@ class MarketDataService:
         )
         history = await asyncio.to_thread(generate_history, config, opts.seed)
         loaded = await self._store.load_closes(
-            history.iter_close_rows(),
+            symbol_major_rows(history),
             "synthetic",
             fresh=True,
             sectors=dict(zip(history.symbols, history.sectors, strict=True)),

@@ -22,6 +22,14 @@ CLOSE_COLUMNS = ("symbol", "trade_date", "close_raw", "source")
 BENCHMARK_COLUMNS = ("benchmark", "trade_date", "level_raw")
 
 HAS_CLOSES = "SELECT EXISTS (SELECT 1 FROM daily_closes)"
+# Bulk loading into an empty table: build the secondary index once afterwards rather than
+# maintaining it row by row (PostgreSQL's "Populating a Database" advice; the definition is the
+# one of migrations/001_prices.sql). DDL is transactional: a failed load restores the index.
+LOCK_CLOSES = "LOCK TABLE daily_closes IN SHARE ROW EXCLUSIVE MODE"
+DROP_DATE_INDEX = "DROP INDEX IF EXISTS daily_closes_date_idx"
+CREATE_DATE_INDEX = """
+CREATE INDEX IF NOT EXISTS daily_closes_date_idx ON daily_closes (trade_date, symbol)
+"""
 CREATE_STAGING = """
 CREATE TEMPORARY TABLE closes_staging (LIKE daily_closes INCLUDING DEFAULTS) ON COMMIT DROP
 """
@@ -38,12 +46,17 @@ ON CONFLICT (benchmark, trade_date) DO UPDATE SET level_raw = EXCLUDED.level_raw
 """
 REFRESH_SYMBOLS = """
 INSERT INTO symbols (symbol, sector, first_date, last_date, closes, source)
-SELECT d.symbol, s.sector, min(d.trade_date), max(d.trade_date), count(*),
-       (array_agg(d.source ORDER BY d.trade_date DESC))[1]
-FROM daily_closes AS d
-LEFT JOIN unnest($2::text[], $3::text[]) AS s (symbol, sector) ON s.symbol = d.symbol
-WHERE d.symbol = ANY($1::text[])
-GROUP BY d.symbol, s.sector
+SELECT u.symbol, s.sector, f.trade_date, l.trade_date, n.closes, l.source
+FROM unnest($1::text[]) AS u (symbol)
+LEFT JOIN unnest($2::text[], $3::text[]) AS s (symbol, sector) USING (symbol)
+CROSS JOIN LATERAL (
+    SELECT trade_date FROM daily_closes WHERE symbol = u.symbol ORDER BY trade_date LIMIT 1
+) AS f
+CROSS JOIN LATERAL (
+    SELECT trade_date, source FROM daily_closes
+    WHERE symbol = u.symbol ORDER BY trade_date DESC LIMIT 1
+) AS l
+CROSS JOIN LATERAL (SELECT count(*) AS closes FROM daily_closes WHERE symbol = u.symbol) AS n
 ON CONFLICT (symbol) DO UPDATE SET
     sector = COALESCE(EXCLUDED.sector, symbols.sector),
     first_date = EXCLUDED.first_date, last_date = EXCLUDED.last_date,
@@ -158,7 +171,8 @@ class PriceStore:
     ) -> int:
         """Store ``(symbol, trade_date, close_raw)`` rows in one transaction; returns the count.
 
-        ``fresh=True`` copies straight into the table (fastest; a row already stored raises
+        ``fresh=True`` copies straight into the table (fastest, above all into an empty table
+        and with rows in ``(symbol, trade_date)`` order; a row already stored raises
         :class:`asyncpg.UniqueViolationError` and nothing is stored); otherwise existing
         ``(symbol, trade_date)`` closes are replaced. ``sectors`` labels symbols in ``symbols``.
         """
@@ -166,9 +180,15 @@ class PriceStore:
         records = _with_source(rows, source, seen)
         async with self._pool.acquire() as conn, conn.transaction():
             if fresh:
+                await conn.execute(LOCK_CLOSES)
+                empty = not await conn.fetchval(HAS_CLOSES)
+                if empty:
+                    await conn.execute(DROP_DATE_INDEX)
                 result = await conn.copy_records_to_table(
                     "daily_closes", records=records, columns=CLOSE_COLUMNS
                 )
+                if empty:
+                    await conn.execute(CREATE_DATE_INDEX)
             else:
                 await conn.execute(CREATE_STAGING)
                 result = await conn.copy_records_to_table(
