@@ -1,0 +1,284 @@
+"""Order entry through REST to the event on the broker: requests/s and latency percentiles.
+
+The matching service runs as its own process (``python -m services.matching.main``, one
+uvicorn worker, uvloop) against the session's real broker and PostgreSQL; the load comes from
+another process (this file run as a script, ``load``), on loopback, over keep-alive
+connections, bounded by a request count and a duration. The service answers ``201`` only
+after the broker acknowledged the order's events (``acks=all``), so a request's latency *is*
+order entry -> events on ``orders.events`` / ``trades.executed``. Afterwards the benchmark
+reads the topic back and checks that every acknowledged order's ``OrderNew`` is there.
+
+The flow per connection alternates a resting GTC sell and a crossing IOC buy of one share
+(so half the orders trade: OrderNew, Trade and two OrderFills), each connection its own user,
+entered by a ``service`` principal on the users' behalf. Figures: docs/bench/matching_rest.md.
+
+By hand (against a running service)::
+
+    python bench/test_bench_matching_rest.py load --url http://127.0.0.1:8101 \
+        --token "$TOKEN" --connections 32 --duration 5 --count 50000 --user-prefix bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CONNECTIONS = 32
+DURATION_S = 5.0
+WARMUP_S = 1.0
+MAX_REQUESTS = 100_000
+
+
+# --- the load generator (child process) ---------------------------------------------------------
+
+
+def _request(host: str, port: int, token: str, body: dict[str, Any]) -> bytes:
+    data = json.dumps(body, separators=(",", ":")).encode()
+    head = (
+        f"POST /orders HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    return head.encode() + data
+
+
+async def _connection(
+    host: str,
+    port: int,
+    requests: list[bytes],
+    deadline: float,
+    budget: list[int],
+    latencies: list[int],
+    errors: list[bytes],
+) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    i = 0
+    try:
+        while time.perf_counter() < deadline and budget[0] > 0:
+            budget[0] -= 1
+            start = time.perf_counter_ns()
+            writer.write(requests[i % len(requests)])
+            head = await reader.readuntil(b"\r\n\r\n")
+            match = re.search(rb"(?i)content-length:\s*(\d+)", head)
+            body = await reader.readexactly(int(match.group(1))) if match else b""
+            latencies.append(time.perf_counter_ns() - start)
+            if not head.startswith(b"HTTP/1.1 201"):
+                errors.append(head.split(b"\r\n", 1)[0] + b" " + body[:200])
+            i += 1
+    finally:
+        writer.close()
+
+
+async def run_load(
+    url: str, token: str, connections: int, duration: float, count: int, user_prefix: str
+) -> dict[str, Any]:
+    """Drive ``POST /orders`` on ``connections`` keep-alive connections; return the figures."""
+    match = re.match(r"http://([^:/]+):(\d+)", url)
+    if match is None:
+        raise SystemExit(f"bad url {url}")
+    host, port = match.group(1), int(match.group(2))
+    flows = []
+    for c in range(connections):
+        user = f"{user_prefix}-{c}"
+        sell = {"symbol": "BENCH", "side": "SELL", "quantity": "1", "price": "100", "user_id": user}
+        buy = {**sell, "side": "BUY", "time_in_force": "IOC"}
+        flows.append([_request(host, port, token, sell), _request(host, port, token, buy)])
+    latencies: list[int] = []
+    errors: list[bytes] = []
+    budget = [count]
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(
+            _connection(host, port, flow, started + duration, budget, latencies, errors)
+            for flow in flows
+        )
+    )
+    seconds = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(int(q * len(latencies)), len(latencies) - 1)] / 1e6
+
+    return {
+        "requests": len(latencies),
+        "seconds": round(seconds, 3),
+        "rps": round(len(latencies) / seconds, 1),
+        "p50_ms": round(pct(0.50), 3),
+        "p90_ms": round(pct(0.90), 3),
+        "p99_ms": round(pct(0.99), 3),
+        "max_ms": round(latencies[-1] / 1e6, 3),
+        "errors": len(errors),
+        "first_error": errors[0].decode(errors="replace") if errors else None,
+    }
+
+
+def _load_in_child(
+    url: str, token: str, connections: int, duration: float, count: int, prefix: str
+) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "load",
+            "--url",
+            url,
+            "--token",
+            token,
+            "--connections",
+            str(connections),
+            "--duration",
+            str(duration),
+            "--count",
+            str(count),
+            "--user-prefix",
+            prefix,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 120,
+    ).stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+# --- the benchmark (pytest) ---------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"matching service exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("matching service did not become ready")
+
+
+def _orders_on_broker(bootstrap: str, prefix: str, expected: int) -> int:
+    """Count the ``OrderNew`` events of the benchmark's users on ``orders.events``."""
+    from nexus.bus import ConsumerRunner, KafkaBus
+    from nexus.events import TOPIC_ORDERS, OrderNew
+    from tests.support.runner import run_until
+
+    found = [0]
+
+    async def handle(batch: list[Any]) -> None:
+        found[0] += sum(
+            1
+            for d in batch
+            if isinstance(d.event, OrderNew) and d.event.user_id.startswith(prefix + "-")
+        )
+
+    runner = ConsumerRunner(
+        KafkaBus(bootstrap), f"bench-reader-{uuid.uuid4().hex[:8]}", handle, topics=[TOPIC_ORDERS]
+    )
+    asyncio.run(run_until(runner, lambda: found[0] >= expected, timeout_s=120))
+    return found[0]
+
+
+def measure(stack: Any, *, connections: int, duration: float, warmup: float) -> dict[str, Any]:
+    """Start the service process, warm it, load it from another process, check the broker."""
+    from nexus.config import load_settings
+    from nexus.web import Authenticator
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "NEXUS_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
+        "NEXUS_PG_DSN": stack.pg_dsn,
+        "NEXUS_REDIS_URL": stack.redis_url,
+        "NEXUS_MATCHING_PORT": str(port),
+        "NEXUS_LOG_LEVEL": "WARNING",
+    }
+    token = Authenticator(load_settings({})).issue_token("bench-router", ["service"])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "services.matching.main"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_ready(url, server)
+        if warmup > 0:
+            _load_in_child(url, token, connections, warmup, MAX_REQUESTS, "warm")
+        prefix = f"bench{uuid.uuid4().hex[:8]}"
+        result = _load_in_child(url, token, connections, duration, MAX_REQUESTS, prefix)
+    finally:
+        server.terminate()
+        server.wait(30)
+    acknowledged = result["requests"] - result["errors"]
+    result["orders_on_broker"] = _orders_on_broker(stack.kafka_bootstrap, prefix, acknowledged)
+    return {"connections": connections, **result}
+
+
+def test_order_entry_rest_to_broker_throughput_and_latency(benchmark: Any, stack: Any) -> None:
+    figures: dict[str, Any] = {}
+
+    def run() -> None:
+        figures.update(
+            measure(stack, connections=CONNECTIONS, duration=DURATION_S, warmup=WARMUP_S)
+        )
+
+    benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
+    benchmark.extra_info.update(figures)
+    print(
+        f"\norder entry REST -> broker: {figures['rps']:.0f} req/s, p50 {figures['p50_ms']} ms, "
+        f"p99 {figures['p99_ms']} ms, {figures['requests']} requests, "
+        f"{figures['orders_on_broker']} OrderNew on the broker"
+    )
+    assert figures["errors"] == 0, figures["first_error"]
+    assert figures["orders_on_broker"] >= figures["requests"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    load = sub.add_parser("load", help="drive POST /orders of a running matching service")
+    load.add_argument("--url", required=True)
+    load.add_argument("--token", required=True)
+    load.add_argument("--connections", type=int, default=CONNECTIONS)
+    load.add_argument("--duration", type=float, default=DURATION_S)
+    load.add_argument("--count", type=int, default=MAX_REQUESTS)
+    load.add_argument("--user-prefix", default="bench")
+    args = parser.parse_args(argv)
+    import uvloop
+
+    result = uvloop.run(
+        run_load(
+            args.url, args.token, args.connections, args.duration, args.count, args.user_prefix
+        )
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
