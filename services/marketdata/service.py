@@ -38,6 +38,7 @@ from services.marketdata.core import (
     iter_close_rows,
     market_quotes,
 )
+from services.marketdata.core.returns import returns_from_closes
 from services.marketdata.store import LatestClose, PriceStore, Series, SymbolInfo
 
 log = logging.getLogger(__name__)
@@ -226,10 +227,7 @@ class MarketDataService:
         """
         lo, hi = await self.resolve_range(symbols, start, end)
         series = await self._store.series(symbols, lo, hi)
-        table = PriceTable(
-            {s.symbol: dict(zip(s.dates, s.closes_raw, strict=True)) for s in series}
-        )
-        returns = await asyncio.to_thread(compute_returns, table, symbols, lo, hi, kind, missing)
+        returns = await asyncio.to_thread(_returns_of, series, lo, hi, kind, missing)
         return lo, hi, returns
 
     async def latest(self, symbols: Sequence[str] | None) -> list[LatestClose]:
@@ -312,6 +310,28 @@ class MarketDataService:
                 log.exception("publishing quotes failed; will retry")
                 await asyncio.sleep(interval)
                 start_ns = self._clock_ns()
+
+
+def _returns_of(
+    series: Sequence[Series],
+    start: dt.date,
+    end: dt.date,
+    kind: ReturnKind,
+    missing: MissingPolicy,
+) -> ReturnsTable:
+    """The core's returns of stored series; when every series has the same dates (no gap, the
+    usual case) the aligned matrix is built directly instead of through a ``PriceTable``."""
+    dates = series[0].dates if series else ()
+    if len(dates) >= 2 and all(s.dates == dates for s in series):
+        closes = np.array([s.closes_raw for s in series], dtype=np.int64).T
+        return ReturnsTable(
+            dates=dates,
+            symbols=tuple(s.symbol for s in series),
+            values=returns_from_closes(np.ascontiguousarray(closes), kind),
+            kind=kind,
+        )
+    table = PriceTable({s.symbol: dict(zip(s.dates, s.closes_raw, strict=True)) for s in series})
+    return compute_returns(table, [s.symbol for s in series], start, end, kind, missing)
 
 
 def _closing_mids(
