@@ -185,3 +185,34 @@ async def test_commands_before_start_are_unavailable() -> None:
     service = MatchingService("NEXUS", Sessions(), FakePublisher())
     with pytest.raises(ServiceUnavailable):
         await service.submit(submit("alice", "SELL", 1, 100))
+
+
+async def test_amend_and_cancel_publish_and_a_halt_refuses_the_amend_but_not_the_cancel() -> None:
+    publisher = FakePublisher()
+    service, task = await started(publisher)
+    try:
+        resting = await service.submit(submit("alice", "SELL", 5, 100))
+        order_id = resting.order.order_id
+        down = await service.amend(order_id, quantity=3 * P)
+        assert (down.order.leaves_quantity, down.reject_reason) == (3 * P, None)
+        service.apply_halts(
+            [
+                Halt(
+                    event_id="h",
+                    ts_event=1,
+                    scope="SYMBOL",
+                    target="AAPL",
+                    action="HALT",
+                    reason="news pending",
+                )
+            ]
+        )
+        refused = await service.amend(order_id, price=99 * P)
+        assert refused.reject_reason == "amend rejected: symbol AAPL halted: news pending"
+        assert refused.order.price == 100 * P and refused.order.status == "NEW"
+        cancelled = await service.cancel(order_id)
+        assert cancelled.order.status == "CANCELLED"
+    finally:
+        task.cancel()
+    kinds = [type(ORDER_CODEC.decode(m.value)).__name__ for b in publisher.batches for m in b]
+    assert kinds == ["OrderNew", "OrderAmend", "OrderReject", "OrderCancel"]
