@@ -136,7 +136,7 @@ def server(bench: Bench) -> Iterator[httpx.Client]:
     bench.empty()
     bench.load(fresh=True)
     settings = replace(load_settings({}), service_pg_dsns={"marketdata": bench.dsn})
-    app, _, _ = build(settings, MarketDataOptions(seed_symbols=0, quote_symbols=0))
+    app, _, _ = build(settings, MarketDataOptions(seed_symbols=0, quote_symbols=0, bars=False))
     token = Authenticator(settings).issue_token("bench", ["service"])
     with (
         ServerThread(app) as thread,

@@ -1,4 +1,4 @@
-"""Falcon resources of the market-data service: symbols, prices, latest prices, returns.
+"""Falcon resources of the market-data service: symbols, prices, latest prices, returns, bars.
 
 Closes are exact decimal strings; returns are floats (statistics). Dates are ISO
 ``YYYY-MM-DD`` exchange dates. Missing days: a price series lists only the trading days on which
@@ -18,6 +18,7 @@ import falcon.asgi
 import msgspec
 from msgspec import Meta
 
+from nexus.events import Symbol
 from nexus.money import Fixed
 from nexus.web import (
     ADMIN,
@@ -44,6 +45,7 @@ from services.marketdata.service import MarketDataService
 from services.marketdata.store import LatestClose, SymbolInfo
 
 READERS = {TRADER, RISK, COMPLIANCE, ADMIN, SERVICE}
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MAX_SYMBOLS = 1000
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,15}$")
 
@@ -94,6 +96,32 @@ class LatestQuery(QueryParams):
     """Symbols (every stored symbol when omitted)."""
 
     symbols: SymbolList | None = None
+
+
+UtcTime = Annotated[dt.datetime, Meta(tz=True, description="ISO 8601 with a UTC offset")]
+
+
+class BarsQuery(QueryParams):
+    """One symbol's bars starting in ``[start, end)`` (open ends: all), the latest ``limit``."""
+
+    symbol: Symbol
+    start: UtcTime | None = None
+    end: UtcTime | None = None
+    limit: Annotated[int, Meta(ge=1, le=5000)] = 500
+
+
+class BarView(msgspec.Struct, kw_only=True):
+    """An OHLCV bar of trades: prices and volume as exact decimal strings."""
+
+    start: dt.datetime
+    start_ns: int
+    seconds: int
+    open: str
+    high: str
+    low: str
+    close: str
+    volume: str
+    trades: int
 
 
 class SymbolView(msgspec.Struct, kw_only=True):
@@ -342,6 +370,44 @@ class ReturnsResource:
         )
 
 
+def _ns(moment: dt.datetime | None) -> int | None:
+    if moment is None:
+        return None
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1_000
+
+
+class BarsResource:
+    """``/bars``: intraday OHLCV bars built from ``trades.executed``."""
+
+    def __init__(self, service: MarketDataService) -> None:
+        self._service = service
+
+    @endpoint(roles=READERS, query=BarsQuery, response=list[BarView], tags=["bars"])
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        """Bars of one symbol, oldest first; a symbol without trades has no bars (empty list)."""
+        query = read_query(req, BarsQuery)
+        with domain_errors():
+            bars = await self._service.bars(
+                query.symbol, _ns(query.start), _ns(query.end), query.limit
+            )
+        seconds = self._service.options.bar_seconds
+        resp.media = [
+            BarView(
+                start=EPOCH + dt.timedelta(microseconds=b.start_ns // 1_000),
+                start_ns=b.start_ns,
+                seconds=seconds,
+                open=_decimal(b.open_raw),
+                high=_decimal(b.high_raw),
+                low=_decimal(b.low_raw),
+                close=_decimal(b.close_raw),
+                volume=_decimal(b.volume_raw),
+                trades=b.trades,
+            )
+            for b in bars
+        ]
+
+
 def routes(service: MarketDataService) -> list[tuple[str, object]]:
     """The market-data service's routes."""
     return [
@@ -349,4 +415,5 @@ def routes(service: MarketDataService) -> list[tuple[str, object]]:
         ("/prices", PricesResource(service)),
         ("/prices/latest", LatestPricesResource(service)),
         ("/returns", ReturnsResource(service)),
+        ("/bars", BarsResource(service)),
     ]

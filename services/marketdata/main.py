@@ -15,16 +15,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from nexus.config import Settings, load_settings
-from nexus.events import TOPIC_QUOTES
+from nexus.events import TOPIC_QUOTES, TOPIC_TRADES, dlq_topic
 from nexus.runtime import ServiceRuntime
 from nexus.web import ServiceApp, configure_logging, create_app, serve
 from services.marketdata.api import routes
+from services.marketdata.consumer import trades_consumer
 from services.marketdata.service import MarketDataOptions, MarketDataService
-from services.marketdata.store import PriceStore
+from services.marketdata.store import BarStore, PriceStore
 
 NAME = "marketdata"
 MIGRATIONS = Path(__file__).parent / "migrations"
-TOPICS = [TOPIC_QUOTES]
+TOPICS = [TOPIC_QUOTES, TOPIC_TRADES, dlq_topic(TOPIC_TRADES)]
 
 
 def build(
@@ -32,12 +33,14 @@ def build(
 ) -> tuple[ServiceApp, ServiceRuntime, MarketDataService]:
     """The market-data app, its runtime and its service object (started with the app)."""
     runtime = ServiceRuntime(NAME, settings, migrations=MIGRATIONS, topics=TOPICS)
-    service = MarketDataService(PriceStore(runtime), runtime, options)
+    service = MarketDataService(PriceStore(runtime), runtime, options, bars=BarStore(runtime))
 
     async def seed() -> None:
         await service.seed_if_empty()
 
     runtime.add_startup(seed)
+    if service.options.bars:
+        runtime.add_consumer(lambda bus: trades_consumer(bus, service))
     if service.options.quote_symbols > 0:
         runtime.add_background(lambda _rt: service.quote_forever())
     app = create_app(
@@ -62,6 +65,7 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[MarketDataOptions,
     p.add_argument(
         "--quote-interval", type=float, default=d.quote_interval_s, help="seconds per window"
     )
+    p.add_argument("--no-bars", action="store_true", help="do not build bars from trades")
     p.add_argument("--import-csv", type=Path, default=None, help="load a price CSV and exit")
     args = p.parse_args(argv)
     options = replace(
@@ -71,6 +75,7 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[MarketDataOptions,
         seed=args.seed,
         quote_symbols=args.quote_symbols,
         quote_interval_s=args.quote_interval,
+        bars=not args.no_bars,
     )
     return options, args.import_csv
 

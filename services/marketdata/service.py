@@ -21,7 +21,7 @@ import msgspec
 import numpy as np
 
 from nexus.bus import OutgoingMessage
-from nexus.events import QUOTE_CODEC, TOPIC_QUOTES, QuoteDepth, QuoteL1, partition_key
+from nexus.events import QUOTE_CODEC, TOPIC_QUOTES, QuoteDepth, QuoteL1, Trade, partition_key
 from nexus.money import to_raw
 from services.marketdata.core import (
     HistoryConfig,
@@ -39,7 +39,14 @@ from services.marketdata.core import (
     market_quotes,
 )
 from services.marketdata.core.returns import returns_from_closes
-from services.marketdata.store import LatestClose, PriceStore, Series, SymbolInfo
+from services.marketdata.store import (
+    BarRow,
+    BarStore,
+    LatestClose,
+    PriceStore,
+    Series,
+    SymbolInfo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +67,7 @@ class MarketDataOptions:
     (0 symbols: never seed); the history ends on ``seed_end`` (default: the last weekday before
     today). Quotes: every ``quote_interval_s`` seconds a window of quotes for the first
     ``quote_symbols`` stored symbols (0: no quotes), mids starting at their latest closes.
+    With ``bars``, trades from ``trades.*`` are aggregated into ``bar_seconds`` OHLCV bars.
     """
 
     seed_symbols: int = 20
@@ -72,6 +80,8 @@ class MarketDataOptions:
     quote_tick: str = "0.01"
     quote_depth: bool = True
     venues: tuple[VenueProfile, ...] = field(default=LIVE_VENUES)
+    bars: bool = True
+    bar_seconds: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +133,11 @@ class MarketDataService:
         publisher: Publisher,
         options: MarketDataOptions | None = None,
         *,
+        bars: BarStore | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self._store = store
+        self._bars = bars
         self._publisher = publisher
         self.options = options or MarketDataOptions()
         self._clock_ns = clock_ns
@@ -237,6 +249,25 @@ class MarketDataService:
         else:
             await self._check_known(symbols)
         return await self._store.latest(symbols)
+
+    # -- intraday bars -----------------------------------------------------------------------
+    async def on_trades(self, trades: list[Trade]) -> None:
+        """Add trades to their intraday bars (a trade already counted changes nothing)."""
+        if self._bars is None:
+            raise RuntimeError("no bar store configured")
+        await self._bars.apply_trades(trades, self.options.bar_seconds)
+
+    async def bars(
+        self, symbol: str, start_ns: int | None, end_ns: int | None, limit: int
+    ) -> list[BarRow]:
+        """The latest ``limit`` bars of ``symbol`` starting in ``[start_ns, end_ns)``."""
+        if self._bars is None:
+            return []
+        lo = start_ns if start_ns is not None else 0
+        hi = end_ns if end_ns is not None else 2**63 - 1
+        if lo >= hi:
+            raise InvalidRangeError("start must be before end", field="start")
+        return await self._bars.bars(symbol, self.options.bar_seconds, lo, hi, limit)
 
     # -- quotes ------------------------------------------------------------------------------
     async def quote_universe(self) -> list[tuple[str, int]]:

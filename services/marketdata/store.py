@@ -1,4 +1,5 @@
-"""PostgreSQL access of the market-data service: daily closes, benchmark levels, symbols.
+"""PostgreSQL access of the market-data service: daily closes, benchmark levels, symbols,
+intraday bars.
 
 Prices stay raw fixed point (``value * 10**9``, :mod:`nexus.money`) in ``BIGINT`` columns.
 Bulk loads go through ``COPY`` (binary, via asyncpg): straight into ``daily_closes`` when the
@@ -15,6 +16,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import asyncpg
+import numpy as np
+
+from nexus.events import Trade
+from services.marketdata.core import trade_bars
 
 CloseRecord = tuple[str, dt.date, int]
 
@@ -95,6 +100,40 @@ FROM symbols WHERE symbol = ANY($1::text[])
 SELECT_BENCHMARK = """
 SELECT trade_date, level_raw FROM benchmark_levels
 WHERE benchmark = $1 AND trade_date BETWEEN $2 AND $3 ORDER BY trade_date
+"""
+
+
+INSERT_BAR_TRADES = """
+INSERT INTO bar_trades (trade_id, symbol, ts_event)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+ON CONFLICT (trade_id) DO NOTHING
+RETURNING trade_id
+"""
+MERGE_BARS = """
+INSERT INTO intraday_bars AS b (symbol, bar_start_ns, bar_seconds, open_raw, high_raw, low_raw,
+                                close_raw, volume_raw, open_ts_ns, close_ts_ns, trades)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::bigint[], $5::bigint[],
+                     $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],
+                     $11::int[])
+ON CONFLICT (symbol, bar_seconds, bar_start_ns) DO UPDATE SET
+    open_raw = CASE WHEN EXCLUDED.open_ts_ns < b.open_ts_ns THEN EXCLUDED.open_raw
+                    ELSE b.open_raw END,
+    open_ts_ns = LEAST(b.open_ts_ns, EXCLUDED.open_ts_ns),
+    close_raw = CASE WHEN EXCLUDED.close_ts_ns >= b.close_ts_ns THEN EXCLUDED.close_raw
+                     ELSE b.close_raw END,
+    close_ts_ns = GREATEST(b.close_ts_ns, EXCLUDED.close_ts_ns),
+    high_raw = GREATEST(b.high_raw, EXCLUDED.high_raw),
+    low_raw = LEAST(b.low_raw, EXCLUDED.low_raw),
+    volume_raw = b.volume_raw + EXCLUDED.volume_raw,
+    trades = b.trades + EXCLUDED.trades
+"""
+SELECT_BARS = """
+SELECT * FROM (
+    SELECT bar_start_ns, open_raw, high_raw, low_raw, close_raw, volume_raw, trades
+    FROM intraday_bars
+    WHERE symbol = $1 AND bar_seconds = $2 AND bar_start_ns >= $3 AND bar_start_ns < $4
+    ORDER BY bar_start_ns DESC LIMIT $5
+) AS latest ORDER BY bar_start_ns
 """
 
 
@@ -263,6 +302,106 @@ class PriceStore:
         """Levels (raw) of a benchmark index in ``[start, end]``."""
         rows = await self._pool.fetch(SELECT_BENCHMARK, name, start, end)
         return [(r["trade_date"], r["level_raw"]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class BarRow:
+    """One intraday OHLCV bar (raw fixed point) starting at ``start_ns`` (UTC ns)."""
+
+    start_ns: int
+    open_raw: int
+    high_raw: int
+    low_raw: int
+    close_raw: int
+    volume_raw: int
+    trades: int
+
+
+#: ``(symbol, start_ns, seconds, open, high, low, close, volume, open_ts, close_ts, trades)``
+BarRecord = tuple[str, int, int, int, int, int, int, int, int, int, int]
+
+
+def bar_records(trades: Sequence[Trade], bar_seconds: int) -> list[BarRecord]:
+    """Bars of a set of trades (any symbols, any order) with their first and last trade times."""
+    by_symbol: dict[str, list[Trade]] = {}
+    for trade in trades:
+        by_symbol.setdefault(trade.symbol, []).append(trade)
+    width = bar_seconds * 1_000_000_000
+    out: list[BarRecord] = []
+    for symbol in sorted(by_symbol):
+        group = sorted(by_symbol[symbol], key=lambda t: t.ts_event)
+        ts = np.array([t.ts_event for t in group], dtype=np.int64)
+        bars = trade_bars(
+            ts,
+            np.array([t.price for t in group], dtype=np.int64),
+            np.array([t.quantity for t in group], dtype=np.int64),
+            bar_seconds,
+        )
+        first = np.searchsorted(ts, bars.start_ns, side="left")
+        last = np.searchsorted(ts, bars.start_ns + width, side="left") - 1
+        for k in range(len(bars)):
+            out.append(
+                (
+                    symbol,
+                    int(bars.start_ns[k]),
+                    bar_seconds,
+                    int(bars.open[k]),
+                    int(bars.high[k]),
+                    int(bars.low[k]),
+                    int(bars.close[k]),
+                    int(bars.volume[k]),
+                    int(ts[first[k]]),
+                    int(ts[last[k]]),
+                    int(last[k] - first[k] + 1),
+                )
+            )
+    return out
+
+
+class BarStore:
+    """``intraday_bars`` built from trades, each trade counted once (``bar_trades``)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def apply_trades(self, trades: Sequence[Trade], bar_seconds: int) -> int:
+        """Add the trades not seen before to their bars, in one transaction; returns how many
+        were new (a redelivered trade changes nothing)."""
+        unique = list({t.event_id: t for t in trades}.values())
+        if not unique:
+            return 0
+        async with self._db.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                INSERT_BAR_TRADES,
+                [t.event_id for t in unique],
+                [t.symbol for t in unique],
+                [t.ts_event for t in unique],
+            )
+            new_ids = {r["trade_id"] for r in rows}
+            new = [t for t in unique if t.event_id in new_ids]
+            records = bar_records(new, bar_seconds)
+            if records:
+                await conn.execute(MERGE_BARS, *(list(col) for col in zip(*records, strict=True)))
+            return len(new)
+
+    async def bars(
+        self, symbol: str, bar_seconds: int, start_ns: int, end_ns: int, limit: int
+    ) -> list[BarRow]:
+        """The latest ``limit`` bars of ``symbol`` starting in ``[start_ns, end_ns)``, oldest
+        first."""
+        rows = await self._db.pool.fetch(SELECT_BARS, symbol, bar_seconds, start_ns, end_ns, limit)
+        return [
+            BarRow(
+                start_ns=r["bar_start_ns"],
+                open_raw=r["open_raw"],
+                high_raw=r["high_raw"],
+                low_raw=r["low_raw"],
+                close_raw=r["close_raw"],
+                volume_raw=r["volume_raw"],
+                trades=r["trades"],
+            )
+            for r in rows
+        ]
 
 
 def _copied(status: str) -> int:

@@ -19,7 +19,12 @@ __all__ = ["Running", "service_settings", "tokens"]
 
 #: A small seeded history: 5 symbols x 30 weekdays ending on a Thursday.
 SEEDED = MarketDataOptions(
-    seed_symbols=5, seed_days=30, seed=11, seed_end=dt.date(2024, 3, 28), quote_symbols=0
+    seed_symbols=5,
+    seed_days=30,
+    seed=11,
+    seed_end=dt.date(2024, 3, 28),
+    quote_symbols=0,
+    bars=False,
 )
 
 

@@ -27,7 +27,7 @@ async def test_published_quotes_decode_per_venue_and_are_never_crossed(
     settings = await service_settings("marketdata")
     token = unique_name("").upper()
     symbols = [f"Q{token}A", f"Q{token}B"]
-    options = MarketDataOptions(seed_symbols=0, quote_symbols=2, quote_interval_s=0.5)
+    options = MarketDataOptions(seed_symbols=0, quote_symbols=2, quote_interval_s=0.5, bars=False)
     app, _, service = build(settings, options)
     csv = tmp_path / "mids.csv"
     csv.write_text(f"date,{symbols[0]},{symbols[1]}\n2024-01-02,100.00,25.50\n")
