@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,3 +75,23 @@ def test_feed_options_make_a_validated_config() -> None:
     assert (config.symbols, config.orders_per_second, config.start_ns) == (3, 10.0, 5)
     with pytest.raises(Exception, match="symbols"):
         config_of(parse_args(["--symbols", "0"]))
+
+
+async def test_feed_stops_within_a_batch_when_asked(
+    stack: Stack, unique_name: Callable[[str], str]
+) -> None:
+    config = SimConfig(seed=4, symbols=2, users=40, seconds=30.0, id_prefix=unique_name("S"))
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()
+    t0 = time.monotonic()
+    published = await run_feed(
+        stack.kafka_bootstrap, config, speed=1.0, windows=None, labels_dir=None, stop=stop
+    )
+    assert 0 < published < simulate(window_config(config, 0)).stats().events
+    assert time.monotonic() - t0 < 10
+    assert (
+        await run_feed(
+            stack.kafka_bootstrap, config, speed=None, windows=None, labels_dir=None, stop=stop
+        )
+        == 0
+    )

@@ -11,7 +11,7 @@ import pytest
 
 from nexus.money import Fixed
 from services.marketdata.core import HistoryConfig, generate_history
-from services.marketdata.service import history_start
+from services.marketdata.service import history_start, last_weekday_before
 from tests.integration.marketdata.conftest import SEEDED, Running
 
 pytestmark = pytest.mark.integration
@@ -185,3 +185,24 @@ async def test_first_start_seeds_once_and_a_restart_keeps_the_history(
     )
     levels = await marketdata.runtime.pool.fetchval("SELECT count(*) FROM benchmark_levels")
     assert levels == SEEDED.seed_days
+
+
+def test_default_history_ends_on_the_last_weekday_before_today() -> None:
+    assert last_weekday_before(dt.date(2024, 3, 25)) == dt.date(2024, 3, 22)  # Monday -> Friday
+    assert last_weekday_before(dt.date(2024, 3, 28)) == dt.date(2024, 3, 27)
+    assert history_start(dt.date(2024, 3, 22), 5) == dt.date(2024, 3, 18)
+
+
+async def test_openapi_documents_every_query_parameter(marketdata: Running) -> None:
+    doc = (await marketdata.http.get("/openapi.json")).json()
+    params = {
+        path: [p["name"] for p in doc["paths"][path]["get"].get("parameters", [])]
+        for path in ("/symbols", "/prices", "/prices/latest", "/returns", "/bars")
+    }
+    assert params == {
+        "/symbols": [],
+        "/prices": ["symbols", "start", "end"],
+        "/prices/latest": ["symbols"],
+        "/returns": ["symbols", "start", "end", "kind", "missing"],
+        "/bars": ["symbol", "start", "end", "limit"],
+    }
