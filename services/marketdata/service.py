@@ -160,8 +160,11 @@ class MarketDataService:
             symbol_major_rows(history),
             "synthetic",
             fresh=True,
+            only_if_empty=True,
             sectors=dict(zip(history.symbols, history.sectors, strict=True)),
         )
+        if loaded == 0:
+            return 0  # another replica seeded first
         await self._store.load_benchmark(list(history.iter_benchmark_rows()))
         log.info(
             "seeded synthetic history",
@@ -199,7 +202,8 @@ class MarketDataService:
     async def resolve_range(
         self, symbols: Sequence[str], start: dt.date | None, end: dt.date | None
     ) -> tuple[dt.date, dt.date]:
-        """``[start, end]`` with open ends filled from the stored span of ``symbols``.
+        """``[start, end]`` with open ends filled from the stored span of ``symbols`` (an open
+        end beyond the given one moves with it, so the range is empty rather than reversed).
 
         Raises :class:`UnknownSymbolError` naming every symbol without history and
         :class:`InvalidRangeError` if ``start`` is after ``end``.
@@ -208,8 +212,11 @@ class MarketDataService:
         if start is None or end is None:
             bounds = await self._store.bounds(symbols)
             first, last = bounds if bounds is not None else (dt.date.min, dt.date.max)
-            start = start or first
-            end = end or last
+            # An open end never turns a range beyond the stored data into an error: it is empty.
+            if start is None:
+                start = first if end is None else min(first, end)
+            if end is None:
+                end = max(last, start)
         if start > end:
             raise InvalidRangeError(
                 f"start {start.isoformat()} is after end {end.isoformat()}", field="start"

@@ -206,6 +206,7 @@ class PriceStore:
         source: str,
         *,
         fresh: bool = False,
+        only_if_empty: bool = False,
         sectors: Mapping[str, str] | None = None,
     ) -> int:
         """Store ``(symbol, trade_date, close_raw)`` rows in one transaction; returns the count.
@@ -213,7 +214,9 @@ class PriceStore:
         ``fresh=True`` copies straight into the table (fastest, above all into an empty table
         and with rows in ``(symbol, trade_date)`` order; a row already stored raises
         :class:`asyncpg.UniqueViolationError` and nothing is stored); otherwise existing
-        ``(symbol, trade_date)`` closes are replaced. ``sectors`` labels symbols in ``symbols``.
+        ``(symbol, trade_date)`` closes are replaced. ``only_if_empty`` (with ``fresh``) stores
+        nothing and returns 0 unless the table is empty once locked (replicas seeding at once).
+        ``sectors`` labels symbols in ``symbols``.
         """
         seen: set[str] = set()
         records = _with_source(rows, source, seen)
@@ -221,6 +224,8 @@ class PriceStore:
             if fresh:
                 await conn.execute(LOCK_CLOSES)
                 empty = not await conn.fetchval(HAS_CLOSES)
+                if only_if_empty and not empty:
+                    return 0
                 if empty:
                     await conn.execute(DROP_DATE_INDEX)
                 result = await conn.copy_records_to_table(

@@ -206,3 +206,14 @@ async def test_openapi_documents_every_query_parameter(marketdata: Running) -> N
         "/returns": ["symbols", "start", "end", "kind", "missing"],
         "/bars": ["symbol", "start", "end", "limit"],
     }
+
+
+async def test_one_sided_range_beyond_the_data_is_empty_not_reversed(marketdata: Running) -> None:
+    later = (
+        await marketdata.http.get("/prices", params={"symbols": "S0000", "start": "2030-01-02"})
+    ).json()
+    assert (later["start"], later["end"], later["count"]) == ("2030-01-02", "2030-01-02", 0)
+    earlier = (
+        await marketdata.http.get("/prices", params={"symbols": "S0000", "end": "1990-01-02"})
+    ).json()
+    assert (earlier["start"], earlier["end"], earlier["count"]) == ("1990-01-02", "1990-01-02", 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -118,3 +119,12 @@ async def test_import_command_loads_a_file_into_the_service_database(
     path.write_text("date,symbol,close\n2024-01-02,CLI,1.5\n")
     assert await import_csv(settings, path) == 0
     assert "stored 1 closes of 1 symbols" in capsys.readouterr().out
+
+
+async def test_replicas_seeding_at_once_store_one_history(runtime: ServiceRuntime) -> None:
+    options = MarketDataOptions(seed_symbols=4, seed_days=50, seed_end=D(2024, 5, 31))
+    services = [MarketDataService(PriceStore(runtime), runtime, options) for _ in range(3)]
+    loaded = await asyncio.gather(*(s.seed_if_empty() for s in services))
+    assert sorted(loaded) == [0, 0, 200]
+    assert await runtime.pool.fetchval("SELECT count(*) FROM daily_closes") == 200
+    assert await runtime.pool.fetchval("SELECT count(*) FROM benchmark_levels") == 50
