@@ -1,80 +1,62 @@
-"""A continuous order-flow feed on the bus: ``python -m services.marketdata.feed``.
+"""The order-flow simulator straight onto the bus: ``python -m services.marketdata.feed``.
 
-Runs the labelled simulator (:func:`nexus.sim.live.run_continuous`) window after window and
-publishes its engine-identical events (orders matched by the compiled book: ``orders.events``
-and ``trades.executed``, keyed by symbol) on the broker of ``NEXUS_KAFKA_BOOTSTRAP``, every
-batch acknowledged before the simulator goes on. Simulated time starts at ``--start-ns``
-(default: now) and is paced at ``--speed`` x real time. Each window's ground truth can be
-written to ``--labels-dir`` (the detectors never read it). SIGTERM/SIGINT stop it within one
-batch.
+For running without a matching service: ``nexus up`` feeds the simulator's actions to the
+matching service over REST (``python -m nexus.sim.feed``), which then publishes the events;
+this feed instead publishes the simulator's own engine-identical events (orders matched by the
+compiled book: ``orders.events`` and ``trades.executed``, keyed by symbol) through
+:func:`nexus.sim.bus.run_on_bus`, every batch acknowledged before the next. Simulated time
+starts at ``--start-ns`` (default: now) and is paced at ``--speed`` x real time. Each window's
+ground truth can be written to ``--labels-dir`` (the detectors never read it). SIGTERM/SIGINT
+stop it at once (the batch in flight is abandoned, never half-acknowledged as sent).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
 from nexus.bus import KafkaBus, OutgoingMessage, Producer
 from nexus.config import load_settings
-from nexus.errors import NexusError
 from nexus.events import TOPIC_ORDERS, TOPIC_TRADES
 from nexus.sim import LabelFile, SimConfig
+from nexus.sim.bus import run_on_bus
 from nexus.sim.labels import encode_labels
-from nexus.sim.live import run_continuous
 from nexus.web import configure_logging
 
 log = logging.getLogger(__name__)
 
-BATCH = 512
 
+class CountingProducer:
+    """A producer that counts the records the broker acknowledged."""
 
-class FeedStopped(NexusError):
-    """Raised inside the simulator's publish loop to stop it promptly."""
-
-
-class BusPublisher:
-    """The simulator's synchronous ``publisher(topic, key, payload)``, called from a worker
-    thread, batching records onto an asyncio producer and waiting for each batch's acks."""
-
-    def __init__(
-        self,
-        producer: Producer,
-        loop: asyncio.AbstractEventLoop,
-        stop: threading.Event,
-        batch: int = BATCH,
-    ) -> None:
+    def __init__(self, producer: Producer) -> None:
         self._producer = producer
-        self._loop = loop
-        self._stop = stop
-        self._batch = batch
-        self._pending: list[OutgoingMessage] = []
         self.published = 0
 
-    def __call__(self, topic: str, key: bytes, payload: bytes) -> None:
-        if self._stop.is_set():
-            raise FeedStopped("feed stopped")
-        self._pending.append(OutgoingMessage(topic, payload, key))
-        if len(self._pending) >= self._batch:
-            self.flush()
+    async def publish(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
+        await self.publish_batch([OutgoingMessage(topic, value, key, tuple(headers))])
 
-    def flush(self) -> None:
-        """Publish what is pending and wait for the broker's acknowledgement."""
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        done: Coroutine[Any, Any, None] = self._producer.publish_batch(batch)
-        asyncio.run_coroutine_threadsafe(done, self._loop).result()
-        self.published += len(batch)
+    async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> None:
+        await self._producer.publish_batch(messages)
+        self.published += len(messages)
+
+    async def close(self) -> None:
+        await self._producer.close()
 
 
 class LabelWriter:
@@ -89,6 +71,7 @@ class LabelWriter:
         path = self._directory / f"labels-W{self.windows:05d}.json"
         path.write_bytes(encode_labels(labels))
         self.windows += 1
+        log.info("feed window", extra={"window": labels.config.id_prefix})
 
 
 async def run_feed(
@@ -98,37 +81,28 @@ async def run_feed(
     speed: float | None,
     windows: int | None,
     labels_dir: Path | None,
-    stop: threading.Event,
+    stop: asyncio.Event,
 ) -> int:
-    """Publish the simulator's windows on the broker until stopped; returns events published."""
+    """Publish the simulator's windows on the broker until ``stop`` is set (or ``windows``
+    ran); returns the number of events the broker acknowledged."""
     bus = KafkaBus(bootstrap, client_id="marketdata-feed")
     await bus.create_topics([TOPIC_ORDERS, TOPIC_TRADES])
-    producer = bus.producer()
-    publisher = BusPublisher(producer, asyncio.get_running_loop(), stop)
+    producer = CountingProducer(bus.producer())
     writer = LabelWriter(labels_dir) if labels_dir is not None else None
-
-    def on_labels(labels: LabelFile) -> None:
-        publisher.flush()  # the previous window's tail goes out before the next one starts
-        if writer is not None:
-            writer(labels)
-        log.info(
-            "feed window",
-            extra={"window": labels.config.id_prefix, "published": publisher.published},
-        )
-
-    def work() -> None:
-        try:
-            run_continuous(config, publisher, windows, speed, on_labels, stop.is_set)
-            publisher.flush()
-        except FeedStopped:
-            pass
-
+    feeding = asyncio.create_task(run_on_bus(config, producer, windows, speed, writer, stop))
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await asyncio.to_thread(work)
+        await asyncio.wait([feeding, stopping], return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for task in (feeding, stopping):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await feeding
+        with contextlib.suppress(asyncio.CancelledError):
+            await stopping
         await producer.close()
         await bus.close()
-    return publisher.published
+    return producer.published
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -159,6 +133,21 @@ def config_of(args: argparse.Namespace) -> SimConfig:
     return msgspec.json.decode(msgspec.json.encode(config), type=SimConfig)
 
 
+async def _run_until_signalled(bootstrap: str, config: SimConfig, args: argparse.Namespace) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return await run_feed(
+        bootstrap,
+        config,
+        speed=args.speed or None,
+        windows=args.windows,
+        labels_dir=args.labels_dir,
+        stop=stop,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point."""
     args = parse_args(argv)
@@ -172,19 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except msgspec.ValidationError as exc:
         print(f"invalid configuration: {exc}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda _s, _f: stop.set())
-    published = asyncio.run(
-        run_feed(
-            settings.kafka_bootstrap,
-            config,
-            speed=args.speed or None,
-            windows=args.windows,
-            labels_dir=args.labels_dir,
-            stop=stop,
-        )
-    )
+    published = asyncio.run(_run_until_signalled(settings.kafka_bootstrap, config, args))
     print(f"published {published} events")
     return 0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +38,7 @@ async def test_feed_publishes_every_window_event_and_writes_its_labels(
         speed=None,
         windows=2,
         labels_dir=tmp_path,
-        stop=threading.Event(),
+        stop=asyncio.Event(),
     )
     expected = sum(simulate(window_config(config, w)).stats().events for w in range(2))
     assert published == expected > 0
@@ -81,8 +81,8 @@ async def test_feed_stops_within_a_batch_when_asked(
     stack: Stack, unique_name: Callable[[str], str]
 ) -> None:
     config = SimConfig(seed=4, symbols=2, users=40, seconds=30.0, id_prefix=unique_name("S"))
-    stop = threading.Event()
-    threading.Timer(1.0, stop.set).start()
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(1.0, stop.set)
     t0 = time.monotonic()
     published = await run_feed(
         stack.kafka_bootstrap, config, speed=1.0, windows=None, labels_dir=None, stop=stop
