@@ -8,14 +8,26 @@ cannot be started fails the session.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 
 import pytest
+import uvloop
 
 from nexus.bus import KafkaBus
 from nexus.config import load_settings
 from nexus.infra import Stack, drop_database, ensure_database, start_stack
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Async tests run on uvloop, as the services do in production.
+
+    (On the default loop, an in-process uvicorn server answered each request ~44 ms late.)
+    """
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(scope="session")
