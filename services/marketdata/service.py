@@ -21,6 +21,7 @@ import msgspec
 import numpy as np
 
 from nexus.bus import OutgoingMessage
+from nexus.errors import ConfigError
 from nexus.events import QUOTE_CODEC, TOPIC_QUOTES, QuoteDepth, QuoteL1, Trade, partition_key
 from nexus.money import to_raw
 from services.marketdata.core import (
@@ -261,7 +262,7 @@ class MarketDataService:
     async def on_trades(self, trades: list[Trade]) -> None:
         """Add trades to their intraday bars (a trade already counted changes nothing)."""
         if self._bars is None:
-            raise RuntimeError("no bar store configured")
+            raise ConfigError("this market-data service was built without a bar store")
         await self._bars.apply_trades(trades, self.options.bar_seconds)
 
     async def bars(
