@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -121,7 +122,14 @@ def main() -> None:
     """Entry point: serve on ``settings.port("analytics")`` (kernels warmed at start)."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    app, _, _ = build(settings)
+    app, runtime, _ = build(settings)
+
+    async def freeze() -> None:
+        # start-up objects (kernels, decoders, pools) never die: keep them out of GC passes
+        gc.collect()
+        gc.freeze()
+
+    runtime.add_startup(freeze)
     serve(app, settings.host, settings.port(NAME))
 
 

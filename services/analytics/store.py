@@ -12,12 +12,14 @@ them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import asyncpg
 import numpy as np
+import numpy.typing as npt
 
 from nexus.errors import NotFoundError
 from nexus.events import Trade
@@ -65,12 +67,15 @@ WHERE latest_prices.ts_event <= EXCLUDED.ts_event
   AND latest_prices.price_raw <> EXCLUDED.price_raw
 RETURNING symbol
 """
-SELECT_HISTORY = """
-SELECT symbol, trade_date, close_raw FROM prices
-WHERE symbol = ANY($1::text[]) AND trade_date BETWEEN $2 AND $3
-ORDER BY trade_date
+BUMP_VERSIONS = """
+INSERT INTO price_versions (symbol, version) SELECT DISTINCT unnest($1::text[]), 1
+ON CONFLICT (symbol) DO UPDATE SET version = price_versions.version + 1
 """
-SELECT_KNOWN = "SELECT DISTINCT symbol FROM prices WHERE symbol = ANY($1::text[])"
+SELECT_VERSIONS = "SELECT symbol, version FROM price_versions WHERE symbol = ANY($1::text[])"
+SELECT_HISTORY = """
+SELECT symbol, trade_date, close_raw FROM prices WHERE symbol = ANY($1::text[])
+ORDER BY symbol, trade_date
+"""
 SELECT_LATEST = """
 SELECT s.symbol, COALESCE(l.price_raw, c.close_raw) AS price_raw
 FROM unnest($1::text[]) AS s(symbol)
@@ -103,6 +108,15 @@ class Close:
 
 
 @dataclass(frozen=True, slots=True)
+class SymbolHistory:
+    """A symbol's whole close history in memory: ascending date ordinals and raw closes."""
+
+    version: int
+    ordinals: npt.NDArray[np.int64]
+    closes: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
 class Instrument:
     """Classification of a symbol for stress scenarios (lower-case sector and asset class)."""
 
@@ -110,6 +124,11 @@ class Instrument:
     asset_class: str = "equity"
     sector: str = ""
     currency: str = "USD"
+
+
+@functools.lru_cache(maxsize=100_000)
+def _date_of(ordinal: int) -> dt.date:
+    return dt.date.fromordinal(ordinal)
 
 
 def _fills(trades: Iterable[Trade]) -> list[tuple[str, str, str, str, int, int, int]]:
@@ -182,22 +201,30 @@ class PriceStore:
     """``prices``, ``latest_prices`` and ``instruments``; a database-backed PriceSource.
 
     The latest price of a symbol is its latest quote mid when one arrived, else its last close.
+    Close histories are kept in memory per symbol and reloaded only when the symbol's version
+    in ``price_versions`` moved (one small query per read), so every instance sees every
+    correction while a read does not ship years of closes out of PostgreSQL each time.
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._histories: dict[str, SymbolHistory] = {}
 
     async def load_closes(self, closes: Sequence[Close]) -> set[str]:
         """Insert or correct daily closes; returns the symbols whose history changed."""
         if not closes:
             return set()
-        rows = await self._db.pool.fetch(
-            UPSERT_CLOSES,
-            [c.symbol for c in closes],
-            [c.date for c in closes],
-            [c.close.raw for c in closes],
-        )
-        return {r["symbol"] for r in rows}
+        async with self._db.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                UPSERT_CLOSES,
+                [c.symbol for c in closes],
+                [c.date for c in closes],
+                [c.close.raw for c in closes],
+            )
+            changed = {r["symbol"] for r in rows}
+            if changed:
+                await conn.execute(BUMP_VERSIONS, sorted(changed))
+        return changed
 
     async def update_latest(self, mids: dict[str, tuple[int, int]]) -> set[str]:
         """Record ``{symbol: (price_raw, ts_event)}`` mids; returns the symbols that moved.
@@ -222,33 +249,54 @@ class PriceStore:
             [(i.symbol, i.asset_class.lower(), i.sector.lower(), i.currency) for i in instruments],
         )
 
+    async def _histories_of(self, symbols: list[str]) -> dict[str, SymbolHistory]:
+        versions = {
+            r["symbol"]: r["version"] for r in await self._db.pool.fetch(SELECT_VERSIONS, symbols)
+        }
+        unknown = [s for s in symbols if s not in versions]
+        if unknown:
+            raise NotFoundError(f"no price history for {', '.join(unknown)}")
+        stale = [
+            s
+            for s in symbols
+            if s not in self._histories or self._histories[s].version != versions[s]
+        ]
+        if stale:
+            rows = await self._db.pool.fetch(SELECT_HISTORY, stale)
+            by_symbol: dict[str, tuple[list[int], list[int]]] = {s: ([], []) for s in stale}
+            for r in rows:
+                ordinals, closes = by_symbol[r["symbol"]]
+                ordinals.append(r["trade_date"].toordinal())
+                closes.append(r["close_raw"])
+            for symbol, (ordinals, closes) in by_symbol.items():
+                self._histories[symbol] = SymbolHistory(
+                    versions[symbol],
+                    np.array(ordinals, dtype=np.int64),
+                    np.array(closes, dtype=np.int64),
+                )
+        return {s: self._histories[s] for s in symbols}
+
     async def price_history(
         self, symbols: Sequence[str], start: dt.date, end: dt.date
     ) -> PriceHistory:
         """Daily closes of ``symbols`` in ``[start, end]``; 404 for a symbol never priced."""
-        wanted = list(dict.fromkeys(symbols))
-        rows = await self._db.pool.fetch(SELECT_HISTORY, wanted, start, end)
-        column = {s: j for j, s in enumerate(symbols)}
-        seen = {r["symbol"] for r in rows}
-        if len(seen) < len(wanted):
-            known = {r["symbol"] for r in await self._db.pool.fetch(SELECT_KNOWN, wanted)}
-            unknown = [s for s in wanted if s not in known]
-            if unknown:
-                raise NotFoundError(f"no price history for {', '.join(unknown)}")
-        dates: list[dt.date] = []
-        index: dict[dt.date, int] = {}
-        for r in rows:
-            d = r["trade_date"]
-            if d not in index:
-                index[d] = len(dates)
-                dates.append(d)
-        raw = np.full((len(dates), len(symbols)), MISSING_PRICE_RAW, dtype=np.int64)
-        duplicates = [j for j, s in enumerate(symbols) if column[s] != j]
-        for r in rows:
-            raw[index[r["trade_date"]], column[r["symbol"]]] = r["close_raw"]
-        for j in duplicates:
-            raw[:, j] = raw[:, column[symbols[j]]]
-        return PriceHistory(tuple(symbols), tuple(dates), raw)
+        histories = await self._histories_of(list(dict.fromkeys(symbols)))
+        lo, hi = start.toordinal(), end.toordinal()
+        windows = []
+        for symbol in symbols:
+            h = histories[symbol]
+            a, b = np.searchsorted(h.ordinals, [lo, hi + 1])
+            windows.append((h.ordinals[a:b], h.closes[a:b]))
+        calendar: npt.NDArray[np.int64] = (
+            np.unique(np.concatenate([w[0] for w in windows]))
+            if windows
+            else np.zeros(0, dtype=np.int64)
+        )
+        raw = np.full((len(calendar), len(symbols)), MISSING_PRICE_RAW, dtype=np.int64)
+        for j, (ordinals, closes) in enumerate(windows):
+            raw[np.searchsorted(calendar, ordinals), j] = closes
+        dates = tuple(_date_of(int(d)) for d in calendar.tolist())
+        return PriceHistory(tuple(symbols), dates, raw)
 
     async def latest_prices(self, symbols: Sequence[str]) -> dict[str, Fixed]:
         """The latest price of each symbol; 404 naming the symbols that have none."""
