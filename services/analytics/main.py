@@ -25,7 +25,7 @@ from services.analytics.consumer import (
     trades_consumer,
 )
 from services.analytics.core import AnalyticsConfig, PortfolioAnalyticsService, PriceSource, warm_up
-from services.analytics.prices import HttpPriceSource
+from services.analytics.prices import HttpPriceSource, QuotedPrices
 from services.analytics.results_cache import RedisResultCache
 from services.analytics.service import AnalyticsService
 from services.analytics.store import PositionStore, PriceStore
@@ -42,7 +42,8 @@ class AnalyticsOptions:
 
     ``prices``: ``"store"`` reads closes and latest mids from the service's own database
     (seeded by ``POST /prices`` and ``marketdata.quotes``); ``"http"`` asks the market data
-    service through the chassis client. ``cache``: Redis result cache on/off (needs
+    service for closes through the chassis client, latest prices being the consumed quote
+    mids where there are some and the market data service's latest closes otherwise. ``cache``: Redis result cache on/off (needs
     ``settings.redis_url``). ``consume_quotes``: latest prices follow quote mids.
     """
 
@@ -85,7 +86,7 @@ def build(
             token=lambda: authenticator.issue_token(NAME, ["service"], ttl_seconds=300),
         )
         http_source = HttpPriceSource(client, redis_cache)
-        source = http_source
+        source = QuotedPrices(http_source, price_store)
     core = PortfolioAnalyticsService(positions, source, results, config=opts.config)
     service = AnalyticsService(core, positions, price_store, source, results)
     hub = SummaryHub(core.get_portfolio_summary, throttle_seconds=opts.throttle_seconds)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Protocol
 
 import msgspec
 import numpy as np
@@ -139,3 +140,33 @@ class HttpPriceSource:
         """Forget cached history answers (a correction arrived)."""
         if self._cache is not None:
             await self._cache.bump(CACHE_NAMESPACE)
+
+
+class MidSource(Protocol):
+    """Latest quote mids kept by the service (``PriceStore.latest_mids``)."""
+
+    async def latest_mids(self, symbols: Sequence[str]) -> dict[str, Fixed]: ...
+
+
+class QuotedPrices:
+    """History from ``history``; latest prices from the local quote mids, else ``history``.
+
+    Used with :class:`HttpPriceSource`: the market data service serves closes, while the
+    ``marketdata.quotes`` mids this service consumes move the latest prices between closes.
+    """
+
+    def __init__(self, history: HttpPriceSource, mids: MidSource) -> None:
+        self._history = history
+        self._mids = mids
+
+    async def price_history(
+        self, symbols: Sequence[str], start: dt.date, end: dt.date
+    ) -> PriceHistory:
+        return await self._history.price_history(symbols, start, end)
+
+    async def latest_prices(self, symbols: Sequence[str]) -> dict[str, Fixed]:
+        latest = await self._mids.latest_mids(symbols)
+        rest = [s for s in symbols if s not in latest]
+        if rest:
+            latest.update(await self._history.latest_prices(rest))
+        return {s: latest[s] for s in symbols}

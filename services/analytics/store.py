@@ -84,6 +84,7 @@ LEFT JOIN LATERAL (
     SELECT close_raw FROM prices p WHERE p.symbol = s.symbol ORDER BY trade_date DESC LIMIT 1
 ) c ON true
 """
+SELECT_MIDS = "SELECT symbol, price_raw FROM latest_prices WHERE symbol = ANY($1::text[])"
 UPSERT_INSTRUMENT = """
 INSERT INTO instruments (symbol, asset_class, sector, currency) VALUES ($1, $2, $3, $4)
 ON CONFLICT (symbol) DO UPDATE SET asset_class = EXCLUDED.asset_class,
@@ -241,6 +242,11 @@ class PriceStore:
             [mids[s][1] for s in symbols],
         )
         return {r["symbol"] for r in rows}
+
+    async def latest_mids(self, symbols: Sequence[str]) -> dict[str, Fixed]:
+        """The latest quote mid of each of ``symbols`` that has one."""
+        rows = await self._db.pool.fetch(SELECT_MIDS, list(dict.fromkeys(symbols)))
+        return {r["symbol"]: Fixed.from_raw(r["price_raw"]) for r in rows}
 
     async def upsert_instruments(self, instruments: Sequence[Instrument]) -> None:
         """Set the classification of symbols."""

@@ -14,6 +14,7 @@ import pytest
 from nexus.bus import KafkaBus
 from nexus.config import Settings
 from nexus.events import QUOTE_CODEC, TOPIC_QUOTES, TOPIC_TRADES, TRADE_CODEC, QuoteL1, Trade
+from nexus.money import Fixed
 from nexus.runtime import ServiceRuntime
 from nexus.web import running_server
 from services.analytics.main import AnalyticsOptions, build
@@ -98,9 +99,9 @@ def quote(symbol: str, bid: str, ask: str, ts: int) -> QuoteL1:
         ts_event=ts,
         symbol=symbol,
         venue="NEXUS",
-        bid_price=int(float(bid) * 100) * P // 100,
+        bid_price=Fixed.from_str(bid).raw,
         bid_size=100 * P,
-        ask_price=int(float(ask) * 100) * P // 100,
+        ask_price=Fixed.from_str(ask).raw,
         ask_size=100 * P,
     )
 

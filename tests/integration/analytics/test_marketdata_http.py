@@ -14,7 +14,7 @@ from services.analytics.main import AnalyticsOptions
 from services.analytics.main import build as build_analytics
 from services.marketdata.main import build as build_marketdata
 from services.marketdata.service import MarketDataOptions
-from tests.integration.analytics.conftest import Headers, Running, eventually, trade
+from tests.integration.analytics.conftest import Headers, Running, eventually, quote, trade
 from tests.integration.platform.conftest import SettingsFactory
 
 pytestmark = pytest.mark.integration
@@ -29,9 +29,7 @@ async def over_http(service_settings: SettingsFactory, tokens: Headers) -> Async
     md_app, _, _ = build_marketdata(settings, SEEDED)
     async with running_server(md_app) as md_url:
         wired = replace(settings, service_urls={"marketdata": md_url})
-        app, runtime, service = build_analytics(
-            wired, AnalyticsOptions(prices="http", consume_quotes=False)
-        )
+        app, runtime, service = build_analytics(wired, AnalyticsOptions(prices="http"))
         async with (
             running_server(app) as url,
             httpx.AsyncClient(base_url=url, timeout=30) as http,
@@ -94,3 +92,26 @@ async def test_market_data_down_is_503_problem(
     assert resp.status_code == 503
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert "marketdata" in resp.json()["detail"]
+
+
+async def test_quote_mids_move_latest_prices_between_market_data_closes(
+    over_http: Running, user: str, unique_name: Callable[[str], str]
+) -> None:
+    other = unique_name("cp")
+    await over_http.publish_trades(
+        [
+            trade(f"{user}-1", user, other, "S0002", "10", 10, 1),
+            trade(f"{user}-2", user, other, "S0003", "10", 10, 2),
+        ]
+    )
+    await over_http.wait_positions(user, {"S0002": "10", "S0003": "10"})
+    await over_http.publish_quotes([quote("S0002", "77.00", "77.10", 3 * 10**18)])
+
+    async def moved() -> bool:
+        resp = await over_http.http.get(
+            f"/users/{user}/positions", headers=over_http.tokens(user, "trader")
+        )
+        prices = {p["symbol"]: p["price"] for p in resp.json()}
+        return bool(prices["S0002"] == "77.05" and prices["S0003"] != "77.05")
+
+    await eventually(moved)
