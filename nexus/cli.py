@@ -88,6 +88,12 @@ def up(services: Sequence[str] | None = None, *, simulate: bool = True, once: bo
                 [sys.executable, "-m", "nexus.sim.feed", "--matching-url", matching_url], env=env
             )
             print(f"  order-flow simulator feeding {matching_url}", flush=True)
+        elif simulate:
+            # No matching service: the simulator's own matched flow goes straight to the bus.
+            procs["simulator"] = subprocess.Popen(
+                [sys.executable, "-m", "services.marketdata.feed"], env=env
+            )
+            print("  order-flow simulator publishing to the bus", flush=True)
         print("\nNexusTrade is up:", flush=True)
         for name in chosen:
             url = f"http://{settings.host}:{settings.port(name)}"
