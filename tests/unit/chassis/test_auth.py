@@ -74,3 +74,35 @@ def test_missing_role_is_forbidden_and_admin_has_every_role() -> None:
     with pytest.raises(Forbidden):
         require_roles(Principal("u1", frozenset({TRADER})), {COMPLIANCE})
     require_roles(Principal("root", frozenset({ADMIN})), {COMPLIANCE})
+
+
+def test_cache_never_serves_a_token_past_its_expiry(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nexus.web.auth as auth_module
+
+    clock = {"now": auth_module.time.time()}
+    monkeypatch.setattr(auth_module.time, "time", lambda: clock["now"])
+    authenticator = auth_module.Authenticator(Settings(), leeway_seconds=0.0)
+    verifications: list[str] = []
+    verify = authenticator._verify_jwt
+
+    def counting(token: str) -> tuple[Principal, float]:
+        verifications.append(token)
+        return verify(token)
+
+    monkeypatch.setattr(authenticator, "_verify_jwt", counting)
+    header = "Bearer " + authenticator.issue_token("alice", ["trader"], ttl_seconds=60)
+    assert authenticator.authenticate(header).subject == "alice"
+    assert authenticator.authenticate(header).subject == "alice"
+    assert len(verifications) == 1  # the second request was served from the cache
+    clock["now"] += 61
+    authenticator.authenticate(header)  # PyJWT's own clock still says valid; the cache does not
+    assert len(verifications) == 2  # past exp, the cache let go and the signature was re-checked
+
+
+def test_token_cache_is_bounded() -> None:
+    from nexus.web.auth import Authenticator
+
+    authenticator = Authenticator(Settings(), cache_size=2)
+    for user in ("a", "b", "c"):
+        authenticator.authenticate("Bearer " + authenticator.issue_token(user, ["trader"]))
+    assert len(authenticator._verified) == 2
