@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+import msgspec
 import pytest
 
+from nexus.bus import KafkaBus
+from nexus.events import DEAD_LETTER_CODEC, TOPIC_TRADES, DeadLetter, dlq_topic
 from tests.integration.analytics.conftest import Running, eventually, quote, trade
 
 pytestmark = pytest.mark.integration
@@ -126,3 +129,43 @@ async def test_quote_mid_moves_the_latest_price_of_positions(
         return any(p["symbol"] == "AAPL" and p["price"] == "200" for p in resp.json())
 
     await eventually(moved)
+
+
+async def test_dead_letters_one_sided_and_older_quotes_change_nothing(
+    analytics: Running, holder: str, unique_name: Callable[[str], str]
+) -> None:
+    dead = DeadLetter(
+        source_topic=TOPIC_TRADES,
+        partition=0,
+        offset=0,
+        key=b"AAPL",
+        payload=b"junk",
+        reason="test",
+        error_type="EventDecodeError",
+        consumer_group="x",
+        ts_dead_lettered=1,
+    )
+    producer = KafkaBus(analytics.settings.kafka_bootstrap or "").producer()
+    try:
+        await producer.publish(dlq_topic(TOPIC_TRADES), DEAD_LETTER_CODEC.encode(dead), b"AAPL")
+    finally:
+        await producer.close()
+    one_sided = quote("MSFT", "300.00", "300.02", 5 * 10**18)
+    await analytics.publish_quotes(
+        [
+            msgspec.structs.replace(one_sided, ask_price=0, ask_size=0),
+            quote("MSFT", "310.00", "310.02", 5 * 10**18 + 2),
+            quote("MSFT", "290.00", "290.02", 5 * 10**18 + 1),  # older: loses to the one above
+        ]
+    )
+    other = unique_name("cp")
+    await analytics.publish_trades([trade(f"{holder}-after", holder, other, "MSFT", "1", 1, 9)])
+    await analytics.wait_positions(holder, {"AAPL": "100", "MSFT": "51", "XOM": "30", "SPY": "-10"})
+
+    async def msft_at_310() -> bool:
+        resp = await analytics.http.get(
+            f"/users/{holder}/positions", headers=analytics.tokens(holder, "trader")
+        )
+        return any(p["symbol"] == "MSFT" and p["price"] == "310.01" for p in resp.json())
+
+    await eventually(msft_at_310)

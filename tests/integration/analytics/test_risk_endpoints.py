@@ -191,3 +191,18 @@ async def test_openapi_documents_the_rest_routes(analytics: Running) -> None:
     spec = (await analytics.http.get("/openapi.json")).json()
     assert "/users/{user_id}/var" in spec["paths"]
     assert "/ws/summary" not in spec["paths"]
+
+
+async def test_too_many_factors_or_symbols_are_422(analytics: Running, holder: str) -> None:
+    factors = {"factors": [f"F{i}" for i in range(21)]}
+    resp = await analytics.http.get(
+        f"/users/{holder}/risk-decomposition",
+        params=factors,
+        headers=analytics.tokens(holder, "trader"),
+    )
+    assert resp.status_code == 422 and _field(resp) == "$.factors"
+    symbols = {"symbols": [f"S{i}" for i in range(501)]}
+    resp = await analytics.http.get(
+        f"/users/{holder}/correlation", params=symbols, headers=analytics.tokens(holder, "trader")
+    )
+    assert resp.status_code == 422 and _field(resp) == "$.symbols"
