@@ -10,7 +10,7 @@ from typing import Any, Literal
 import falcon
 import falcon.asgi
 
-from nexus.cache import Cache
+from nexus.cache import Cache, CacheUnavailable
 from nexus.clients import CircuitBreaker, RetryPolicy, ServiceCallError, ServiceClient
 from nexus.config import Settings, load_settings
 from nexus.events import TOPIC_QUOTES, TOPIC_TRADES, dlq_topic
@@ -58,7 +58,10 @@ class AnalyticsOptions:
 
 
 async def _service_unavailable(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, ex: ServiceCallError, params: Any
+    req: falcon.asgi.Request,
+    resp: falcon.asgi.Response,
+    ex: ServiceCallError | CacheUnavailable,
+    params: Any,
 ) -> None:
     write_problem(resp, problem_of(req, HTTPProblem(503, str(ex))))
 
@@ -116,6 +119,7 @@ def build(
         on_shutdown=[close_clients, runtime.stop],
     )
     app.add_error_handler(ServiceCallError, _service_unavailable)
+    app.add_error_handler(CacheUnavailable, _service_unavailable)
     return app, runtime, service
 
 

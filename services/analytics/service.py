@@ -95,9 +95,15 @@ class AnalyticsService:
             listener(user_ids)
 
     async def on_trades(self, trades: Sequence[Trade]) -> set[str]:
-        """Apply trades (idempotently), then drop the movers' cached results and notify."""
+        """Apply trades (idempotently), then drop the traders' cached results and notify.
+
+        Returns the users whose positions moved (a redelivered trade moves nobody).
+        """
         users = await self.positions.apply_trades(trades)
-        await self._moved(users)
+        # Every participant, not only the new fills': if a previous attempt of this batch
+        # stored the fills but failed to invalidate, its redelivery must still invalidate.
+        participants = {u for t in trades for u in (t.buyer_user_id, t.seller_user_id)}
+        await self._moved(users | participants)
         return users
 
     async def on_quotes(self, quotes: Sequence[QuoteL1 | QuoteDepth]) -> set[str]:
@@ -122,7 +128,8 @@ class AnalyticsService:
             await self.price_store.upsert_instruments(instruments)
         changed = await self.price_store.load_closes(closes)
         changed |= {i.symbol for i in instruments}
-        await self._prices_moved(changed)
+        # every symbol sent, so a load retried after a failed invalidation still invalidates
+        await self._prices_moved(changed | {c.symbol for c in closes})
         return changed
 
     async def _prices_moved(self, symbols: set[str]) -> None:

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
+import httpx
 import pytest
 
+from nexus.money import Fixed
+from nexus.web import running_server
+from services.analytics.main import AnalyticsOptions, build
 from services.analytics.results_cache import RedisResultCache
-from tests.integration.analytics.conftest import Running, closes_table, trade
+from services.analytics.store import Close
+from tests.integration.analytics.conftest import (
+    Headers,
+    Running,
+    closes_table,
+    load_body,
+    trade,
+)
+from tests.integration.platform.conftest import SettingsFactory
 
 pytestmark = pytest.mark.integration
 
@@ -128,3 +141,25 @@ async def test_only_admin_or_service_may_load_prices(analytics: Running) -> None
     resp = await analytics.http.post("/prices", json=bad, headers=analytics.tokens("x", "service"))
     assert resp.status_code == 422
     assert resp.json()["errors"][0]["field"] == "$.closes[0].close"
+
+
+async def test_redis_down_reads_compute_and_loads_answer_503(
+    service_settings: SettingsFactory, tokens: Headers, user: str, unique_name: Callable[[str], str]
+) -> None:
+    settings = replace(await service_settings("analytics"), redis_url="redis://127.0.0.1:9/0")
+    options = AnalyticsOptions(consume_quotes=False, trades_group=unique_name("g"))
+    app, _, service = build(settings, options)
+    async with running_server(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        await service.price_store.load_closes(
+            [Close(s, d, Fixed.from_str(c)) for s, rows in closes_table().items() for d, c in rows]
+        )
+        await service.positions.apply_trades([trade(f"{user}-1", user, "cp", "AAPL", "150", 5, 1)])
+        var = await http.get(f"/users/{user}/var", headers=tokens(user, "trader"))
+        assert var.status_code == 200, var.text  # the cache is skipped, the answer computed
+        load = await http.post(
+            "/prices",
+            json=load_body({"AAPL": closes_table()["AAPL"][-1:]}),
+            headers=tokens("loader", "admin"),
+        )
+    assert load.status_code == 503  # the invalidation could not be done: the caller must retry
+    assert load.headers["content-type"].startswith("application/problem+json")
