@@ -1,7 +1,7 @@
 """Typed stub of the compiled fixed-point module (``ext/nexus/_ext/fixed.pyx``)."""
 
 from decimal import Decimal
-from typing import Final
+from typing import Final, TypeAlias
 
 PRECISION: Final[int]
 SCALE: Final[int]
@@ -14,7 +14,7 @@ class FixedPointOverflowError(FixedPointError, OverflowError): ...
 class InexactValueError(FixedPointError, ValueError): ...
 class InvalidNumberError(FixedPointError, ValueError): ...
 
-_Exact = str | int | Decimal | Fixed | Money
+_Exact: TypeAlias = "str | int | Decimal | Fixed | Money"
 
 class Fixed:
     """A price, quantity or per-unit amount: raw int64 = value * 10**9."""

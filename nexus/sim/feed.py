@@ -50,10 +50,14 @@ def request_of(action: Action) -> tuple[str, str, dict[str, Any] | None]:
             body["price"] = format_raw(action.price)
         return "POST", "/orders", body
     if action.op == "amend":
-        return "PATCH", f"/orders/{action.order_id}", {
-            "price": format_raw(action.price),
-            "quantity": format_raw(action.quantity),
-        }
+        return (
+            "PATCH",
+            f"/orders/{action.order_id}",
+            {
+                "price": format_raw(action.price),
+                "quantity": format_raw(action.quantity),
+            },
+        )
     return "DELETE", f"/orders/{action.order_id}", None
 
 
@@ -118,7 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        return await feed(args.matching_url, config, rate=args.rate, windows=args.windows, stop=stop)
+        return await feed(
+            args.matching_url, config, rate=args.rate, windows=args.windows, stop=stop
+        )
 
     print(dict(asyncio.run(run())))
     return 0

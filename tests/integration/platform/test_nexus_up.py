@@ -17,7 +17,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_nexus_up_starts_every_service_prints_its_api_and_stops(stack: Stack, tmp_path: Path) -> None:
+def test_nexus_up_starts_every_service_prints_its_api_and_stops(
+    stack: Stack, tmp_path: Path
+) -> None:
     env = {
         **os.environ,
         "NEXUS_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
@@ -28,7 +30,11 @@ def test_nexus_up_starts_every_service_prints_its_api_and_stops(stack: Stack, tm
     }
     done = subprocess.run(
         [sys.executable, "-m", "nexus.cli", "up", "--check", "--no-sim"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     services = available_services()
