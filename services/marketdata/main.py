@@ -59,6 +59,12 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[MarketDataOptions,
     d = MarketDataOptions()
     p = argparse.ArgumentParser(prog="python -m services.marketdata.main", description=__doc__)
     p.add_argument("--seed-symbols", type=int, default=d.seed_symbols, help="0: never seed")
+    p.add_argument(
+        "--symbol-prefix",
+        default="SIM",
+        help="seeded tickers are PREFIX0000, PREFIX0001, ... (default: the simulator's names, "
+        "so `make run` prices and quotes the symbols the simulated flow trades)",
+    )
     p.add_argument("--seed-days", type=int, default=d.seed_days, help="trading days to seed")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed of history and quotes")
     p.add_argument("--quote-symbols", type=int, default=d.quote_symbols, help="0: no quotes")
@@ -71,6 +77,7 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[MarketDataOptions,
     options = replace(
         d,
         seed_symbols=args.seed_symbols,
+        symbol_prefix=args.symbol_prefix,
         seed_days=args.seed_days,
         seed=args.seed,
         quote_symbols=args.quote_symbols,

@@ -64,14 +64,15 @@ LIVE_VENUES: tuple[VenueProfile, ...] = (
 class MarketDataOptions:
     """What the service seeds and how it quotes.
 
-    ``seed_symbols`` x ``seed_days`` closes are generated on start when no close is stored
-    (0 symbols: never seed); the history ends on ``seed_end`` (default: the last weekday before
+    ``seed_symbols`` x ``seed_days`` closes of ``<symbol_prefix>0000``, ``...0001``, ... are
+    generated on start when no close is stored (0 symbols: never seed); the history ends on ``seed_end`` (default: the last weekday before
     today). Quotes: every ``quote_interval_s`` seconds a window of quotes for the first
     ``quote_symbols`` stored symbols (0: no quotes), mids starting at their latest closes.
     With ``bars``, trades from ``trades.*`` are aggregated into ``bar_seconds`` OHLCV bars.
     """
 
     seed_symbols: int = 20
+    symbol_prefix: str = "S"
     seed_days: int = 504
     seed: int = 7
     seed_end: dt.date | None = None
@@ -155,6 +156,7 @@ class MarketDataService:
             n_symbols=opts.seed_symbols,
             n_days=opts.seed_days,
             start=history_start(end, opts.seed_days),
+            symbols=tuple(f"{opts.symbol_prefix}{i:04d}" for i in range(opts.seed_symbols)),
         )
         history = await asyncio.to_thread(generate_history, config, opts.seed)
         loaded = await self._store.load_closes(

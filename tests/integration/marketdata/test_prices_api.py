@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from nexus.money import Fixed
+from nexus.web import running_server
 from services.marketdata.core import HistoryConfig, generate_history
+from services.marketdata.main import build, parse_options
 from services.marketdata.service import history_start, last_weekday_before
 from tests.integration.marketdata.conftest import SEEDED, Running
+from tests.integration.platform.conftest import SettingsFactory
 
 pytestmark = pytest.mark.integration
 
@@ -217,3 +221,18 @@ async def test_one_sided_range_beyond_the_data_is_empty_not_reversed(marketdata:
         await marketdata.http.get("/prices", params={"symbols": "S0000", "end": "1990-01-02"})
     ).json()
     assert (earlier["start"], earlier["end"], earlier["count"]) == ("1990-01-02", "1990-01-02", 0)
+
+
+async def test_seeded_tickers_follow_the_symbol_prefix(service_settings: SettingsFactory) -> None:
+    options = replace(SEEDED, symbol_prefix="SIM", seed_symbols=3)
+    app, runtime, service = build(await service_settings("marketdata"), options)
+    async with running_server(app):
+        symbols = await runtime.pool.fetch("SELECT DISTINCT symbol FROM daily_closes ORDER BY 1")
+    assert [r["symbol"] for r in symbols] == ["SIM0000", "SIM0001", "SIM0002"]
+    assert service.options.symbol_prefix == "SIM"
+
+
+def test_command_line_defaults_to_the_simulator_tickers() -> None:
+    options, csv_path = parse_options([])
+    assert options.symbol_prefix == "SIM"
+    assert csv_path is None
