@@ -115,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--windows", type=int, default=None, help="stop after N windows")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per order is noise
     config = SimConfig(seed=args.seed, symbols=args.symbols, users=args.users, seconds=args.seconds)
     stop = asyncio.Event()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -123,11 +125,19 @@ def build(
     return app, runtime, service
 
 
-def main() -> None:
-    """Entry point: serve on ``settings.port("analytics")`` (kernels warmed at start)."""
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: serve on ``settings.port("analytics")`` (kernels warmed at start).
+
+    Run as a service, prices come from the market data service (``--prices http``, the
+    default here), so ``make run`` values the simulated portfolios on market data's history;
+    ``--prices store`` uses the service's own ``prices`` table (``POST /prices``).
+    """
+    parser = argparse.ArgumentParser(prog="python -m services.analytics.main")
+    parser.add_argument("--prices", choices=["http", "store"], default="http")
+    args = parser.parse_args(argv)
     settings = load_settings()
     configure_logging(settings.log_level)
-    app, runtime, _ = build(settings)
+    app, runtime, _ = build(settings, AnalyticsOptions(prices=args.prices))
 
     async def freeze() -> None:
         # start-up objects (kernels, decoders, pools) never die: keep them out of GC passes
