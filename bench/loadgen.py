@@ -16,16 +16,13 @@ Scenarios: ``get`` (trivial JSON GET) and ``post`` (1 KB JSON body decoded into 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +33,8 @@ if str(ROOT) not in sys.path:
 import falcon.asgi  # noqa: E402
 import msgspec  # noqa: E402
 
+from bench.httpload import drive, parse_url, request_bytes, wait_ready  # noqa: E402
+from nexus.infra import free_port  # noqa: E402
 from nexus.money import Fixed  # noqa: E402
 from nexus.web import RequestBody, configure_logging, create_app, endpoint, read_body, serve  # noqa: E402
 
@@ -116,57 +115,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
 # --- the asyncio load generator ----------------------------------------------------------
 
 
-async def _connection(
-    host: str, port: int, request: bytes, deadline: float, latencies: list[int], errors: list[int]
-) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        while time.perf_counter() < deadline:
-            start = time.perf_counter_ns()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            match = re.search(rb"(?i)content-length:\s*(\d+)", head)
-            if match:
-                await reader.readexactly(int(match.group(1)))
-            latencies.append(time.perf_counter_ns() - start)
-            if not head.startswith((b"HTTP/1.1 2", b"HTTP/1.0 2")):
-                errors.append(1)
-    finally:
-        writer.close()
-
-
 async def _load(
     url: str, method: str, body: bytes, connections: int, duration: float
 ) -> dict[str, Any]:
-    match = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
-    if match is None:
-        raise SystemExit(f"bad url {url}")
-    host, port, path = match.group(1), int(match.group(2)), match.group(3)
-    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-    if body:
-        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-    request = head.encode() + b"\r\n" + body
-    latencies: list[int] = []
-    errors: list[int] = []
-    started = time.perf_counter()
-    deadline = started + duration
-    await asyncio.gather(
-        *(_connection(host, port, request, deadline, latencies, errors) for _ in range(connections))
+    host, port, path = parse_url(url)
+    request = request_bytes(method, path, host, port, body=body)
+    return await drive(
+        url, lambda _i, _h, _p: lambda: request, connections=connections, duration=duration
     )
-    seconds = time.perf_counter() - started
-    latencies.sort()
-
-    def pct(q: float) -> float:
-        return latencies[min(int(q * len(latencies)), len(latencies) - 1)] / 1e6
-
-    return {
-        "requests": len(latencies),
-        "seconds": round(seconds, 3),
-        "rps": round(len(latencies) / seconds, 1),
-        "p50_ms": round(pct(0.50), 3),
-        "p99_ms": round(pct(0.99), 3),
-        "errors": len(errors),
-    }
 
 
 def cmd_load(args: argparse.Namespace) -> None:
@@ -237,29 +193,6 @@ def run_wrk(
 # --- measure -----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if sock.recv(64).startswith(b"HTTP/1.1 200"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit("server did not become ready")
-
-
 def measure(
     scenario: str,
     *,
@@ -271,7 +204,7 @@ def measure(
     threads: int = 1,
 ) -> dict[str, Any]:
     """Start the server process, load it from another process, return the figures."""
-    port = _free_port()
+    port = free_port()
     serve_cmd = [sys.executable, __file__, "serve", "--port", str(port)]
     if access_log:
         serve_cmd.append("--access-log")
@@ -279,7 +212,7 @@ def measure(
         serve_cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        _wait_ready(port, server)
+        wait_ready("127.0.0.1", port, server, timeout_s=30.0)
         path, method = ("/ping", "GET") if scenario == "get" else ("/orders", "POST")
         url = f"http://127.0.0.1:{port}{path}"
         use_wrk = tool == "wrk" or (tool == "auto" and shutil.which("wrk") is not None)

@@ -25,11 +25,8 @@ import datetime as dt
 import gc
 import json
 import os
-import re
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -41,8 +38,16 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from bench.httpload import (  # noqa: E402
+    RequestSource,
+    SourceFactory,
+    drive,
+    request_bytes,
+    wait_ready,
+)
 from nexus.config import load_settings  # noqa: E402
 from nexus.events import Trade  # noqa: E402
+from nexus.infra import free_port  # noqa: E402
 from nexus.money import Fixed  # noqa: E402
 from nexus.web import Authenticator  # noqa: E402
 
@@ -122,72 +127,34 @@ def cmd_serve(args: argparse.Namespace) -> None:
 # --- the load generator (its own process) -------------------------------------------------
 
 
-async def _connection(
-    host: str,
-    port: int,
-    head: str,
-    method: str,
-    deadline: float,
-    latencies: list[int],
-    errors: list[str],
-    counter: list[int],
-) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        while time.perf_counter() < deadline:
+def _var_requests(token: str, method: str) -> SourceFactory:
+    """Each request asks a confidence never asked before: the result cannot be cached."""
+
+    def factory(index: int, host: str, port: int) -> RequestSource:
+        counter = [index * 10**6]
+        headers = f"Authorization: Bearer {token}\r\n"
+
+        def next_request() -> bytes:
             counter[0] += 1
-            # a confidence never asked before: the result cannot be in the cache
             confidence = f"0.9{counter[0]:07d}{os.getpid() % 97:02d}"
             path = f"/users/{USER}/var?confidence={confidence}&horizon=1&method={method}"
-            request = f"GET {path} HTTP/1.1\r\n{head}\r\n".encode()
-            start = time.perf_counter_ns()
-            writer.write(request)
-            response_head = await reader.readuntil(b"\r\n\r\n")
-            match = re.search(rb"(?i)content-length:\s*(\d+)", response_head)
-            body = await reader.readexactly(int(match.group(1))) if match else b""
-            latencies.append(time.perf_counter_ns() - start)
-            if not response_head.startswith(b"HTTP/1.1 200"):
-                errors.append(body[:200].decode(errors="replace"))
-    finally:
-        writer.close()
+            return request_bytes("GET", path, host, port, headers)
+
+        return next_request
+
+    return factory
 
 
 async def _load(
     url: str, token: str, method: str, connections: int, duration: float
 ) -> dict[str, Any]:
-    match = re.match(r"http://([^:/]+):(\d+)", url)
-    if match is None:
-        raise SystemExit(f"bad url {url}")
-    host, port = match.group(1), int(match.group(2))
-    head = f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-    latencies: list[int] = []
-    errors: list[str] = []
-    started = time.perf_counter()
-    await asyncio.gather(
-        *(
-            _connection(
-                host, port, head, method, started + duration, latencies, errors, [i * 10**6]
-            )
-            for i in range(connections)
-        )
+    return await drive(
+        url,
+        _var_requests(token, method),
+        connections=connections,
+        duration=duration,
+        ok_prefix=b"HTTP/1.1 200",
     )
-    seconds = time.perf_counter() - started
-    latencies.sort()
-
-    def pct(q: float) -> float:
-        return latencies[min(int(q * len(latencies)), len(latencies) - 1)] / 1e6
-
-    return {
-        "requests": len(latencies),
-        "seconds": round(seconds, 3),
-        "rps": round(len(latencies) / seconds, 1),
-        "p50_ms": round(pct(0.50), 3),
-        "p90_ms": round(pct(0.90), 3),
-        "p99_ms": round(pct(0.99), 3),
-        "max_ms": round(latencies[-1] / 1e6, 3),
-        "errors": len(errors),
-        "first_error": errors[0] if errors else None,
-    }
 
 
 def cmd_load(args: argparse.Namespace) -> None:
@@ -200,29 +167,6 @@ def cmd_load(args: argparse.Namespace) -> None:
 # --- measure: server process + load process ------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"analytics server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-                sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if sock.recv(64).startswith(b"HTTP/1.1 200"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("analytics server did not become ready")
-
-
 def measure(
     env: dict[str, str],
     *,
@@ -233,7 +177,7 @@ def measure(
     days: int = 500,
 ) -> list[dict[str, Any]]:
     """Start the service process, then one load process per ``(method, connections)``."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             sys.executable,
@@ -255,7 +199,7 @@ def measure(
     url = f"http://127.0.0.1:{port}"
     results = []
     try:
-        _wait_ready(port, server)
+        wait_ready("127.0.0.1", port, server)
 
         def once(method: str, connections: int, seconds: float) -> dict[str, Any]:
             out = subprocess.run(

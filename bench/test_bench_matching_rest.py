@@ -24,12 +24,8 @@ import argparse
 import asyncio
 import json
 import os
-import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -37,6 +33,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.httpload import (  # noqa: E402
+    RequestSource,
+    SourceFactory,
+    drive,
+    parse_url,
+    request_bytes,
+    wait_ready,
+)
+from nexus.infra import free_port  # noqa: E402
 
 CONNECTIONS = 32
 DURATION_S = 5.0
@@ -47,83 +53,48 @@ MAX_REQUESTS = 100_000
 # --- the load generator (child process) ---------------------------------------------------------
 
 
-def _request(host: str, port: int, token: str, body: dict[str, Any]) -> bytes:
-    data = json.dumps(body, separators=(",", ":")).encode()
-    head = (
-        f"POST /orders HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
-    )
-    return head.encode() + data
+def _order_flows(token: str, user_prefix: str) -> SourceFactory:
+    """Connection ``i`` alternates a resting sell and a crossing IOC buy of its own user."""
 
+    def factory(index: int, host: str, port: int) -> RequestSource:
+        headers = f"Authorization: Bearer {token}\r\n"
+        user = f"{user_prefix}-{index}"
+        sell = {"symbol": "BENCH", "side": "SELL", "quantity": "1", "price": "100", "user_id": user}
+        buy = {**sell, "side": "BUY", "time_in_force": "IOC"}
+        flow = [
+            request_bytes(
+                "POST",
+                "/orders",
+                host,
+                port,
+                headers,
+                json.dumps(o, separators=(",", ":")).encode(),
+            )
+            for o in (sell, buy)
+        ]
+        sent = [0]
 
-async def _connection(
-    host: str,
-    port: int,
-    requests: list[bytes],
-    deadline: float,
-    budget: list[int],
-    latencies: list[int],
-    errors: list[bytes],
-) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    i = 0
-    try:
-        while time.perf_counter() < deadline and budget[0] > 0:
-            budget[0] -= 1
-            start = time.perf_counter_ns()
-            writer.write(requests[i % len(requests)])
-            head = await reader.readuntil(b"\r\n\r\n")
-            match = re.search(rb"(?i)content-length:\s*(\d+)", head)
-            body = await reader.readexactly(int(match.group(1))) if match else b""
-            latencies.append(time.perf_counter_ns() - start)
-            if not head.startswith(b"HTTP/1.1 201"):
-                errors.append(head.split(b"\r\n", 1)[0] + b" " + body[:200])
-            i += 1
-    finally:
-        writer.close()
+        def next_request() -> bytes:
+            sent[0] += 1
+            return flow[(sent[0] - 1) % 2]
+
+        return next_request
+
+    return factory
 
 
 async def run_load(
     url: str, token: str, connections: int, duration: float, count: int, user_prefix: str
 ) -> dict[str, Any]:
     """Drive ``POST /orders`` on ``connections`` keep-alive connections; return the figures."""
-    match = re.match(r"http://([^:/]+):(\d+)", url)
-    if match is None:
-        raise SystemExit(f"bad url {url}")
-    host, port = match.group(1), int(match.group(2))
-    flows = []
-    for c in range(connections):
-        user = f"{user_prefix}-{c}"
-        sell = {"symbol": "BENCH", "side": "SELL", "quantity": "1", "price": "100", "user_id": user}
-        buy = {**sell, "side": "BUY", "time_in_force": "IOC"}
-        flows.append([_request(host, port, token, sell), _request(host, port, token, buy)])
-    latencies: list[int] = []
-    errors: list[bytes] = []
-    budget = [count]
-    started = time.perf_counter()
-    await asyncio.gather(
-        *(
-            _connection(host, port, flow, started + duration, budget, latencies, errors)
-            for flow in flows
-        )
+    return await drive(
+        url,
+        _order_flows(token, user_prefix),
+        connections=connections,
+        duration=duration,
+        ok_prefix=b"HTTP/1.1 201",
+        max_requests=count,
     )
-    seconds = time.perf_counter() - started
-    latencies.sort()
-
-    def pct(q: float) -> float:
-        return latencies[min(int(q * len(latencies)), len(latencies) - 1)] / 1e6
-
-    return {
-        "requests": len(latencies),
-        "seconds": round(seconds, 3),
-        "rps": round(len(latencies) / seconds, 1),
-        "p50_ms": round(pct(0.50), 3),
-        "p90_ms": round(pct(0.90), 3),
-        "p99_ms": round(pct(0.99), 3),
-        "max_ms": round(latencies[-1] / 1e6, 3),
-        "errors": len(errors),
-        "first_error": errors[0].decode(errors="replace") if errors else None,
-    }
 
 
 def _load_in_child(
@@ -159,26 +130,9 @@ def _load_in_child(
 # --- the benchmark (pytest) ---------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"matching service exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("matching service did not become ready")
+def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+    host, port, _ = parse_url(url)
+    wait_ready(host, port, proc)
 
 
 def _orders_on_broker(bootstrap: str, prefix: str, expected: int) -> int:
@@ -208,7 +162,7 @@ def measure(stack: Any, *, connections: int, duration: float, warmup: float) -> 
     from nexus.config import load_settings
     from nexus.web import Authenticator
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
