@@ -118,18 +118,20 @@ class MemoryBus:
             group.generation += 1
 
     def _assignment_for(self, consumer: MemoryConsumer) -> frozenset[TopicPartition]:
-        """Round-robin split of the subscribed partitions over the group's members."""
-        group = self._groups[consumer.group_id]
-        members = group.members
-        wanted: set[TopicPartition] = set()
+        """Round-robin split of each subscribed partition among the members subscribed to it."""
+        members = self._groups[consumer.group_id].members
+        subscribers: dict[str, list[MemoryConsumer]] = {}
         for member in members:
             for topic in member.matching_topics(self._logs):
-                wanted.update(TopicPartition(topic, p) for p in range(len(self._logs[topic])))
+                subscribers.setdefault(topic, []).append(member)
         mine: set[TopicPartition] = set()
-        for i, tp in enumerate(sorted(wanted, key=lambda t: (t.topic, t.partition))):
-            owner = members[i % len(members)]
-            if owner is consumer and tp.topic in consumer.matching_topics(self._logs):
-                mine.add(tp)
+        index = 0
+        for topic in sorted(subscribers):
+            eligible = subscribers[topic]
+            for partition in range(len(self._logs[topic])):
+                if eligible[index % len(eligible)] is consumer:
+                    mine.add(TopicPartition(topic, partition))
+                index += 1
         return frozenset(mine)
 
     async def close(self) -> None:

@@ -126,3 +126,18 @@ async def test_committed_offsets_never_go_backwards() -> None:
     await consumer.commit({tp: 5})
     await consumer.commit({tp: 3})
     assert bus.committed("g")[tp] == 5
+
+
+async def test_members_with_different_subscriptions_leave_no_partition_unowned() -> None:
+    bus = MemoryBus(default_partitions=3)
+    await bus.create_topics(["a", "b"])
+    only_a = bus.consumer("g", topics=["a"])
+    both = bus.consumer("g", topics=["a", "b"])
+    await only_a.start()
+    await both.start()
+    await only_a.poll(1, 0)
+    await both.poll(1, 0)
+    every = {TopicPartition(t, p) for t in ("a", "b") for p in range(3)}
+    assert only_a.assignment() | both.assignment() == every
+    assert not only_a.assignment() & both.assignment()
+    assert all(tp.topic == "a" for tp in only_a.assignment())
