@@ -23,9 +23,12 @@ from nexus.config import Settings, load_settings
 from nexus.discovery import ServiceDiscovery
 from nexus.errors import NexusError
 from nexus.store import create_pool, migrate_dsn
-from nexus.web import ServiceApp, configure_logging, create_app, serve
+from nexus.web import ServiceApp, ServiceMetrics, configure_logging, create_app, serve
 
 log = logging.getLogger(__name__)
+
+#: How often consumer lag is copied into the service's metrics.
+LAG_EXPORT_S = 2.0
 
 RunnerFactory = Callable[[Bus], ConsumerRunner]
 Task = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
@@ -158,8 +161,11 @@ class ServiceRuntime:
         return sum(runner.stats.lag for runner in self.runners)
 
     def create_app(self, routes: Sequence[Any]) -> ServiceApp:
-        """The service's Falcon app, its lifespan driving this runtime, readiness included."""
-        return create_app(
+        """The service's Falcon app, its lifespan driving this runtime, readiness included.
+
+        Its ``/metrics`` carry each consumer's lag per partition (``nexus_consumer_lag``).
+        """
+        app = create_app(
             self.name,
             routes,
             self.settings,
@@ -167,6 +173,18 @@ class ServiceRuntime:
             on_startup=[self.start],
             on_shutdown=[self.stop],
         )
+        self.add_background(lambda runtime: runtime.export_lag(app.metrics))
+        return app
+
+    async def export_lag(self, metrics: ServiceMetrics, interval_s: float = LAG_EXPORT_S) -> None:
+        """Copy every consumer's per-partition lag into ``metrics`` until cancelled."""
+        while True:
+            for runner in self.runners:
+                for tp, behind in runner.stats.lags.items():
+                    metrics.consumer_lag.labels(
+                        topic=tp.topic, partition=str(tp.partition), group=runner.group_id
+                    ).set(behind)
+            await asyncio.sleep(interval_s)
 
 
 def run_service(name: str, build: Callable[[Settings], tuple[Any, ...]]) -> None:

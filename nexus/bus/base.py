@@ -117,6 +117,10 @@ class Consumer(Protocol):
         """Messages behind the end of the assigned partitions (for metrics)."""
         ...
 
+    async def lags(self) -> dict[TopicPartition, int]:
+        """Messages behind the end of each assigned partition (for metrics)."""
+        ...
+
     async def close(self) -> None: ...
 
 

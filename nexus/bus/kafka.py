@@ -218,13 +218,18 @@ class KafkaConsumer:
 
     async def lag(self) -> int:
         """Records between our position and the high-water mark of owned partitions."""
-        total = 0
+        return sum((await self.lags()).values())
+
+    async def lags(self) -> dict[TopicPartition, int]:
+        """Records between our position and the high-water mark, per owned partition."""
+        out: dict[TopicPartition, int] = {}
         for tp in self._consumer.assignment():
             high = self._consumer.highwater(tp)
             if high is None:
-                continue
-            total += max(0, high - await self._consumer.position(tp))
-        return total
+                continue  # nothing fetched from it yet
+            behind = high - await self._consumer.position(tp)
+            out[TopicPartition(tp.topic, tp.partition)] = max(0, behind)
+        return out
 
     async def close(self) -> None:
         """Leave the group and disconnect."""

@@ -255,11 +255,15 @@ class MemoryConsumer:
         return frozenset(self._positions)
 
     async def lag(self) -> int:
+        """Records between our position and the end of the owned partitions."""
+        return sum((await self.lags()).values())
+
+    async def lags(self) -> dict[TopicPartition, int]:
         """Records between our position and the end of each owned partition."""
-        return sum(
-            len(self._bus._logs[tp.topic][tp.partition]) - pos
+        return {
+            tp: len(self._bus._logs[tp.topic][tp.partition]) - pos
             for tp, pos in self._positions.items()
-        )
+        }
 
     async def close(self) -> None:
         """Leave the group (uncommitted records will be delivered to another member)."""

@@ -76,6 +76,7 @@ class RunnerStats:
     handler_failures: int = 0
     last_commit_monotonic: float = 0.0
     lag: int = 0
+    lags: dict[TopicPartition, int] = field(default_factory=dict)
     committed: dict[TopicPartition, int] = field(default_factory=dict)
 
 
@@ -142,6 +143,8 @@ class ConsumerRunner:
                 messages = await consumer.poll(self._max_batch, self._poll_timeout_s)
                 if messages:
                     await self._process(consumer, producer, messages)
+                self.stats.lags = await consumer.lags()
+                self.stats.lag = sum(self.stats.lags.values())
         finally:
             await consumer.close()
             await producer.close()

@@ -120,6 +120,7 @@ def build(
         on_startup=[runtime.start],
         on_shutdown=[close_clients, runtime.stop],
     )
+    runtime.add_background(lambda rt: rt.export_lag(app.metrics))
     app.add_error_handler(ServiceCallError, _service_unavailable)
     app.add_error_handler(CacheUnavailable, _service_unavailable)
     return app, runtime, service

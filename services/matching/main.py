@@ -46,6 +46,7 @@ def build(
         on_startup=[runtime.start],
         on_shutdown=[service.drain, runtime.stop],
     )
+    runtime.add_background(lambda rt: rt.export_lag(app.metrics))
     return app, runtime, service
 
 

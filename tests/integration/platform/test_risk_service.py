@@ -174,3 +174,20 @@ async def test_service_registers_with_consul_on_start_and_deregisters_on_stop(
         (m, p) for m, p, _, _ in state.requests
     ]
     assert state.services == {}
+
+
+async def test_metrics_expose_the_consumer_lag_of_each_partition(
+    service_settings: SettingsFactory,
+) -> None:
+    app, runtime, _ = build(await service_settings("risk"))
+    async with running_server(app) as url, httpx.AsyncClient(base_url=url) as http:
+        async with asyncio.timeout(30):
+            while not runtime.runners or not runtime.runners[0].stats.lags:
+                await asyncio.sleep(0.05)
+            while "nexus_consumer_lag{" not in (text := (await http.get("/metrics")).text):
+                await asyncio.sleep(0.2)
+    lines = [line for line in text.splitlines() if line.startswith("nexus_consumer_lag{")]
+    assert any(
+        'group="risk.alerts"' in line and 'topic="surveillance.alerts"' in line for line in lines
+    )
+    assert all(float(line.rsplit(" ", 1)[1]) >= 0 for line in lines)

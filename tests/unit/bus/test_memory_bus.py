@@ -141,3 +141,16 @@ async def test_members_with_different_subscriptions_leave_no_partition_unowned()
     assert only_a.assignment() | both.assignment() == every
     assert not only_a.assignment() & both.assignment()
     assert all(tp.topic == "a" for tp in only_a.assignment())
+
+
+async def test_lags_are_reported_per_owned_partition() -> None:
+    bus = MemoryBus(default_partitions=2)
+    producer = bus.producer()
+    for key in (b"k1", b"k1", b"k2"):
+        await producer.publish("t", b"x", key=key)
+    consumer = bus.consumer("g", topics=["t"])
+    await consumer.start()
+    await consumer.poll(0, 0)
+    lags = await consumer.lags()
+    assert sum(lags.values()) == 3 == await consumer.lag()
+    assert set(lags) == {TopicPartition("t", 0), TopicPartition("t", 1)}
