@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from nexus.events import Level, QuoteDepth, QuoteL1
 from services.analytics.core import PortfolioPosition
 from services.analytics.results_cache import RedisResultCache, namespace_of
 from services.analytics.service import fingerprint, quote_mid
+from tests.unit.analytics_adapters.fakes import FakeCache
 
 
 def _l1(bid: int, ask: int) -> QuoteL1:
@@ -55,30 +53,6 @@ def test_fingerprint_moves_with_quantity_or_price() -> None:
     c = [PortfolioPosition(symbol="AAA", quantity="1", price="10.01")]
     assert len({fingerprint(a), fingerprint(b), fingerprint(c)}) == 3
     assert fingerprint(a) == fingerprint(list(a))
-
-
-class FakeCache:
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str], Any] = {}
-        self.bumped: list[str] = []
-
-    async def get_or_compute(
-        self,
-        namespace: str,
-        key: str,
-        compute: Callable[[], Awaitable[Any]],
-        ttl_seconds: float | None = None,
-        *,
-        type_: Any,
-    ) -> Any:
-        if (namespace, key) not in self.values:
-            self.values[(namespace, key)] = await compute()
-        return self.values[(namespace, key)]
-
-    async def bump(self, namespace: str) -> str:
-        self.bumped.append(namespace)
-        self.values = {k: v for k, v in self.values.items() if k[0] != namespace}
-        return "v"
 
 
 async def test_results_live_in_one_namespace_per_user_and_unknown_kinds_are_not_cached() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -14,6 +14,7 @@ from nexus.clients import NO_RETRY, ServiceClient
 from nexus.errors import NotFoundError, ValidationError
 from services.analytics.core.sources import MISSING_PRICE_RAW
 from services.analytics.prices import HistoryAnswer, HttpPriceSource
+from tests.unit.analytics_adapters.fakes import FakeCache
 
 D = [dt.date(2024, 1, d) for d in (2, 3, 4, 5)]
 P = 10**9
@@ -107,32 +108,6 @@ async def test_latest_prices_by_symbol() -> None:
     assert {s: str(p) for s, p in latest.items()} == {"BBB": "22.5", "AAA": "13.25"}
     with pytest.raises(NotFoundError, match="CCC"):
         await source.latest_prices(["AAA", "CCC"])
-
-
-class FakeCache:
-    """nexus.cache.Cache's surface: read-through by namespace/key, bump."""
-
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str], Any] = {}
-        self.bumped: list[str] = []
-
-    async def get_or_compute(
-        self,
-        namespace: str,
-        key: str,
-        compute: Callable[[], Awaitable[Any]],
-        ttl_seconds: float | None = None,
-        *,
-        type_: Any,
-    ) -> Any:
-        if (namespace, key) not in self.values:
-            self.values[(namespace, key)] = await compute()
-        return self.values[(namespace, key)]
-
-    async def bump(self, namespace: str) -> str:
-        self.bumped.append(namespace)
-        self.values = {k: v for k, v in self.values.items() if k[0] != namespace}
-        return "v"
 
 
 async def test_history_answers_are_cached_until_invalidated() -> None:
