@@ -29,49 +29,33 @@ enum fx_rounding {
 static inline int fx_add(int64_t a, int64_t b, int64_t *out) { return __builtin_add_overflow(a, b, out); }
 static inline int fx_sub(int64_t a, int64_t b, int64_t *out) { return __builtin_sub_overflow(a, b, out); }
 
-/* n / d rounded by mode (d != 0); |n| < 2^126 keeps every step exact. */
-static inline fx_int128 fx_div_round128(fx_int128 n, fx_int128 d, int mode) {
-    fx_int128 q = n / d;
-    fx_int128 r = n % d;
-    if (r == 0) return q;
-    int negative = (n < 0) != (d < 0);
-    fx_int128 ar = r < 0 ? -r : r;
-    fx_int128 ad = d < 0 ? -d : d;
-    fx_int128 away = negative ? q - 1 : q + 1;
-    switch (mode) {
-    case FX_ROUND_DOWN: return q;
-    case FX_ROUND_UP: return away;
-    case FX_ROUND_FLOOR: return negative ? q - 1 : q;
-    case FX_ROUND_CEILING: return negative ? q : q + 1;
-    case FX_ROUND_HALF_UP: return (2 * ar >= ad) ? away : q;
-    case FX_ROUND_HALF_DOWN: return (2 * ar > ad) ? away : q;
-    default: /* HALF_EVEN */
-        if (2 * ar > ad || (2 * ar == ad && (q & 1))) return away;
-        return q;
+/* n / d rounded by mode (d != 0), one definition for each width so the rounding rules
+ * exist once. 2 * |remainder| < 2 * |d| must not overflow the type: true for every divisor
+ * used here (the scale, or an int64 raw widened to 128 bits). */
+#define FX_DEFINE_DIV_ROUND(NAME, T)                                         \
+    static inline T NAME(T n, T d, int mode) {                               \
+        T q = n / d;                                                         \
+        T r = n % d;                                                         \
+        if (r == 0) return q;                                                \
+        int negative = (n < 0) != (d < 0);                                   \
+        T ar = r < 0 ? -r : r;                                               \
+        T ad = d < 0 ? -d : d;                                               \
+        T away = negative ? q - 1 : q + 1;                                   \
+        switch (mode) {                                                      \
+        case FX_ROUND_DOWN: return q;                                        \
+        case FX_ROUND_UP: return away;                                       \
+        case FX_ROUND_FLOOR: return negative ? q - 1 : q;                    \
+        case FX_ROUND_CEILING: return negative ? q : q + 1;                  \
+        case FX_ROUND_HALF_UP: return (2 * ar >= ad) ? away : q;             \
+        case FX_ROUND_HALF_DOWN: return (2 * ar > ad) ? away : q;            \
+        default: /* HALF_EVEN */                                             \
+            if (2 * ar > ad || (2 * ar == ad && (q & 1))) return away;       \
+            return q;                                                        \
+        }                                                                    \
     }
-}
 
-/* The same rounding for 64-bit operands (|n| < 2^62 keeps 2*remainder exact). */
-static inline int64_t fx_div_round64(int64_t n, int64_t d, int mode) {
-    int64_t q = n / d;
-    int64_t r = n % d;
-    if (r == 0) return q;
-    int negative = (n < 0) != (d < 0);
-    int64_t ar = r < 0 ? -r : r;
-    int64_t ad = d < 0 ? -d : d;
-    int64_t away = negative ? q - 1 : q + 1;
-    switch (mode) {
-    case FX_ROUND_DOWN: return q;
-    case FX_ROUND_UP: return away;
-    case FX_ROUND_FLOOR: return negative ? q - 1 : q;
-    case FX_ROUND_CEILING: return negative ? q : q + 1;
-    case FX_ROUND_HALF_UP: return (2 * ar >= ad) ? away : q;
-    case FX_ROUND_HALF_DOWN: return (2 * ar > ad) ? away : q;
-    default:
-        if (2 * ar > ad || (2 * ar == ad && (q & 1))) return away;
-        return q;
-    }
-}
+FX_DEFINE_DIV_ROUND(fx_div_round128, fx_int128)
+FX_DEFINE_DIV_ROUND(fx_div_round64, int64_t)
 
 static inline int fx_fits64(fx_int128 v) { return v >= (fx_int128)INT64_MIN && v <= (fx_int128)INT64_MAX; }
 
