@@ -237,6 +237,12 @@ class SurveillanceAlert(Event, frozen=True, kw_only=True, tag="alert"):
     window_end_ns: TimestampNs
     order_ids: list[Identifier] = []
     description: Reason = ""
+    #: One episode keeps its ``event_id`` (the alert id) across versions; ``version`` counts
+    #: the updates (1 = first raised), so consumers deduplicate on ``(event_id, version)``.
+    version: Annotated[int, Meta(ge=1)] = 1
+    account_ids: list[Identifier] = []
+    owner_id: Identifier | None = None
+    trade_ids: list[Identifier] = []
 
 
 # -- *.dlq ---------------------------------------------------------------------------------------
