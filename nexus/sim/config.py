@@ -7,6 +7,7 @@ times in milliseconds or seconds as named; the simulator converts to raw fixed p
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import msgspec
@@ -61,6 +62,9 @@ class SimConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     tick: str = "0.01"
     lot_size: Annotated[int, Meta(ge=1)] = 100
     start_price: Range = Range(20, 300)
+    #: One reference price per symbol (decimal strings, e.g. market data's last closes): each
+    #: symbol's fundamental starts there instead of a draw from ``start_price``.
+    start_prices: list[str] | None = None
     mid_vol_ticks_per_sqrt_s: Annotated[float, Meta(ge=0)] = 0.5
     # background flow
     orders_per_second: Positive = 400.0
@@ -98,6 +102,11 @@ class SimConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
                     raise ConfigError(f"{kind}.{name} must be a non-negative, ordered range")
             if ep.orders.low < 1 or ep.size_multiple.low <= 0:
                 raise ConfigError(f"{kind}: orders >= 1 and size_multiple > 0")
+        if self.start_prices is not None:
+            if len(self.start_prices) != self.symbols:
+                raise ConfigError("start_prices must have one price per symbol")
+            if any(not _positive_decimal(p) for p in self.start_prices):
+                raise ConfigError("start_prices must be positive decimal strings")
         expected = self.orders_per_second * self.seconds * self.symbols
         if expected > MAX_ORDERS_PER_RUN:
             raise ConfigError(
@@ -106,3 +115,10 @@ class SimConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
             )
         if self.accounts_per_user.high < 2 and self.wash_trading.count:
             raise ConfigError("wash trading needs owners with at least two accounts")
+
+
+def _positive_decimal(text: str) -> bool:
+    try:
+        return Decimal(text).is_finite() and Decimal(text) > 0
+    except InvalidOperation:
+        return False

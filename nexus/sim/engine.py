@@ -128,6 +128,10 @@ class SymbolDriver:
         self._sink = sink
         self.applied: list[I64] = []
 
+    def mid_at(self, ts: int) -> int:
+        """The symbol's fundamental (latent mid) at ``ts``, in ticks."""
+        return self._mid.at(ts)
+
     # -- Market protocol (used by episode steps) ----------------------------------------------
     def top(self, ts: int) -> tuple[int, int]:
         """Best bid and ask raw; an empty side is replaced by mid -/+ one tick."""

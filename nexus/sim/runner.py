@@ -73,6 +73,14 @@ class SimResult:
     episodes: list[ep_mod.Episode]
     seq_base: I64
     applied: list[tuple[int, I64]]
+    end_ticks: list[int]
+
+    @property
+    def end_prices(self) -> list[str]:
+        """Each symbol's fundamental (latent mid) at the end of the run, decimal strings: the
+        start prices of the next window of a continuous run."""
+        tick = Decimal(self.config.tick)
+        return [str(tick * t) for t in self.end_ticks]
 
     @property
     def actions(self) -> I64:
@@ -308,6 +316,9 @@ def simulate(cfg: SimConfig) -> SimResult:
     sink = EventBuffer(int(expected * 2.4) + 4096)
     lo, hi = cfg.start_price.low, cfg.start_price.high
     start_prices = np.exp(setup.uniform(math.log(lo), math.log(hi), cfg.symbols))
+    if cfg.start_prices is not None:
+        # drawn above all the same, so the rest of the run does not depend on this choice
+        start_prices = np.array([float(Decimal(p)) for p in cfg.start_prices])
     disp = cfg.rate_dispersion
     rates = cfg.orders_per_second * np.exp(
         setup.normal(-0.5 * disp * disp, disp, cfg.symbols) if disp > 0 else np.zeros(cfg.symbols)
@@ -356,6 +367,7 @@ def simulate(cfg: SimConfig) -> SimResult:
         episodes=[ep for ep in plan if ep.handles],
         seq_base=np.zeros(cfg.symbols, dtype=np.int64),
         applied=[(d.symbol, seg) for d in drivers for seg in d.applied],
+        end_ticks=[d.mid_at(cfg.start_ns + int(cfg.seconds * 1e9)) for d in drivers],
     )
 
 
