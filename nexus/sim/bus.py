@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+import msgspec
 import numpy as np
 
 from nexus.bus.base import OutgoingMessage, Producer
@@ -75,8 +76,12 @@ async def run_on_bus(
     seq_base = np.zeros(config.symbols, dtype=np.int64)
     total = 0
     window = 0
+    prices = config.start_prices
     while (windows is None or window < windows) and not (stop is not None and stop.is_set()):
-        result = await asyncio.to_thread(simulate, window_config(config, window))
+        # each window's fundamental starts where the previous one ended: one continuous market
+        cfg = msgspec.structs.replace(window_config(config, window), start_prices=prices)
+        result = await asyncio.to_thread(simulate, cfg)
+        prices = result.end_prices
         result.seq_base = seq_base.copy()
         if on_labels is not None:
             on_labels(result.labels())
