@@ -5,6 +5,11 @@ a producer, and hooked into the app's lifespan: on startup it creates the servic
 applies its migrations, opens the pool and the producer and starts the consumer runners; on
 shutdown it stops the runners gracefully (each finishes and commits its batch), then closes
 everything in reverse order.
+
+Consumers are supervised (:meth:`ConsumerRunner.run_supervised`): a runner that crashes is
+logged, counted and restarted with backoff, never left dead in silence; the service is not
+ready while any runner is down, and ``/metrics`` carries each runner's restarts, dead letters
+and poison messages next to its lag.
 """
 
 from __future__ import annotations
@@ -119,7 +124,9 @@ class ServiceRuntime:
         for factory in self._runner_factories:
             runner = factory(self.bus)
             self.runners.append(runner)
-            self._runner_tasks.append(asyncio.create_task(runner.run(), name=runner.group_id))
+            self._runner_tasks.append(
+                asyncio.create_task(runner.run_supervised(), name=runner.group_id)
+            )
         for task in self._background:
             self._background_tasks.append(asyncio.create_task(task(self)))
         if self.discovery.uses_consul:
@@ -138,8 +145,12 @@ class ServiceRuntime:
         for task in self._background_tasks:
             task.cancel()
         for task in [*self._runner_tasks, *self._background_tasks]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await asyncio.wait_for(task, timeout=15)
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # already counted by supervision; say it once more at the end
+                log.exception("task ended in error", extra={"service": self.name})
         self._runner_tasks.clear()
         self._background_tasks.clear()
         if self._producer is not None:
@@ -151,10 +162,13 @@ class ServiceRuntime:
         await self.bus.close()
 
     async def ready(self) -> bool:
-        """Readiness: the database answers (when the service has one) and consumers run."""
+        """Readiness: the database answers (when the service has one) and every consumer runs
+        (a runner being restarted after a crash, or stopped for good, is not ready)."""
         if self._pool is not None:
             await self._pool.fetchval("SELECT 1")
-        return all(not task.done() for task in self._runner_tasks)
+        return all(not task.done() for task in self._runner_tasks) and all(
+            runner.running for runner in self.runners
+        )
 
     async def consumer_lag(self) -> int:
         """Records behind the end of the assigned partitions, over all consumers."""
@@ -177,14 +191,46 @@ class ServiceRuntime:
         return app
 
     async def export_lag(self, metrics: ServiceMetrics, interval_s: float = LAG_EXPORT_S) -> None:
-        """Copy every consumer's per-partition lag into ``metrics`` until cancelled."""
+        """Copy every consumer's lag and supervision counters into ``metrics`` until cancelled.
+
+        Per runner (label ``group``): ``nexus_consumer_lag`` per partition,
+        ``nexus_consumer_running`` (0/1), ``nexus_consumer_restarts`` (crashes restarted),
+        ``nexus_consumer_dead_letters`` (records sent to ``*.dlq``) and
+        ``nexus_consumer_poison_messages`` (of those, messages the handler kept failing on:
+        alert on any increase).
+        """
+        gauges = {
+            "running": metrics.gauge(
+                "nexus_consumer_running", "1 while the consumer runs, 0 if down.", ["group"]
+            ),
+            "restarts": metrics.gauge(
+                "nexus_consumer_restarts", "Crashes of the consumer, each restarted.", ["group"]
+            ),
+            "dead_lettered": metrics.gauge(
+                "nexus_consumer_dead_letters", "Records sent to the dead-letter topic.", ["group"]
+            ),
+            "poisoned": metrics.gauge(
+                "nexus_consumer_poison_messages",
+                "Records dead-lettered because the handler kept failing on them.",
+                ["group"],
+            ),
+        }
         while True:
-            for runner in self.runners:
-                for tp, behind in runner.stats.lags.items():
-                    metrics.consumer_lag.labels(
-                        topic=tp.topic, partition=str(tp.partition), group=runner.group_id
-                    ).set(behind)
+            self.export_once(metrics, gauges)
             await asyncio.sleep(interval_s)
+
+    def export_once(self, metrics: ServiceMetrics, gauges: dict[str, Any]) -> None:
+        """One copy of the runners' figures into ``metrics`` (see :meth:`export_lag`)."""
+        for runner in self.runners:
+            stats, group = runner.stats, runner.group_id
+            for tp, behind in stats.lags.items():
+                metrics.consumer_lag.labels(
+                    topic=tp.topic, partition=str(tp.partition), group=group
+                ).set(behind)
+            gauges["running"].labels(group=group).set(1 if runner.running else 0)
+            gauges["restarts"].labels(group=group).set(stats.restarts)
+            gauges["dead_lettered"].labels(group=group).set(stats.dead_lettered)
+            gauges["poisoned"].labels(group=group).set(stats.poisoned)
 
 
 def run_service(name: str, build: Callable[[Settings], tuple[Any, ...]]) -> None:

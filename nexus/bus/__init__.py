@@ -15,7 +15,16 @@ from nexus.bus.base import (
 )
 from nexus.bus.kafka import KafkaBus
 from nexus.bus.memory import MemoryBus
-from nexus.bus.runner import ConsumerRunner, Delivery, Rejection, RunnerStats, decode_by_topic
+from nexus.bus.runner import (
+    ConsumerRunner,
+    Delivery,
+    FatalConsumerError,
+    Rejection,
+    RunnerStats,
+    UndecodableRecord,
+    decode_by_topic,
+    is_transient,
+)
 from nexus.events import partition_key
 
 
@@ -31,6 +40,7 @@ __all__ = [
     "Consumer",
     "ConsumerRunner",
     "Delivery",
+    "FatalConsumerError",
     "KafkaBus",
     "MemoryBus",
     "Message",
@@ -39,8 +49,10 @@ __all__ = [
     "Rejection",
     "RunnerStats",
     "TopicPartition",
+    "UndecodableRecord",
     "bus_from_bootstrap",
     "decode_by_topic",
+    "is_transient",
     "partition_for",
     "partition_key",
 ]

@@ -118,7 +118,9 @@ class Consumer(Protocol):
         ...
 
     async def lags(self) -> dict[TopicPartition, int]:
-        """Messages behind the end of each assigned partition (for metrics)."""
+        """Messages behind the end of each assigned partition, against end offsets asked of
+        the broker now; raises :class:`BusError` when an end offset cannot be had (an unknown
+        end is never reported as zero lag)."""
         ...
 
     async def close(self) -> None: ...

@@ -33,6 +33,8 @@ SESSION_TIMEOUT_MS = 6_000
 HEARTBEAT_INTERVAL_MS = 1_000
 #: How often a pattern subscription looks for new topics.
 METADATA_MAX_AGE_MS = 2_000
+#: How long a lag measurement may wait for the broker's end offsets.
+LAG_TIMEOUT_S = 2.0
 
 
 class KafkaBus:
@@ -221,14 +223,24 @@ class KafkaConsumer:
         return sum((await self.lags()).values())
 
     async def lags(self) -> dict[TopicPartition, int]:
-        """Records between our position and the high-water mark, per owned partition."""
-        out: dict[TopicPartition, int] = {}
-        for tp in self._consumer.assignment():
-            high = self._consumer.highwater(tp)
-            if high is None:
-                continue  # nothing fetched from it yet
-            behind = high - await self._consumer.position(tp)
-            out[TopicPartition(tp.topic, tp.partition)] = max(0, behind)
+        """Records between our position and the end offset, per owned partition.
+
+        The end offsets are fetched from the broker now (not the high-water mark of the last
+        fetch, unknown for a partition nothing was read from yet); raises :class:`BusError`
+        when they cannot be had within ``LAG_TIMEOUT_S`` (an unknown end is never "no lag").
+        """
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return {}
+        try:
+            async with asyncio.timeout(LAG_TIMEOUT_S):
+                ends = await self._consumer.end_offsets(assigned)
+                out: dict[TopicPartition, int] = {}
+                for tp in assigned:
+                    behind = ends[tp] - await self._consumer.position(tp)
+                    out[TopicPartition(tp.topic, tp.partition)] = max(0, behind)
+        except (KafkaError, TimeoutError, KeyError) as exc:
+            raise BusError(f"end offsets unavailable: {exc!r}") from exc
         return out
 
     async def close(self) -> None:
