@@ -1,36 +1,63 @@
 """Feed the simulator's order flow into a running matching service over REST.
 
-``python -m nexus.sim.feed --matching-url http://127.0.0.1:8101`` simulates window after
-window (:func:`nexus.sim.live.window_config`) and sends every participant action - submit,
-amend, cancel - to the matching service as the ``simulator`` service principal, at most
-``--rate`` requests per second. The matching service is the truth: it matches, applies halts
-and publishes ``orders.events`` / ``trades.executed``, so everything downstream (positions,
-analytics, surveillance) sees a live market. An action the service refuses (a cancel of an
-order that already traded, an order of a halted user) is counted, never retried.
+``python -m nexus.sim.feed --matching-url http://127.0.0.1:8101 --rate 300`` simulates window
+after window (:func:`nexus.sim.live.window_config`) and sends every participant action -
+submit, amend, cancel - to the matching service as the ``simulator`` service principal, at
+most ``--rate`` actions per second. The matching service is the truth: it matches, applies
+halts and publishes ``orders.events`` / ``trades.executed``, so everything downstream
+(positions, analytics, surveillance) sees a live market. An action the service refuses (a
+cancel of an order that already traded, an order of a halted user) is counted, never retried.
+
+**One market.** With ``--marketdata-url`` each symbol's fundamental starts at market data's
+latest mark (last sale, else the seeded history's last close), and every window starts where
+the previous one ended, so the simulated market continues the history analytics values
+positions on.
+
+**Rate.** Actions of one symbol go out in order on that symbol's lane (one keep-alive
+connection each); lanes run concurrently, so thousands of actions per second are possible
+with a few symbols. Simulated time runs near real time: the per-symbol order rate of the
+simulation is derived from ``--rate``.
+
+Every second the feed writes its counters to ``--status-file`` (JSON, read by ``nexus up``'s
+status line); the labels of the episodes it injected go to ``--labels`` (one JSON label file
+per window and line). Ctrl-C (SIGINT) or SIGTERM stops it and prints a summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import logging
+import os
 import signal
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 
 from nexus.config import load_settings
 from nexus.money import format_raw
 from nexus.sim.config import SimConfig
+from nexus.sim.labels import LabelFile, encode_labels
 from nexus.sim.live import window_config
-from nexus.sim.runner import simulate
+from nexus.sim.runner import SimResult, simulate, symbol_name
 from nexus.sim.sink import Action
 from nexus.web.auth import SERVICE, Authenticator
 
 log = logging.getLogger(__name__)
+
+#: Actions a lane may hold before the dispatcher waits (keeps pacing honest under backlog).
+LANE_BACKLOG = 256
+#: Actions per order in the background flow (submit plus its cancel or amend, roughly).
+ACTIONS_PER_ORDER = 2.0
 
 
 def request_of(action: Action) -> tuple[str, str, dict[str, Any] | None]:
@@ -61,6 +88,131 @@ def request_of(action: Action) -> tuple[str, str, dict[str, Any] | None]:
     return "DELETE", f"/orders/{action.order_id}", None
 
 
+@dataclass
+class FeedStats:
+    """What the feed did so far (written to the status file, printed at the end)."""
+
+    started: float = field(default_factory=time.time)
+    outcome: Counter[str] = field(default_factory=Counter)
+    sent: int = 0
+    trades: int = 0
+    windows: int = 0
+    episodes: Counter[str] = field(default_factory=Counter)
+    labels_path: str | None = None
+    start_prices: dict[str, str] = field(default_factory=dict)
+    rate_target: float = 0.0
+    _recent: deque[float] = field(default_factory=deque)
+
+    def record(self, status: str, trades: int) -> None:
+        """Count one answered (or unreachable) action."""
+        self.sent += 1
+        self.outcome[status] += 1
+        self.trades += trades
+        now = time.monotonic()
+        self._recent.append(now)
+        while self._recent and self._recent[0] < now - 5.0:
+            self._recent.popleft()
+
+    def rate(self) -> float:
+        """Actions answered per second over the last five seconds."""
+        if len(self._recent) < 2:
+            return 0.0
+        span = max(time.monotonic() - self._recent[0], 1e-3)
+        return len(self._recent) / span
+
+    def as_dict(self, final: bool = False) -> dict[str, Any]:
+        """The status file's content."""
+        elapsed = max(time.time() - self.started, 1e-9)
+        return {
+            "pid": os.getpid(),
+            "final": final,
+            "elapsed_s": round(elapsed, 1),
+            "rate_target": self.rate_target,
+            "orders_per_s": round(self.rate(), 1),
+            "mean_orders_per_s": round(self.sent / elapsed, 1),
+            "sent": self.sent,
+            "trades": self.trades,
+            "outcome": dict(self.outcome),
+            "windows": self.windows,
+            "episodes": dict(self.episodes),
+            "labels": self.labels_path,
+            "start_prices": self.start_prices,
+        }
+
+
+def write_status(path: Path | None, stats: FeedStats, final: bool = False) -> None:
+    """Replace the status file atomically (readers never see half a file)."""
+    if path is None:
+        return
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(stats.as_dict(final)))
+    tmp.replace(path)
+
+
+async def reference_prices(
+    marketdata_url: str, symbols: Sequence[str], token: str, timeout_s: float = 30.0
+) -> list[str] | None:
+    """Market data's mark per symbol (last sale, else last close), or None if it has none.
+
+    Retried until ``timeout_s`` (market data may still be seeding).
+    """
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(
+        base_url=marketdata_url, headers={"Authorization": f"Bearer {token}"}, timeout=5
+    ) as http:
+        while True:
+            try:
+                answer = await http.get("/prices/latest", params={"symbols": ",".join(symbols)})
+                if answer.status_code == 200:
+                    marks = {
+                        row["symbol"]: row.get("mark") or row["close"] for row in answer.json()
+                    }
+                    if all(s in marks for s in symbols):
+                        return [str(Decimal(marks[s])) for s in symbols]
+                log.warning("market data has no price for every symbol: %s", answer.text[:200])
+                if answer.status_code == 404:
+                    return None
+            except httpx.HTTPError as exc:
+                log.info("market data not reachable yet: %r", exc)
+            if time.monotonic() > deadline:
+                return None
+            await asyncio.sleep(0.5)
+
+
+def _trades_of(answer: httpx.Response) -> int:
+    """Trades this command caused: the command's order is the aggressor of each of its fills."""
+    if answer.status_code >= 300:
+        return 0
+    try:
+        fills = answer.json().get("fills") or []
+    except ValueError:
+        return 0
+    return sum(1 for f in fills if f.get("aggressor"))
+
+
+async def _lane(
+    http: httpx.AsyncClient, queue: asyncio.Queue[Action | None], stats: FeedStats
+) -> None:
+    while True:
+        action = await queue.get()
+        if action is None:
+            return
+        method, path, body = request_of(action)
+        try:
+            answer = await http.request(method, path, json=body)
+            stats.record(f"{answer.status_code // 100}xx", _trades_of(answer))
+        except httpx.HTTPError as exc:
+            stats.record("unreachable", 0)
+            log.warning("matching service unreachable: %r", exc)
+            await asyncio.sleep(1.0)
+
+
+def _episodes_started(labels: LabelFile, until_ns: int) -> LabelFile:
+    return msgspec.structs.replace(
+        labels, episodes=[e for e in labels.episodes if e.window_start_ns <= until_ns]
+    )
+
+
 async def feed(
     matching_url: str,
     config: SimConfig,
@@ -69,65 +221,172 @@ async def feed(
     windows: int | None = None,
     stop: asyncio.Event | None = None,
     token: str | None = None,
+    stats: FeedStats | None = None,
+    status_file: Path | None = None,
+    labels_file: Path | None = None,
 ) -> Counter[str]:
     """Send the simulated actions to the matching service; returns answers by status class."""
     token = token or Authenticator(load_settings()).issue_token(
         "simulator", [SERVICE], ttl_seconds=30 * 86_400
     )
-    outcome: Counter[str] = Counter()
+    stats = stats if stats is not None else FeedStats()
+    stats.rate_target = rate
+    stats.labels_path = str(labels_file) if labels_file is not None else None
+    stop = stop or asyncio.Event()
     interval = 1.0 / rate
+    prices = config.start_prices
     window = 0
-    async with httpx.AsyncClient(
-        base_url=matching_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
-    ) as http:
-        while (windows is None or window < windows) and not (stop and stop.is_set()):
-            result = await asyncio.to_thread(simulate, window_config(config, window))
-            next_at = time.monotonic()
-            for action in result.iter_actions():
-                if stop is not None and stop.is_set():
-                    break
-                method, path, body = request_of(action)
-                try:
-                    answer = await http.request(method, path, json=body)
-                    outcome[f"{answer.status_code // 100}xx"] += 1
-                except httpx.HTTPError as exc:
-                    outcome["unreachable"] += 1
-                    log.warning("matching service unreachable: %r", exc)
-                    await asyncio.sleep(1.0)
-                next_at += interval
-                delay = next_at - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            window += 1
-            log.info("simulator window %d done: %s", window, dict(outcome))
-    return outcome
+    lanes = config.symbols
+    limits = httpx.Limits(max_connections=lanes + 2, max_keepalive_connections=lanes + 2)
+    labels_out = labels_file.open("ab") if labels_file is not None else None
+
+    async def report() -> None:
+        while True:
+            write_status(status_file, stats)
+            await asyncio.sleep(1.0)
+
+    reporter = asyncio.create_task(report())
+    try:
+        async with httpx.AsyncClient(
+            base_url=matching_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+            limits=limits,
+        ) as http:
+            queues: dict[str, asyncio.Queue[Action | None]] = {
+                symbol_name(i): asyncio.Queue(LANE_BACKLOG) for i in range(lanes)
+            }
+            workers = [asyncio.create_task(_lane(http, q, stats)) for q in queues.values()]
+            try:
+                while (windows is None or window < windows) and not stop.is_set():
+                    cfg = msgspec.structs.replace(
+                        window_config(config, window), start_prices=prices
+                    )
+                    result: SimResult = await asyncio.to_thread(simulate, cfg)
+                    prices = result.end_prices
+                    labels = result.labels()
+                    last_ts = await _send_window(result, queues, interval, stop)
+                    sent = _episodes_started(labels, last_ts)
+                    for ep in sent.episodes:
+                        stats.episodes[ep.type] += 1
+                    if labels_out is not None:
+                        labels_out.write(encode_labels(sent) + b"\n")
+                        labels_out.flush()
+                    window += 1
+                    stats.windows = window
+                    log.info("simulator window %d done: %s", window, dict(stats.outcome))
+            finally:
+                for q in queues.values():
+                    if stop.is_set():  # stopping: what is queued is not sent
+                        while not q.empty():
+                            q.get_nowait()
+                    await q.put(None)
+                _, pending = await asyncio.wait(workers, timeout=30.0)
+                for task in pending:
+                    task.cancel()
+    finally:
+        reporter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporter
+        if labels_out is not None:
+            labels_out.close()
+        write_status(status_file, stats, final=True)
+    return stats.outcome
+
+
+async def _send_window(
+    result: SimResult,
+    queues: dict[str, asyncio.Queue[Action | None]],
+    interval: float,
+    stop: asyncio.Event,
+) -> int:
+    """Dispatch a window's actions to their symbol's lane at the pace; returns the event time
+    of the last action dispatched."""
+    next_at = time.monotonic()
+    last_ts = result.config.start_ns
+    for action in result.iter_actions():
+        if stop.is_set():
+            break
+        await queues[action.symbol].put(action)
+        last_ts = action.ts_event
+        next_at += interval
+        delay = next_at - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -1.0:
+            next_at = time.monotonic()  # fell behind (backlog): do not burst to catch up
+    return last_ts
+
+
+def summary_lines(stats: FeedStats) -> list[str]:
+    """The human summary printed when the feed stops."""
+    d = stats.as_dict(final=True)
+    episodes = ", ".join(f"{k.lower()} {v}" for k, v in sorted(stats.episodes.items())) or "none"
+    return [
+        f"simulator: {d['sent']} actions in {d['elapsed_s']} s "
+        f"({d['mean_orders_per_s']}/s, target {d['rate_target']}/s), {d['trades']} trades, "
+        f"answers {d['outcome']}",
+        f"simulator: {sum(stats.episodes.values())} episodes injected ({episodes}) in "
+        f"{d['windows']} windows; labels: {d['labels'] or 'not written'}",
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m nexus.sim.feed``."""
     parser = argparse.ArgumentParser(prog="nexus.sim.feed", description=__doc__)
     parser.add_argument("--matching-url", required=True)
-    parser.add_argument("--rate", type=float, default=50.0, help="requests per second at most")
+    parser.add_argument("--marketdata-url", default=None, help="start prices from market data")
+    parser.add_argument("--rate", type=float, default=300.0, help="actions per second at most")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--symbols", type=int, default=8)
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=30.0, help="simulated seconds per window")
     parser.add_argument("--windows", type=int, default=None, help="stop after N windows")
+    parser.add_argument("--status-file", type=Path, default=None)
+    parser.add_argument("--labels", type=Path, default=None, help="labels file (JSON lines)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per order is noise
-    config = SimConfig(seed=args.seed, symbols=args.symbols, users=args.users, seconds=args.seconds)
+    settings = load_settings()
+    token = Authenticator(settings).issue_token("simulator", [SERVICE], ttl_seconds=30 * 86_400)
+    stats = FeedStats()
     stop = asyncio.Event()
 
-    async def run() -> Counter[str]:
+    async def run() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        return await feed(
-            args.matching_url, config, rate=args.rate, windows=args.windows, stop=stop
+        symbols = [symbol_name(i) for i in range(args.symbols)]
+        prices = None
+        if args.marketdata_url:
+            prices = await reference_prices(args.marketdata_url, symbols, token)
+            if prices is None:
+                log.warning("no reference prices from market data: drawing start prices")
+        if prices is not None:
+            stats.start_prices = dict(zip(symbols, prices, strict=True))
+        config = SimConfig(
+            seed=args.seed,
+            symbols=args.symbols,
+            users=args.users,
+            seconds=args.seconds,
+            orders_per_second=max(1.0, args.rate / args.symbols / ACTIONS_PER_ORDER),
+            start_prices=prices,
+        )
+        await feed(
+            args.matching_url,
+            config,
+            rate=args.rate,
+            windows=args.windows,
+            stop=stop,
+            token=token,
+            stats=stats,
+            status_file=args.status_file,
+            labels_file=args.labels,
         )
 
-    print(dict(asyncio.run(run())))
+    asyncio.run(run())
+    for line in summary_lines(stats):
+        print(line, flush=True)
     return 0
 
 
