@@ -52,19 +52,29 @@ def halt_id_for_alert(alert_id: str) -> str:
 
 
 class HaltRegistry:
-    """Current halts and the events that change them."""
+    """Current halts and the events that change them.
+
+    ``halt_event`` / ``resume_event`` / ``alert_halt_event`` only *build* an event; the
+    registry changes when it is :meth:`apply`-ed, which the service does once the event is
+    durable (so a failed write never leaves the registry ahead of the store).
+    """
 
     def __init__(self) -> None:
         self.book = HaltBook()
 
     def replay(self, events: list[HaltEvent]) -> None:
-        """Rebuild state from the audit trail (oldest first)."""
+        """Rebuild state from the audit trail (oldest first), replacing what was there."""
+        self.book = HaltBook()
         for event in events:
             self.book.apply(event)
 
-    def halt(self, command: HaltCommand) -> HaltEvent:
-        """The HALT event of ``command`` (applied to the registry)."""
-        event = HaltEvent(
+    def apply(self, event: HaltEvent) -> bool:
+        """Make a stored event part of the state (idempotent); True if it changed anything."""
+        return self.book.apply(event)
+
+    def halt_event(self, command: HaltCommand) -> HaltEvent:
+        """The HALT event of ``command`` (not applied)."""
+        return HaltEvent(
             event_id=command.halt_id,
             ts_event=command.ts_event,
             scope=command.scope,
@@ -75,14 +85,12 @@ class HaltRegistry:
             expires_at_ns=command.expires_at_ns,
             requested_by=command.requested_by,
         )
-        self.book.apply(event)
-        return event
 
-    def resume(self, command: ResumeCommand) -> HaltEvent:
-        """The RESUME event of ``command``; raises :class:`NotHalted` if nothing is halted."""
+    def resume_event(self, command: ResumeCommand) -> HaltEvent:
+        """The RESUME event of ``command`` (not applied); :class:`NotHalted` if nothing is."""
         if self.book.get(command.scope, command.target, command.ts_event) is None:
             raise NotHalted(f"{command.scope.lower()} {command.target} is not halted")
-        event = HaltEvent(
+        return HaltEvent(
             event_id=command.resume_id,
             ts_event=command.ts_event,
             scope=command.scope,
@@ -91,14 +99,12 @@ class HaltRegistry:
             reason=command.reason,
             requested_by=command.requested_by,
         )
-        self.book.apply(event)
-        return event
 
-    def halt_for_alert(self, alert: SurveillanceAlert) -> HaltEvent | None:
-        """Halt the user of a CRITICAL alert (None for lower severities)."""
+    def alert_halt_event(self, alert: SurveillanceAlert) -> HaltEvent | None:
+        """The halt of a CRITICAL alert's user (not applied; None for lower severities)."""
         if alert.severity != "CRITICAL":
             return None
-        return self.halt(
+        return self.halt_event(
             HaltCommand(
                 halt_id=halt_id_for_alert(alert.event_id),
                 scope="USER",
@@ -109,6 +115,25 @@ class HaltRegistry:
                 source_alert_id=alert.event_id,
             )
         )
+
+    def halt(self, command: HaltCommand) -> HaltEvent:
+        """Build and apply the HALT event of ``command`` (in-memory use: tests, simulations)."""
+        event = self.halt_event(command)
+        self.apply(event)
+        return event
+
+    def resume(self, command: ResumeCommand) -> HaltEvent:
+        """Build and apply the RESUME event of ``command``; :class:`NotHalted` if nothing is."""
+        event = self.resume_event(command)
+        self.apply(event)
+        return event
+
+    def halt_for_alert(self, alert: SurveillanceAlert) -> HaltEvent | None:
+        """Build and apply the halt of a CRITICAL alert (None for lower severities)."""
+        event = self.alert_halt_event(alert)
+        if event is not None:
+            self.apply(event)
+        return event
 
     def active(self, ts_ns: int | None = None) -> list[ActiveHalt]:
         """Halts in force."""
