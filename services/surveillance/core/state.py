@@ -1,0 +1,119 @@
+"""Shared per-symbol and per-user state every detector reads, computed once per event.
+
+* :class:`SymbolState`: the reconstructed book, the tick size inferred from observed prices
+  (the greatest common divisor of the prices seen), the symbol's typical order size (median of
+  a bounded window of recent orders) and its recent trades.
+* :class:`UserSizes`: each user's recent order sizes, for "large against the user's own
+  typical size".
+
+Everything is bounded: windows are fixed-size rings, the trade tape is trimmed by event time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any, Final
+
+from services.surveillance.core.book import Book
+
+SIZE_WINDOW: Final = 1024
+SIZE_REFRESH: Final = 64
+USER_SIZE_WINDOW: Final = 256
+USER_REFRESH: Final = 8
+
+
+class RollingMedian:
+    """Median of the last ``window`` values, recomputed every ``refresh`` additions."""
+
+    __slots__ = ("_dirty", "_median", "_refresh", "_ring", "count")
+
+    def __init__(self, window: int, refresh: int) -> None:
+        self._ring: deque[int] = deque(maxlen=window)
+        self._refresh = refresh
+        self._dirty = 0
+        self._median = 0.0
+        self.count = 0
+
+    def add(self, value: int) -> None:
+        """Record one value."""
+        self._ring.append(value)
+        self.count += 1
+        self._dirty += 1
+
+    @property
+    def median(self) -> float:
+        """The (cached) median; 0.0 before any value."""
+        if self._dirty and (self._dirty >= self._refresh or self.count <= self._refresh * 4):
+            data = sorted(self._ring)
+            n = len(data)
+            self._median = float(data[n // 2]) if n % 2 else (data[n // 2 - 1] + data[n // 2]) / 2
+            self._dirty = 0
+        return self._median
+
+    def quantile(self, q: float) -> float:
+        """The ``q`` quantile of the window (not cached)."""
+        if not self._ring:
+            return 0.0
+        data = sorted(self._ring)
+        return float(data[min(len(data) - 1, int(q * len(data)))])
+
+
+class SymbolState:
+    """Everything detectors share about one symbol."""
+
+    __slots__ = (
+        "book",
+        "detector_state",
+        "last_trade_price",
+        "last_ts",
+        "sizes",
+        "symbol",
+        "tick",
+        "trades",
+    )
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.book = Book()
+        self.tick = 0
+        self.sizes = RollingMedian(SIZE_WINDOW, SIZE_REFRESH)
+        self.last_trade_price = 0
+        self.last_ts = 0
+        self.trades: deque[tuple[int, int, int, int, str]] = deque(maxlen=4096)
+        self.detector_state: dict[str, Any] = {}
+
+    def observe_price(self, price: int) -> None:
+        """Refine the tick size: the gcd of every positive price seen."""
+        if price > 0:
+            self.tick = math.gcd(self.tick, price) if self.tick else price
+
+    def ticks(self, distance: int) -> float:
+        """A raw price distance in ticks (the distance itself before any tick is known)."""
+        return distance / self.tick if self.tick else 0.0
+
+    @property
+    def median_size(self) -> float:
+        """Median order size of the symbol's recent orders (raw); 0.0 before any."""
+        return self.sizes.median
+
+
+class UserSizes:
+    """Recent order sizes per user (bounded per user)."""
+
+    __slots__ = ("_users",)
+
+    def __init__(self) -> None:
+        self._users: dict[str, RollingMedian] = {}
+
+    def add(self, user_id: str, size: int) -> None:
+        """Record one order of ``user_id``."""
+        r = self._users.get(user_id)
+        if r is None:
+            r = self._users[user_id] = RollingMedian(USER_SIZE_WINDOW, USER_REFRESH)
+        r.add(size)
+
+    def median(self, user_id: str) -> tuple[float, int]:
+        """(median size, number of orders seen) of ``user_id``; (0.0, 0) if unknown."""
+        r = self._users.get(user_id)
+        return (r.median, r.count) if r is not None else (0.0, 0)
