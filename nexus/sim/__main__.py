@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 
+from nexus.sim.audit import audit_accounts, write_audit_jsonl
 from nexus.sim.config import SimConfig
 from nexus.sim.labels import encode_labels
 from nexus.sim.runner import simulate
@@ -36,9 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="event stream file")
     p.add_argument(
         "--format",
-        choices=("msgpack", "jsonl"),
+        choices=("msgpack", "jsonl", "audit-jsonl"),
         default="msgpack",
-        help="length-prefixed msgpack frames (default) or msgspec JSON lines",
+        help="length-prefixed msgpack frames (default), msgspec JSON lines, or the audit-trail "
+        "JSON lines of surveillance scans (then --accounts writes account -> owner)",
     )
     p.add_argument("--labels", type=Path, required=True, help="ground-truth label file (JSON)")
     p.add_argument("--accounts", type=Path, default=None, help="user/owner/accounts map (JSON)")
@@ -92,7 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     result = simulate(cfg)
     with args.out.open("wb") as fh:
-        if args.engine == "matching" or args.format == "jsonl":
+        if args.format == "audit-jsonl":
+            write_audit_jsonl(result.iter_chunks(), fh)
+        elif args.engine == "matching" or args.format == "jsonl":
             encoder = msgspec.json.Encoder() if args.format == "jsonl" else None
             if args.engine == "matching":
                 sink = matching_engine_sink()
@@ -117,7 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             result.write(fh)
     args.labels.write_bytes(encode_labels(result.labels()))
-    if args.accounts is not None:
+    if args.accounts is not None and args.format == "audit-jsonl":
+        args.accounts.write_bytes(audit_accounts(result.population.users))
+    elif args.accounts is not None:
         result.write_accounts(args.accounts)
     elapsed = time.perf_counter() - t0
     stats = result.stats()
