@@ -177,13 +177,18 @@ class ReturnsView(msgspec.Struct, kw_only=True):
 
 
 class LatestView(msgspec.Struct, kw_only=True):
-    """The latest stored close of a symbol and the close before it (decimal strings)."""
+    """The latest stored close of a symbol and the close before it (decimal strings), its last
+    sale on the venues (from ``trades.executed``; null before its first trade) and its mark:
+    the last sale when it traded, else the close."""
 
     symbol: str
     date: dt.date
     close: str
     previous_close: str | None
     change: str | None
+    last_sale: str | None = None
+    last_sale_ts_ns: int | None = None
+    mark: str
 
 
 def parse_symbols(text: str) -> list[str]:
@@ -265,6 +270,9 @@ def latest_view(close: LatestClose) -> LatestView:
         close=_decimal(close.close_raw),
         previous_close=_decimal(prev) if prev is not None else None,
         change=_decimal(close.close_raw - prev) if prev is not None else None,
+        last_sale=_decimal(close.last_sale_raw) if close.last_sale_raw is not None else None,
+        last_sale_ts_ns=close.last_sale_ts,
+        mark=_decimal(close.mark_raw),
     )
 
 
@@ -326,7 +334,8 @@ class LatestPricesResource:
 
     @endpoint(roles=READERS, query=LatestQuery, response=list[LatestView], tags=["prices"])
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        """Latest close, the close before it and the change; 404 names unknown symbols."""
+        """Latest close, the close before it, the change, the last sale and the mark; 404 names
+        unknown symbols."""
         query = read_query(req, LatestQuery)
         symbols = parse_symbols(query.symbols) if query.symbols is not None else None
         with domain_errors():

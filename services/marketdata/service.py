@@ -144,6 +144,8 @@ class MarketDataService:
         self.options = options or MarketDataOptions()
         self._clock_ns = clock_ns
         self.quotes_published = 0
+        #: ``{symbol: (price_raw, ts_event)}``: the newest trade seen on ``trades.executed``
+        self.last_sale: dict[str, tuple[int, int]] = {}
 
     # -- history -----------------------------------------------------------------------------
     async def seed_if_empty(self) -> int:
@@ -266,6 +268,10 @@ class MarketDataService:
         if self._bars is None:
             raise ConfigError("this market-data service was built without a bar store")
         await self._bars.apply_trades(trades, self.options.bar_seconds)
+        for trade in trades:
+            held = self.last_sale.get(trade.symbol)
+            if held is None or held[1] <= trade.ts_event:
+                self.last_sale[trade.symbol] = (trade.price, trade.ts_event)
 
     async def bars(
         self, symbol: str, start_ns: int | None, end_ns: int | None, limit: int
@@ -281,11 +287,35 @@ class MarketDataService:
 
     # -- quotes ------------------------------------------------------------------------------
     async def quote_universe(self) -> list[tuple[str, int]]:
-        """``(symbol, latest close raw)`` of the symbols the feed quotes."""
+        """``(symbol, mark raw)`` of the symbols the feed quotes: the last sale on the venues
+        when the symbol traded, else its latest close."""
         if self.options.quote_symbols <= 0:
             return []
         chosen = [s.symbol for s in await self._store.symbols()][: self.options.quote_symbols]
-        return [(c.symbol, c.close_raw) for c in await self._store.latest(chosen)]
+        latest = await self._store.latest(chosen)
+        for c in latest:
+            if c.last_sale_raw is not None and c.last_sale_ts is not None:
+                held = self.last_sale.get(c.symbol)
+                if held is None or held[1] < c.last_sale_ts:
+                    self.last_sale[c.symbol] = (c.last_sale_raw, c.last_sale_ts)
+        return [(c.symbol, c.mark_raw) for c in latest]
+
+    def anchored_mids(
+        self, mids: Sequence[tuple[str, int]], since_ns: dict[str, int]
+    ) -> list[tuple[str, int]]:
+        """Each quoted symbol's starting mid for the next window: its last sale (on the tick)
+        when it traded since ``since_ns[symbol]``, else the carried mid. This is how the venue
+        quotes follow the fundamental the simulated flow trades around: the trades reveal it.
+        ``since_ns`` is updated to the last sale used."""
+        tick_raw = to_raw(self.options.quote_tick)
+        out = []
+        for symbol, mid in mids:
+            sale = self.last_sale.get(symbol)
+            if sale is not None and sale[1] > since_ns.get(symbol, -1):
+                since_ns[symbol] = sale[1]
+                mid = max(tick_raw, round(sale[0] / tick_raw) * tick_raw)
+            out.append((symbol, mid))
+        return out
 
     def quote_window(
         self, mids: Sequence[tuple[str, int]], start_ns: int, window: int
@@ -327,6 +357,7 @@ class MarketDataService:
         """
         interval = self.options.quote_interval_s
         mids: list[tuple[str, int]] = []
+        anchored: dict[str, int] = {}
         window = 0
         start_ns = self._clock_ns()
         while True:
@@ -337,6 +368,7 @@ class MarketDataService:
                         await asyncio.sleep(max(interval, 1.0))
                         start_ns = self._clock_ns()
                         continue
+                mids = self.anchored_mids(mids, anchored)
                 quotes = await asyncio.to_thread(self.quote_window, mids, start_ns, window)
                 window += 1
                 start_ns += int(interval * 1e9)

@@ -81,8 +81,10 @@ WHERE symbol = ANY($1::text[]) AND trade_date BETWEEN $2 AND $3
 GROUP BY symbol
 """
 SELECT_LATEST = """
-SELECT s.symbol, d.trade_date, d.close_raw, p.close_raw AS previous_raw
+SELECT s.symbol, d.trade_date, d.close_raw, p.close_raw AS previous_raw,
+       ls.price_raw AS last_sale_raw, ls.ts_event AS last_sale_ts
 FROM unnest($1::text[]) AS s (symbol)
+LEFT JOIN last_sales AS ls ON ls.symbol = s.symbol
 CROSS JOIN LATERAL (
     SELECT trade_date, close_raw FROM daily_closes
     WHERE symbol = s.symbol ORDER BY trade_date DESC LIMIT 1
@@ -93,6 +95,15 @@ LEFT JOIN LATERAL (
 ) AS p ON TRUE
 """
 SELECT_SYMBOLS = "SELECT * FROM symbols ORDER BY symbol"
+UPSERT_LAST_SALES = """
+INSERT INTO last_sales AS l (symbol, price_raw, quantity_raw, ts_event, trade_id)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[])
+ON CONFLICT (symbol) DO UPDATE SET
+    price_raw = EXCLUDED.price_raw, quantity_raw = EXCLUDED.quantity_raw,
+    ts_event = EXCLUDED.ts_event, trade_id = EXCLUDED.trade_id
+WHERE (l.ts_event, l.trade_id) < (EXCLUDED.ts_event, EXCLUDED.trade_id)
+"""
+SELECT_LAST_SALES = "SELECT symbol, price_raw, ts_event FROM last_sales"
 SELECT_BOUNDS = """
 SELECT min(first_date) AS first_date, max(last_date) AS last_date
 FROM symbols WHERE symbol = ANY($1::text[])
@@ -158,12 +169,20 @@ class SymbolInfo:
 
 @dataclass(frozen=True, slots=True)
 class LatestClose:
-    """The most recent stored close of a symbol (raw) and the one before it, if any."""
+    """The most recent stored close of a symbol (raw) and the one before it, if any, with the
+    last sale on the venues (from ``trades.executed``) when the symbol traded."""
 
     symbol: str
     trade_date: dt.date
     close_raw: int
     previous_raw: int | None
+    last_sale_raw: int | None = None
+    last_sale_ts: int | None = None
+
+    @property
+    def mark_raw(self) -> int:
+        """The symbol's mark: its last sale when it traded, else its latest close."""
+        return self.last_sale_raw if self.last_sale_raw is not None else self.close_raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +296,14 @@ class PriceStore:
         rows = await self._pool.fetch(SELECT_LATEST, list(symbols))
         found = {r["symbol"]: r for r in rows}
         return [
-            LatestClose(s, found[s]["trade_date"], found[s]["close_raw"], found[s]["previous_raw"])
+            LatestClose(
+                s,
+                found[s]["trade_date"],
+                found[s]["close_raw"],
+                found[s]["previous_raw"],
+                found[s]["last_sale_raw"],
+                found[s]["last_sale_ts"],
+            )
             for s in symbols
             if s in found
         ]
@@ -363,6 +389,20 @@ def bar_records(trades: Sequence[Trade], bar_seconds: int) -> list[BarRecord]:
     return out
 
 
+LastSale = tuple[str, int, int, int, str]
+
+
+def last_sales(trades: Sequence[Trade]) -> dict[str, LastSale]:
+    """The newest trade of each symbol (by event time, then trade id) as
+    ``(symbol, price_raw, quantity_raw, ts_event, trade_id)``."""
+    out: dict[str, LastSale] = {}
+    for t in trades:
+        held = out.get(t.symbol)
+        if held is None or (held[3], held[4]) < (t.ts_event, t.event_id):
+            out[t.symbol] = (t.symbol, t.price, t.quantity, t.ts_event, t.event_id)
+    return out
+
+
 class BarStore:
     """``intraday_bars`` built from trades, each trade counted once (``bar_trades``)."""
 
@@ -387,7 +427,19 @@ class BarStore:
             records = bar_records(new, bar_seconds)
             if records:
                 await conn.execute(MERGE_BARS, *(list(col) for col in zip(*records, strict=True)))
+            # every trade of the batch, not only the new ones: the upsert keeps the newest, so a
+            # redelivery cannot move the mark back and a retried batch still records it
+            last = last_sales(unique)
+            if last:
+                await conn.execute(
+                    UPSERT_LAST_SALES, *(list(col) for col in zip(*last.values(), strict=True))
+                )
             return len(new)
+
+    async def last_sales(self) -> dict[str, tuple[int, int]]:
+        """``{symbol: (price_raw, ts_event)}`` of every symbol that traded."""
+        rows = await self._db.pool.fetch(SELECT_LAST_SALES)
+        return {r["symbol"]: (r["price_raw"], r["ts_event"]) for r in rows}
 
     async def bars(
         self, symbol: str, bar_seconds: int, start_ns: int, end_ns: int, limit: int
