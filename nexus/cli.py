@@ -23,6 +23,8 @@ from nexus.infra import Stack, start_stack, wait_for_tcp
 
 #: Start order: the platform first, then the services that consume it.
 SERVICE_ORDER = ("risk", "matching", "orders", "marketdata", "analytics", "surveillance", "routing")
+#: Simulated external exchanges (``services.venues``): maker-taker, inverted, slower.
+VENUES = ("ALPHA", "BRAVO", "CHARLIE")
 
 
 def available_services() -> list[str]:
@@ -82,6 +84,11 @@ def up(services: Sequence[str] | None = None, *, simulate: bool = True, once: bo
             procs[name] = subprocess.Popen([sys.executable, "-m", f"services.{name}.main"], env=env)
         for name in chosen:
             wait_for_tcp(settings.host, settings.port(name), timeout_s=60)
+        if "routing" in chosen and importlib.util.find_spec("services.venues.main") is not None:
+            for venue in VENUES:  # they announce their FIX endpoints; the router connects
+                procs[f"venue {venue}"] = subprocess.Popen(
+                    [sys.executable, "-m", "services.venues.main", "--venue", venue], env=env
+                )
         if simulate and "matching" in chosen:
             matching_url = f"http://{settings.host}:{settings.port('matching')}"
             procs["simulator"] = subprocess.Popen(
