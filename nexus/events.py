@@ -245,6 +245,143 @@ class SurveillanceAlert(Event, frozen=True, kw_only=True, tag="alert"):
     trade_ids: list[Identifier] = []
 
 
+# -- routing.decisions, routing.executions -------------------------------------------------------
+RoutingStatus = Literal[
+    "FILLED", "PARTIALLY_FILLED", "CANCELED", "REJECTED", "WORKING", "UNKNOWN", "UNFILLED"
+]
+
+
+class NbboAt(Struct, frozen=True, kw_only=True):
+    """The consolidated protected best bid and offer at one instant (0 = that side empty)."""
+
+    bid_price: RawPriceOrZero = 0
+    bid_size: RawQuantityOrZero = 0
+    bid_venues: list[Identifier] = []
+    ask_price: RawPriceOrZero = 0
+    ask_size: RawQuantityOrZero = 0
+    ask_venues: list[Identifier] = []
+    state: Literal["NORMAL", "LOCKED", "CROSSED", "ONE_SIDED", "EMPTY"] = "EMPTY"
+    ts_event: TimestampNs = 0
+
+
+class RoutedChild(Struct, frozen=True, kw_only=True):
+    """A child the decision sends: venue, quantity, limit, and why (SWEEP, ISO, RESIDUAL)."""
+
+    venue: Identifier
+    quantity: RawQuantity
+    limit_price: RawPriceOrZero
+    kind: Literal["SWEEP", "ISO", "RESIDUAL"] = "SWEEP"
+    iso: bool = False
+
+
+class RoutingAlternative(Struct, frozen=True, kw_only=True):
+    """One venue the strategy considered, with its score (lower is better) and whether chosen."""
+
+    venue: Identifier
+    rank: int
+    score: float
+    price: RawPriceOrZero = 0
+    available: RawQuantityOrZero = 0
+    chosen: bool = False
+    reason: Reason = ""
+
+
+class RoutingDecisionEvent(Event, frozen=True, kw_only=True, tag="routing_decision"):
+    """A routing decision for a parent order (or, ``round`` > 0, for its remainder).
+
+    ``event_id`` is the decision id. The NBBO is the one the decision saw; ``rule_set`` and
+    ``rule_set_effective`` name the regulatory parameters applied (SEC 606 and 605 inputs).
+    """
+
+    symbol: Symbol
+    order_id: Identifier
+    user_id: Identifier
+    side: Side
+    quantity: RawQuantity
+    limit_price: RawPriceOrZero
+    strategy: Identifier
+    round: Annotated[int, Meta(ge=0)] = 0
+    children: list[RoutedChild] = []
+    alternatives: list[RoutingAlternative] = []
+    rationale: Annotated[str, Meta(max_length=4096)] = ""
+    rule_set: Identifier = "unknown"
+    rule_set_effective: Annotated[str, Meta(max_length=32)] = ""
+    protection: Annotated[str, Meta(max_length=64)] = ""
+    protection_exceptions: list[Reason] = []
+    nbbo: NbboAt = NbboAt()
+
+
+class ChildExecuted(Event, frozen=True, kw_only=True, tag="routing_child"):
+    """How one child ended at its venue (``event_id`` = ``<child_id>:end``)."""
+
+    symbol: Symbol
+    order_id: Identifier
+    child_id: Identifier
+    decision_id: Identifier
+    user_id: Identifier
+    venue: Identifier
+    side: Side
+    quantity: RawQuantity
+    limit_price: RawPriceOrZero
+    iso: bool = False
+    time_in_force: Literal["IOC", "DAY"] = "IOC"
+    round: Annotated[int, Meta(ge=0)] = 0
+    status: RoutingStatus
+    filled_quantity: RawQuantityOrZero = 0
+    leaves_quantity: RawQuantityOrZero = 0
+    reason: Reason = ""
+    sent_ns: TimestampNs = 0
+    done_ns: TimestampNs = 0
+    timed_out: bool = False
+    nbbo_at_decision: NbboAt = NbboAt()
+    nbbo_at_execution: NbboAt = NbboAt()
+
+
+class RoutedFill(Event, frozen=True, kw_only=True, tag="routing_fill"):
+    """One fill of a child (``event_id`` = the venue's fill id), with both NBBO snapshots.
+
+    ``fee`` is raw money, positive paid, negative a rebate received.
+    """
+
+    symbol: Symbol
+    order_id: Identifier
+    child_id: Identifier
+    user_id: Identifier
+    venue: Identifier
+    side: Side
+    price: RawPrice
+    quantity: RawQuantity
+    fee: int = 0
+    liquidity: Literal["TAKER", "MAKER"] = "TAKER"
+    iso: bool = False
+    nbbo_at_decision: NbboAt = NbboAt()
+    nbbo_at_execution: NbboAt = NbboAt()
+
+
+class ParentExecuted(Event, frozen=True, kw_only=True, tag="routing_parent"):
+    """A parent order's outcome: exact quantities (filled + leaves + in doubt = quantity)."""
+
+    symbol: Symbol
+    order_id: Identifier
+    user_id: Identifier
+    side: Side
+    strategy: Identifier
+    quantity: RawQuantity
+    limit_price: RawPriceOrZero
+    status: Literal["FILLED", "PARTIALLY_FILLED", "UNFILLED", "REFUSED"]
+    filled_quantity: RawQuantityOrZero = 0
+    leaves_quantity: RawQuantityOrZero = 0
+    in_doubt_quantity: RawQuantityOrZero = 0
+    average_price: RawPriceOrZero = 0
+    fees: int = 0
+    children: Annotated[int, Meta(ge=0)] = 0
+    reason: Reason = ""
+    ts_start: TimestampNs = 0
+
+
+RoutingExecution = ChildExecuted | RoutedFill | ParentExecuted
+
+
 # -- *.dlq ---------------------------------------------------------------------------------------
 class DeadLetter(Struct, frozen=True, kw_only=True, tag="dead_letter"):
     """A message a consumer could not decode or validate, with the reason, for operators."""
@@ -270,6 +407,8 @@ TOPIC_SCHEMAS: Final[dict[str, Any]] = {
     TOPIC_QUOTES: Quote,
     TOPIC_HALTS: Halt,
     TOPIC_ALERTS: SurveillanceAlert,
+    TOPIC_ROUTING_DECISIONS: RoutingDecisionEvent,
+    TOPIC_ROUTING_EXECUTIONS: RoutingExecution,
 }
 
 T = TypeVar("T")
@@ -326,6 +465,8 @@ QUOTE_CODEC: Final = EventCodec(Quote)
 HALT_CODEC: Final = EventCodec(Halt)
 ALERT_CODEC: Final = EventCodec(SurveillanceAlert)
 DEAD_LETTER_CODEC: Final = EventCodec(DeadLetter)
+ROUTING_DECISION_CODEC: Final = EventCodec(RoutingDecisionEvent)
+ROUTING_EXECUTION_CODEC: Final = EventCodec(RoutingExecution)
 ANY_CODEC: Final = EventCodec(AnyEvent)
 
 
@@ -345,6 +486,8 @@ _TOPIC_CODECS: Final = {
     TOPIC_QUOTES: QUOTE_CODEC,
     TOPIC_HALTS: HALT_CODEC,
     TOPIC_ALERTS: ALERT_CODEC,
+    TOPIC_ROUTING_DECISIONS: ROUTING_DECISION_CODEC,
+    TOPIC_ROUTING_EXECUTIONS: ROUTING_EXECUTION_CODEC,
 }
 
 
