@@ -10,15 +10,20 @@ point inside. Routes:
   open quantity (200).
 * ``DELETE /orders/{order_id}`` - cancel the open quantity (200).
 * ``GET /orders/{order_id}`` - status.
+* ``GET /orders?user_id=U&symbol=S`` - the user's open (resting) orders, oldest first.
+* ``DELETE /orders?user_id=U&symbol=S`` - cancel every open order of the user (of one symbol).
 * ``GET /books/{symbol}?depth=N`` - L2 snapshot, best level first on each side.
 
-Every command answers only after its events were acknowledged by the broker. A command the
-engine *refuses* for a business reason - a halted user or symbol, a post-only order that
-would cross, a FOK that cannot fill - is still an accepted request: ``201`` (submit) or
-``200`` (amend) with ``reject_reason`` set (and for a submit ``status: "REJECTED"``), and an
-``OrderReject`` event on ``orders.events``, so surveillance sees the attempt. Malformed input is
+Every command answers only after its events were acknowledged by the broker. An accepted
+order answers ``201`` with a ``Location``. An order the engine *refuses* for a business
+reason - a halted user or symbol, a post-only order that would cross, a FOK that cannot fill -
+answers ``200`` with ``status: "REJECTED"`` and the one ``reason`` field, no ``Location``; an
+``OrderReject`` event goes on ``orders.events``, so surveillance sees the attempt (an amend
+refused so answers ``200`` with ``reason`` and the order unchanged). Malformed input is
 ``422`` naming the field, an unknown order ``404`` (also another trader's order), a reused
-order id or a closed order ``409``, a broker outage ``503``.
+order id, a reused ``client_order_id`` of the same user or a closed order ``409``; a broker
+outage, or halts not known for sure (the halts consumer down or behind, the halts in force not
+yet loaded from the risk service), ``503`` with the reason and ``Retry-After``.
 
 Who: traders submit for themselves (``user_id`` is their token's subject); ``service`` and
 ``admin`` callers (the router, the simulator) must name the ``user_id``. Traders see, amend
@@ -130,10 +135,16 @@ class FillView(msgspec.Struct, kw_only=True):
 
 
 class ExecutionView(OrderView, kw_only=True):
-    """The order right after the command, its fills, and why it was refused (null if not)."""
+    """The order right after the command and its fills; ``reason`` says why it was refused."""
 
     fills: list[FillView]
-    reject_reason: str | None
+
+
+class OpenOrdersQuery(QueryParams):
+    """Whose open orders (a trader's own by default), optionally of one symbol."""
+
+    user_id: Id | None = None
+    symbol: Symbol | None = None
 
 
 class LevelView(msgspec.Struct, kw_only=True):
@@ -202,12 +213,11 @@ def fill_view(fill: OrderFill) -> FillView:
 
 
 def execution_view(execution: Execution) -> ExecutionView:
-    """API view of a command's outcome."""
-    return ExecutionView(
-        **_order_fields(execution.order),
-        fills=[fill_view(f) for f in execution.fills],
-        reject_reason=execution.reject_reason,
-    )
+    """API view of a command's outcome (the command's refusal, if any, is the ``reason``)."""
+    fields = _order_fields(execution.order)
+    if execution.reject_reason is not None:
+        fields["reason"] = execution.reject_reason
+    return ExecutionView(**fields, fills=[fill_view(f) for f in execution.fills])
 
 
 def book_view(book: BookSnapshot) -> BookView:
@@ -235,6 +245,15 @@ def _user_of(principal: Principal, requested: str | None) -> str:
     if requested is not None and requested != principal.subject:
         raise Forbidden("a trader may only enter orders for their own user")
     return principal.subject
+
+
+def _reader_of(principal: Principal, requested: str | None) -> str:
+    """Whose orders a list shows: one's own, or any named user's for the readers of all."""
+    if requested is None:
+        return principal.subject
+    if requested != principal.subject and not principal.has_any(ALL_ORDERS_READERS):
+        raise Forbidden("a trader may only list their own orders")
+    return requested
 
 
 def _visible(req: falcon.asgi.Request, service: MatchingService, order_id: str) -> OrderStatus:
@@ -285,9 +304,30 @@ class OrdersResource:
             execution = await self._service.submit(command)
         except ServiceUnavailable as exc:
             raise _unavailable(exc) from None
-        resp.status = falcon.HTTP_201
-        resp.location = f"/orders/{execution.order.order_id}"
+        if execution.order.status == "REJECTED":
+            resp.status = falcon.HTTP_200
+        else:
+            resp.status = falcon.HTTP_201
+            resp.location = f"/orders/{execution.order.order_id}"
         resp.media = execution_view(execution)
+
+    @endpoint(roles=READERS, query=OpenOrdersQuery, response=list[OrderView], tags=["orders"])
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        """The open orders of a user (a trader sees only their own), oldest first."""
+        query = read_query(req, OpenOrdersQuery)
+        user_id = _reader_of(principal_of(req), query.user_id)
+        resp.media = [order_view(o) for o in self._service.open_orders(user_id, query.symbol)]
+
+    @endpoint(roles=ENTRY, query=OpenOrdersQuery, response=list[ExecutionView], tags=["orders"])
+    async def on_delete(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        """Cancel every open order of a user (of one symbol, if given); answers what it did."""
+        query = read_query(req, OpenOrdersQuery)
+        user_id = _user_of(principal_of(req), query.user_id)
+        try:
+            executions = await self._service.cancel_all(user_id, query.symbol)
+        except ServiceUnavailable as exc:
+            raise _unavailable(exc) from None
+        resp.media = [execution_view(e) for e in executions]
 
 
 class OrderResource:

@@ -19,12 +19,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
 from nexus.bus import OutgoingMessage
-from nexus.errors import NexusError
+from nexus.errors import ConflictError, NexusError
 from nexus.events import ORDER_CODEC, TRADE_CODEC, Halt, OrderFill, OrderReject, Trade
 from nexus.halts import HaltBook
 from services.matching.core import (
@@ -35,8 +35,12 @@ from services.matching.core import (
     MatchingEngine,
     OrderStatus,
     SubmitOrder,
+    UnknownOrder,
     event_topic,
 )
+
+if TYPE_CHECKING:
+    from nexus.bus import ConsumerRunner
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,9 @@ ACK_TIMEOUT_S = 30.0
 MAX_BACKLOG = 100_000
 RETRY_BASE_S = 0.05
 RETRY_MAX_S = 2.0
+#: Oldest lag measurement of the halts consumer that still counts as "caught up".
+HALTS_MAX_AGE_S = 3.0
+OPEN_STATES = frozenset({"NEW", "PARTIALLY_FILLED"})
 
 
 class Publisher(Protocol):
@@ -62,6 +69,14 @@ class SessionSource(Protocol):
 
 class ServiceUnavailable(NexusError):
     """The service cannot take commands now (not started, broker backlog or outage)."""
+
+
+class HaltsUnavailable(ServiceUnavailable):
+    """Orders are refused: the service does not know every halt in force (reason says why)."""
+
+
+class DuplicateClientOrderId(ConflictError):
+    """The user already sent an order with this ``client_order_id``."""
 
 
 class NotAcknowledged(ServiceUnavailable):
@@ -200,6 +215,12 @@ class MatchingService:
 
     ``venue`` names the venue on every event; ``sessions`` numbers each start (see the module
     docstring); ``clock`` gives the event time (UTC ns) stamped on each command at receipt.
+
+    Fail closed: submits and amends are refused (:class:`HaltsUnavailable`, 503) unless the
+    halts consumer (:meth:`watch_halts`) runs and is caught up with ``risk.halts`` and the
+    halts in force were loaded from the risk service (``risk_snapshot_loaded``). Only an
+    embedding without halts at all (unit tests, benchmarks of the engine) passes
+    ``require_halts=False``. Cancels always pass: they only reduce risk.
     """
 
     def __init__(
@@ -211,6 +232,8 @@ class MatchingService:
         clock: Callable[[], int] = time.time_ns,
         ack_timeout_s: float = ACK_TIMEOUT_S,
         max_backlog: int = MAX_BACKLOG,
+        require_halts: bool = True,
+        require_risk_snapshot: bool = True,
     ) -> None:
         self.venue = venue
         self.halts = HaltBook()
@@ -224,6 +247,13 @@ class MatchingService:
         self._order_seq = 0
         self.session: int | None = None
         self.halts_applied = 0
+        self.require_halts = require_halts
+        self.require_risk_snapshot = require_risk_snapshot
+        self.risk_snapshot_loaded = False
+        self.halts_runner: ConsumerRunner | None = None
+        self._client_order_ids: dict[tuple[str, str], str] = {}
+        self._open_by_user: dict[str, dict[str, None]] = {}
+        self._owner: dict[str, str] = {}
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -244,8 +274,12 @@ class MatchingService:
             log.error("shutdown with unpublished engine events", extra={"n": self.outbox.backlog})
 
     async def ready(self) -> bool:
-        """Readiness: a session is open and the broker acknowledges."""
-        return self._engine is not None and not self.outbox.failing
+        """Readiness: a session is open, the broker acknowledges and every halt is known."""
+        return (
+            self._engine is not None
+            and not self.outbox.failing
+            and self.halts_unavailable() is None
+        )
 
     @property
     def engine(self) -> MatchingEngine:
@@ -255,6 +289,32 @@ class MatchingService:
         return self._engine
 
     # -- halts ------------------------------------------------------------------------------------
+    def watch_halts(self, runner: ConsumerRunner) -> None:
+        """The consumer of ``risk.halts`` whose health gates every order."""
+        self.halts_runner = runner
+
+    def halts_unavailable(self, *, require_snapshot: bool = True) -> str | None:
+        """Why orders must be refused now for want of halts, or None when every halt is known."""
+        if not self.require_halts:
+            return None
+        runner = self.halts_runner
+        if runner is None:
+            return "halts are not followed: no risk.halts consumer"
+        if runner.failed is not None:
+            return f"the risk.halts consumer stopped: {runner.stats.last_error}"
+        if not runner.running:
+            return "the risk.halts consumer is not running"
+        if not runner.caught_up(HALTS_MAX_AGE_S):
+            return "the risk.halts consumer is not caught up with the broker"
+        if require_snapshot and self.require_risk_snapshot and not self.risk_snapshot_loaded:
+            return "the halts in force are not yet loaded from the risk service"
+        return None
+
+    def _check_halts_known(self) -> None:
+        reason = self.halts_unavailable()
+        if reason is not None:
+            raise HaltsUnavailable(f"orders refused: {reason}")
+
     def apply_halts(self, events: Iterable[Halt]) -> int:
         """Apply ``risk.halts`` events; the next command already obeys them. Returns how many."""
         applied = sum(1 for event in events if self.halts.apply(event))
@@ -276,13 +336,23 @@ class MatchingService:
         self.outbox.check_accepting()
         async with self._lock:
             engine = self.engine
+            self._check_halts_known()
+            client_key = (cmd.user_id, cmd.client_order_id) if cmd.client_order_id else None
+            if client_key is not None and client_key in self._client_order_ids:
+                raise DuplicateClientOrderId(
+                    f"client_order_id {cmd.client_order_id!r} was already used by this user "
+                    f"(order {self._client_order_ids[client_key]})"
+                )
             numbered = not cmd.order_id
             order_id = self.new_order_id() if numbered else cmd.order_id
             cmd = msgspec.structs.replace(cmd, order_id=order_id, ts_event=self._now())
             events = engine.submit(cmd)
             if numbered:
                 self._order_seq += 1
+            if client_key is not None:
+                self._client_order_ids[client_key] = order_id
             execution = execution_of(engine.order_status(order_id), events)
+            self._track(events)
             ack = self.outbox.enqueue(message_of(e) for e in events)
         await self._acknowledged(ack, order_id)
         return execution
@@ -294,10 +364,12 @@ class MatchingService:
         self.outbox.check_accepting()
         async with self._lock:
             engine = self.engine
+            self._check_halts_known()
             events = engine.amend(
                 AmendOrder(order_id=order_id, ts_event=self._now(), price=price, quantity=quantity)
             )
             execution = execution_of(engine.order_status(order_id), events)
+            self._track(events)
             ack = self.outbox.enqueue(message_of(e) for e in events)
         await self._acknowledged(ack, order_id)
         return execution
@@ -311,14 +383,75 @@ class MatchingService:
                 CancelOrder(order_id=order_id, ts_event=self._now(), reason=reason)
             )
             execution = execution_of(engine.order_status(order_id), events)
+            self._track(events)
             ack = self.outbox.enqueue(message_of(e) for e in events)
         await self._acknowledged(ack, order_id)
         return execution
+
+    async def cancel_all(
+        self, user_id: str, symbol: str | None = None, reason: str = "user cancel-all"
+    ) -> list[Execution]:
+        """Cancel every open order of ``user_id`` (on ``symbol`` only, if given), in one ack."""
+        self.outbox.check_accepting()
+        async with self._lock:
+            engine = self.engine
+            executions: list[Execution] = []
+            events: list[EngineEvent] = []
+            for status in self._open_orders(user_id, symbol):
+                cancelled = engine.cancel(
+                    CancelOrder(order_id=status.order_id, ts_event=self._now(), reason=reason)
+                )
+                executions.append(execution_of(engine.order_status(status.order_id), cancelled))
+                events.extend(cancelled)
+            self._track(events)
+            ack = self.outbox.enqueue(message_of(e) for e in events)
+        await self._acknowledged(ack, f"cancel-all of {user_id}")
+        return executions
 
     # -- queries ----------------------------------------------------------------------------------
     def order(self, order_id: str) -> OrderStatus:
         """An order's status; raises ``UnknownOrder``."""
         return self.engine.order_status(order_id)
+
+    def open_orders(self, user_id: str, symbol: str | None = None) -> list[OrderStatus]:
+        """The user's resting orders (on ``symbol`` only, if given), oldest first."""
+        return self._open_orders(user_id, symbol)
+
+    def _open_orders(self, user_id: str, symbol: str | None) -> list[OrderStatus]:
+        out: list[OrderStatus] = []
+        for order_id in list(self._open_by_user.get(user_id, ())):
+            try:
+                status = self.engine.order_status(order_id)
+            except UnknownOrder:
+                self._forget(order_id)
+                continue
+            if status.status in OPEN_STATES and (symbol is None or status.symbol == symbol):
+                out.append(status)
+        return out
+
+    def _track(self, events: Iterable[EngineEvent]) -> None:
+        """Keep the per-user index of resting orders in step with what a command did."""
+        engine = self.engine
+        for order_id in {oid for e in events if (oid := getattr(e, "order_id", None))}:
+            try:
+                status = engine.order_status(order_id)
+            except UnknownOrder:  # the engine already dropped it: finished
+                self._forget(order_id)
+                continue
+            if status.status in OPEN_STATES:
+                self._open_by_user.setdefault(status.user_id, {})[order_id] = None
+                self._owner[order_id] = status.user_id
+            else:
+                self._forget(order_id)
+
+    def _forget(self, order_id: str) -> None:
+        user = self._owner.pop(order_id, None)
+        if user is not None:
+            orders = self._open_by_user.get(user)
+            if orders is not None:
+                orders.pop(order_id, None)
+                if not orders:
+                    del self._open_by_user[user]
 
     def book(self, symbol: str, depth: int) -> BookSnapshot:
         """L2 snapshot of ``symbol``."""

@@ -60,8 +60,9 @@ def submit(user: str, side: str, qty: int, price: int, order_id: str = "") -> Su
 
 
 async def started(
-    publisher: FakePublisher, **kwargs: float
+    publisher: FakePublisher, **kwargs: float | bool
 ) -> tuple[MatchingService, asyncio.Task[None]]:
+    kwargs.setdefault("require_halts", False)  # the halts gate has tests of its own
     service = MatchingService("NEXUS", Sessions(), publisher, **kwargs)  # type: ignore[arg-type]
     await service.start()
     return service, asyncio.create_task(service.publish_forever())
