@@ -292,7 +292,7 @@ class FixAcceptor:
         self._acceptor = fix.SocketAcceptor(application, self._store, self._settings, self._log)
         self._sender = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fix-send")
 
-    def session_of(self, report: VenueReport) -> fix.SessionID | None:
+    def session_of(self, report: VenueReport) -> fix.SessionID:
         """The FIX session of the client a report belongs to."""
         return fix.SessionID(BEGIN_STRING, self._sender_comp_id, report.session)
 

@@ -154,21 +154,25 @@ class VenueService:
         self._wake.set()
 
     def _send(self, command: VenueCommand, reports: Sequence[VenueReport]) -> None:
+        """Each report to its own order's session (a fill may hit another client's order)."""
         if self._acceptor is None:
             return
         for report in reports:
             self.counters.reports += 1
-            self._acceptor.send(execution_report(report), command.session_id)
+            session_id = (
+                command.session_id
+                if report.session == command.session
+                else self._acceptor.session_of(report)
+            )
+            self._acceptor.send(execution_report(report), session_id)
 
     def _reports(self, reports: Sequence[VenueReport]) -> None:
         """Reports not caused by a client command (a participant hit a resting client order)."""
         if self._acceptor is None:
             return
         for report in reports:
-            session_id = self._acceptor.session_of(report)
-            if session_id is not None:
-                self.counters.reports += 1
-                self._acceptor.send(execution_report(report), session_id)
+            self.counters.reports += 1
+            self._acceptor.send(execution_report(report), self._acceptor.session_of(report))
 
     # -- background tasks ------------------------------------------------------------------------
     async def requote_forever(self) -> None:
