@@ -330,6 +330,15 @@ class ConsumerRunner:
             # last committed offset and applies the batch again (idempotently).
             log.warning("commit refused after a rebalance", extra={"group": self.group_id})
             return
+        # The records just applied are no longer behind: without this, the lag measured before
+        # they were read would call the runner "not caught up" until the next measurement.
+        counts: dict[TopicPartition, int] = {}
+        for message in messages:
+            counts[message.tp] = counts.get(message.tp, 0) + 1
+        for tp, count in counts.items():
+            if tp in self.stats.lags:
+                self.stats.lags[tp] = max(0, self.stats.lags[tp] - count)
+        self.stats.lag = sum(self.stats.lags.values())
         self.stats.batches += 1
         self.stats.processed += len(deliveries)
         self.stats.dead_lettered += len(dead)

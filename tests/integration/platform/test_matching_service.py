@@ -19,10 +19,13 @@ from nexus.events import (
     Trade,
 )
 from nexus.web import running_server
-from services.matching.main import build as build_matching
 from services.orders.main import build as build_orders
-from services.risk.main import build as build_risk
 from tests.integration.platform.conftest import SettingsFactory
+from tests.integration.platform.matching_stack import (
+    matching_and_risk,
+    running_matching,
+    running_risk,
+)
 from tests.support.runner import run_until
 
 pytestmark = pytest.mark.integration
@@ -66,14 +69,11 @@ async def test_orders_through_rest_reach_the_broker_positions_and_obey_a_risk_ha
 ) -> None:
     settings = await service_settings("matching", "orders", "risk")
     bootstrap = settings.kafka_bootstrap or ""
-    matching_app, _, matching = build_matching(settings)
     orders_app, orders_runtime, _ = build_orders(settings)
-    risk_app, _, _ = build_risk(settings)
     alice, bob = unique_name("alice"), unique_name("bob")
     async with (
-        running_server(matching_app) as m_url,
+        matching_and_risk(settings) as (m_url, matching, r_url),
         running_server(orders_app) as o_url,
-        running_server(risk_app) as r_url,
         httpx.AsyncClient(base_url=m_url) as venue,
         httpx.AsyncClient(base_url=o_url) as ledger,
         httpx.AsyncClient(base_url=r_url) as risk,
@@ -93,7 +93,7 @@ async def test_orders_through_rest_reach_the_broker_positions_and_obey_a_risk_ha
         assert bid.status_code == 201, bid.text
         taken = bid.json()
         assert taken["status"] == "FILLED"
-        assert taken["reject_reason"] is None
+        assert taken["reason"] is None
         [fill] = taken["fills"]
         assert (fill["price"], fill["quantity"], fill["aggressor"]) == ("100.25", "4", True)
 
@@ -146,9 +146,11 @@ async def test_orders_through_rest_reach_the_broker_positions_and_obey_a_risk_ha
         refused = await venue.post(
             "/orders", json=order("BUY", "1", "101"), headers=tokens(bob, "trader")
         )
-        assert refused.status_code == 201, refused.text
+        assert refused.status_code == 200, refused.text  # not created: no 201, no Location
+        assert "location" not in refused.headers
         assert refused.json()["status"] == "REJECTED"
-        assert refused.json()["reject_reason"] == f"user {bob} halted: spoofing under review"
+        assert refused.json()["reason"] == f"user {bob} halted: spoofing under review"
+        assert "reject_reason" not in refused.json()
         assert refused.json()["fills"] == []
         # alice is not halted and her resting order was not touched by the refused one
         status = await venue.get(
@@ -185,31 +187,32 @@ async def test_a_restarted_engine_obeys_earlier_halts_and_never_reuses_ids(
 ) -> None:
     settings = await service_settings("matching", "risk")
     carol = unique_name("carol")
-    risk_app, _, _ = build_risk(settings)
-    async with running_server(risk_app) as r_url, httpx.AsyncClient(base_url=r_url) as risk:
+    ids = []
+    async with running_risk(settings) as r_url, httpx.AsyncClient(base_url=r_url) as risk:
         halted = await risk.post(
             "/halts",
             json={"scope": "USER", "target": carol, "reason": "wash trading"},
             headers=tokens("officer", "risk"),
         )
         assert halted.status_code == 201
-    ids = []
-    for _ in range(2):
-        app, _, service = build_matching(settings)
-        async with running_server(app) as url, httpx.AsyncClient(base_url=url) as http:
-            # the halt was issued before this engine started: the very first order obeys it
-            first = await http.post(
-                "/orders", json=order("BUY", "1", "10"), headers=tokens(carol, "trader")
-            )
-            assert first.json()["status"] == "REJECTED", first.text
-            assert first.json()["reject_reason"] == f"user {carol} halted: wash trading"
-            other = await http.post(
-                "/orders",
-                json=order("BUY", "1", "10"),
-                headers=tokens(unique_name("dave"), "trader"),
-            )
-            assert other.json()["status"] == "NEW"
-            ids.append((service.session, first.json()["order_id"], other.json()["order_id"]))
+        for _ in range(2):
+            async with (
+                running_matching(settings, r_url) as (url, service),
+                httpx.AsyncClient(base_url=url) as http,
+            ):
+                # the halt was issued before this engine started: the very first order obeys it
+                first = await http.post(
+                    "/orders", json=order("BUY", "1", "10"), headers=tokens(carol, "trader")
+                )
+                assert first.json()["status"] == "REJECTED", first.text
+                assert first.json()["reason"] == f"user {carol} halted: wash trading"
+                other = await http.post(
+                    "/orders",
+                    json=order("BUY", "1", "10"),
+                    headers=tokens(unique_name("dave"), "trader"),
+                )
+                assert other.json()["status"] == "NEW"
+                ids.append((service.session, first.json()["order_id"], other.json()["order_id"]))
     (s1, a1, b1), (s2, a2, b2) = ids
     assert s2 == (s1 or 0) + 1
     assert (a1, b1) == (f"NEXUS:{s1}:1", f"NEXUS:{s1}:2")
@@ -219,10 +222,13 @@ async def test_a_restarted_engine_obeys_earlier_halts_and_never_reuses_ids(
 async def test_book_snapshot_amend_cancel_and_ioc_round_trips(
     service_settings: SettingsFactory, tokens: Tokens, unique_name: Callable[[str], str]
 ) -> None:
-    app, _, _ = build_matching(await service_settings("matching"))
+    settings = await service_settings("matching", "risk")
     maker, taker = unique_name("maker"), unique_name("taker")
     router = tokens("router", "service")
-    async with running_server(app) as url, httpx.AsyncClient(base_url=url) as http:
+    async with (
+        matching_and_risk(settings) as (url, _, _),
+        httpx.AsyncClient(base_url=url) as http,
+    ):
         mk = tokens(maker, "trader")
 
         async def place(side: str, qty: str, price: str) -> dict[str, Any]:
@@ -282,11 +288,11 @@ async def test_book_snapshot_amend_cancel_and_ioc_round_trips(
             headers=router,
         )
         assert fok.json()["status"] == "REJECTED"
-        assert fok.json()["reject_reason"] == "fill-or-kill quantity not available"
+        assert fok.json()["reason"] == "fill-or-kill quantity not available"
         post_only = await http.post(
             "/orders", json=order("BUY", "1", "101", post_only=True), headers=mk
         )
-        assert post_only.json()["reject_reason"] == "post-only order would cross"
+        assert post_only.json()["reason"] == "post-only order would cross"
         market = await http.post(
             "/orders",
             json=order("BUY", "1", order_type="MARKET", user_id=taker),
@@ -318,9 +324,12 @@ async def test_book_snapshot_amend_cancel_and_ioc_round_trips(
 async def test_rest_errors_are_problems_with_the_right_status(
     service_settings: SettingsFactory, tokens: Tokens, unique_name: Callable[[str], str]
 ) -> None:
-    app, _, _ = build_matching(await service_settings("matching"))
+    settings = await service_settings("matching", "risk")
     erin, frank = unique_name("erin"), unique_name("frank")
-    async with running_server(app) as url, httpx.AsyncClient(base_url=url) as http:
+    async with (
+        matching_and_risk(settings) as (url, _, _),
+        httpx.AsyncClient(base_url=url) as http,
+    ):
         me = tokens(erin, "trader")
         good = order("BUY", "1", "10", order_id=unique_name("id-"))
 
