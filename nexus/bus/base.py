@@ -143,6 +143,9 @@ class Bus(Protocol):
         *,
         topics: Sequence[str] = (),
         pattern: str | None = None,
-    ) -> Consumer: ...
+        max_wait_ms: int | None = None,
+    ) -> Consumer:
+        """A new member of ``group_id``; ``max_wait_ms`` bounds the wait of an empty fetch."""
+        ...
 
     async def close(self) -> None: ...

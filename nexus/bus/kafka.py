@@ -33,6 +33,8 @@ SESSION_TIMEOUT_MS = 6_000
 HEARTBEAT_INTERVAL_MS = 1_000
 #: How often a pattern subscription looks for new topics.
 METADATA_MAX_AGE_MS = 2_000
+#: How long the broker may hold an empty fetch (aiokafka's default).
+FETCH_MAX_WAIT_MS = 500
 #: How long a lag measurement may wait for the broker's end offsets.
 LAG_TIMEOUT_S = 2.0
 
@@ -71,12 +73,24 @@ class KafkaBus:
         return KafkaProducer(self.bootstrap_servers, self.client_id)
 
     def consumer(
-        self, group_id: str, *, topics: Sequence[str] = (), pattern: str | None = None
+        self,
+        group_id: str,
+        *,
+        topics: Sequence[str] = (),
+        pattern: str | None = None,
+        max_wait_ms: int | None = None,
     ) -> KafkaConsumer:
-        """A new (not yet started) member of ``group_id``."""
+        """A new (not yet started) member of ``group_id``.
+
+        ``max_wait_ms`` bounds how long the broker may hold a fetch that found nothing: the
+        delay before a record published to an idle partition is seen (default 500 ms; the
+        halts consumer asks for a few milliseconds).
+        """
         if not topics and pattern is None:
             raise BusError("subscribe to topics or a pattern")
-        return KafkaConsumer(self.bootstrap_servers, group_id, tuple(topics), pattern)
+        return KafkaConsumer(
+            self.bootstrap_servers, group_id, tuple(topics), pattern, max_wait_ms=max_wait_ms
+        )
 
     async def close(self) -> None:
         """Nothing shared to release."""
@@ -147,6 +161,8 @@ class KafkaConsumer:
         group_id: str,
         topics: tuple[str, ...],
         pattern: str | None,
+        *,
+        max_wait_ms: int | None = None,
     ) -> None:
         self.group_id = group_id
         self._topics = topics
@@ -162,6 +178,7 @@ class KafkaConsumer:
             max_poll_records=5_000,
             fetch_max_bytes=16 << 20,
             max_partition_fetch_bytes=4 << 20,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS if max_wait_ms is None else max_wait_ms,
         )
 
     async def start(self) -> None:

@@ -99,9 +99,14 @@ class MemoryBus:
 
     # -- consume -------------------------------------------------------------------------------
     def consumer(
-        self, group_id: str, *, topics: Sequence[str] = (), pattern: str | None = None
+        self,
+        group_id: str,
+        *,
+        topics: Sequence[str] = (),
+        pattern: str | None = None,
+        max_wait_ms: int | None = None,
     ) -> MemoryConsumer:
-        """A new (not yet started) member of ``group_id``."""
+        """A new (not yet started) member of ``group_id`` (``max_wait_ms``: no wait here)."""
         if not topics and pattern is None:
             raise BusError("subscribe to topics or a pattern")
         return MemoryConsumer(self, group_id, tuple(topics), pattern)

@@ -156,6 +156,7 @@ class ConsumerRunner:
         strict_decode: bool = False,
         lag_interval_s: float = 1.0,
         stall_restart_s: float = STALL_RESTART_S,
+        fetch_max_wait_ms: int | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
@@ -174,6 +175,7 @@ class ConsumerRunner:
         self._strict_decode = strict_decode
         self._lag_interval_s = lag_interval_s
         self._stall_restart_s = stall_restart_s
+        self._fetch_max_wait_ms = fetch_max_wait_ms
         self._stop = asyncio.Event()
         self._consumer: Consumer | None = None
         self.stats = RunnerStats()
@@ -250,7 +252,12 @@ class ConsumerRunner:
 
     async def run(self) -> None:
         """Consume until :meth:`request_stop` (one consumer; a crash propagates)."""
-        consumer = self._bus.consumer(self.group_id, topics=self._topics, pattern=self._pattern)
+        consumer = self._bus.consumer(
+            self.group_id,
+            topics=self._topics,
+            pattern=self._pattern,
+            max_wait_ms=self._fetch_max_wait_ms,
+        )
         producer = self._bus.producer()
         self._consumer = consumer
         self.stats.lags_known = False

@@ -35,6 +35,8 @@ GROUP_PREFIX = "matching.halts"
 CATCH_UP_TIMEOUT_S = 60.0
 #: Poll wait of the halts consumer: a new halt is read at most this long after it arrives.
 HALTS_POLL_S = 0.01
+#: How long the broker may hold an empty fetch of ``risk.halts`` (the latency of a new halt).
+HALTS_FETCH_WAIT_MS = 5
 #: How often the start retries loading the halts from the risk service.
 RISK_RETRY_S = 0.5
 
@@ -58,6 +60,7 @@ def halts_consumer(bus: Bus, service: MatchingService, group_id: str) -> Consume
         poll_timeout_s=HALTS_POLL_S,
         lag_interval_s=0.0,
         strict_decode=True,
+        fetch_max_wait_ms=HALTS_FETCH_WAIT_MS,
     )
     service.watch_halts(runner)
     return runner

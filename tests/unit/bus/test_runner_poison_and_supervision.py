@@ -114,7 +114,12 @@ class FlakyBus(MemoryBus):
         return FlakyProducer(self)
 
     def consumer(
-        self, group_id: str, *, topics: Any = (), pattern: str | None = None
+        self,
+        group_id: str,
+        *,
+        topics: Any = (),
+        pattern: str | None = None,
+        max_wait_ms: int | None = None,
     ) -> MemoryConsumer:
         bus = self
 
