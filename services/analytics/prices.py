@@ -11,7 +11,7 @@ unknown symbols answer 404 problem+json)::
       -> {"start", "end", "count", "missing_days",
           "series": [{"symbol": "AAPL", "dates": [...], "closes": ["185.64", ...]}, ...]}
     GET /prices/latest?symbols=AAPL,MSFT
-      -> [{"symbol": "AAPL", "date": "2024-12-31", "close": "250.42", ...}, ...]
+      -> [{"symbol": "AAPL", "date": "2024-12-31", "close": "250.42", "mark": "251.10", ...}]
 
 A symbol's series lists only its trading days; the history's calendar is the union of the
 series' dates and a day a symbol lacks is a missing close (the core's missing-data policy
@@ -60,6 +60,7 @@ class LatestAnswer(msgspec.Struct, kw_only=True):
 
     symbol: str
     close: str
+    mark: str | None = None
 
 
 def _domain_error(exc: ClientError) -> Exception:
@@ -130,7 +131,8 @@ class HttpPriceSource:
             )
         except ClientError as exc:
             raise _domain_error(exc) from exc
-        prices = {a.symbol: a.close for a in answers}
+        # market data's mark: the last sale on the venues when the symbol traded, else the close
+        prices = {a.symbol: a.mark or a.close for a in answers}
         missing = [s for s in wanted if s not in prices]
         if missing:
             raise NotFoundError(f"no price for {', '.join(missing)}")
@@ -149,10 +151,11 @@ class MidSource(Protocol):
 
 
 class QuotedPrices:
-    """History from ``history``; latest prices from the local quote mids, else ``history``.
+    """History from ``history``; latest prices from the local marks, else ``history``.
 
     Used with :class:`HttpPriceSource`: the market data service serves closes, while the
-    ``marketdata.quotes`` mids this service consumes move the latest prices between closes.
+    marks this service keeps (the newest of the last trade on ``trades.executed`` and the quote
+    mid on ``marketdata.quotes``) move the latest prices between closes.
     """
 
     def __init__(self, history: HttpPriceSource, mids: MidSource) -> None:

@@ -100,14 +100,27 @@ class AnalyticsService:
         Returns the users whose positions moved (a redelivered trade moves nobody).
         """
         users = await self.positions.apply_trades(trades)
-        # Every participant, not only the new fills': if a previous attempt of this batch
-        # stored the fills but failed to invalidate, its redelivery must still invalidate.
+        # A trade is the freshest price there is: it marks its symbol (newest by event time).
+        marks: dict[str, tuple[int, int]] = {}
+        for trade in trades:
+            held = marks.get(trade.symbol)
+            if held is None or held[1] <= trade.ts_event:
+                marks[trade.symbol] = (trade.price, trade.ts_event)
+        await self.price_store.update_latest(marks)
+        # Every participant, not only the new fills', and every holder of every traded symbol
+        # (not only those whose mark moved): if a previous attempt of this batch stored the
+        # effects but failed to invalidate, its redelivery must still invalidate.
         participants = {u for t in trades for u in (t.buyer_user_id, t.seller_user_id)}
-        await self._moved(users | participants)
+        holders = await self.positions.holders(sorted(marks))
+        await self._moved(users | participants | holders)
         return users
 
     async def on_quotes(self, quotes: Sequence[QuoteL1 | QuoteDepth]) -> set[str]:
-        """Move latest prices to the quotes' mids; returns the symbols whose price moved."""
+        """Move marks to the quotes' mids (where newer); returns the symbols whose mark moved.
+
+        Every holder of every quoted symbol is invalidated, not only those whose mark moved, so
+        a redelivered batch after a failed invalidation leaves no stale result behind.
+        """
         mids: dict[str, tuple[int, int]] = {}
         for quote in quotes:
             mid = quote_mid(quote)
@@ -117,7 +130,7 @@ class AnalyticsService:
             if held is None or held[1] <= quote.ts_event:
                 mids[quote.symbol] = (mid, quote.ts_event)
         moved = await self.price_store.update_latest(mids)
-        await self._prices_moved(moved)
+        await self._prices_moved(set(mids))
         return moved
 
     async def load_closes(

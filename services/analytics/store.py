@@ -63,8 +63,7 @@ UPSERT_LATEST = """
 INSERT INTO latest_prices (symbol, price_raw, ts_event)
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
 ON CONFLICT (symbol) DO UPDATE SET price_raw = EXCLUDED.price_raw, ts_event = EXCLUDED.ts_event
-WHERE latest_prices.ts_event <= EXCLUDED.ts_event
-  AND latest_prices.price_raw <> EXCLUDED.price_raw
+WHERE latest_prices.ts_event < EXCLUDED.ts_event
 RETURNING symbol
 """
 BUMP_VERSIONS = """
@@ -201,7 +200,9 @@ class PositionStore:
 class PriceStore:
     """``prices``, ``latest_prices`` and ``instruments``; a database-backed PriceSource.
 
-    The latest price of a symbol is its latest quote mid when one arrived, else its last close.
+    The latest price (the mark) of a symbol is the newest, by event time, of its last trade
+    (``trades.executed``) and its latest quote mid (``marketdata.quotes``); before either, its
+    last close.
     Close histories are kept in memory per symbol and reloaded only when the symbol's version
     in ``price_versions`` moved (one small query per read), so every instance sees every
     correction while a read does not ship years of closes out of PostgreSQL each time.
@@ -228,9 +229,11 @@ class PriceStore:
         return changed
 
     async def update_latest(self, mids: dict[str, tuple[int, int]]) -> set[str]:
-        """Record ``{symbol: (price_raw, ts_event)}`` mids; returns the symbols that moved.
+        """Record ``{symbol: (price_raw, ts_event)}`` marks (quote mids or last trades);
+        returns the symbols whose mark was replaced.
 
-        An older event (by event time) than the one stored never overwrites it.
+        Only a newer event (by event time) than the one stored replaces it, so a late quote
+        never moves a price back and ``ts_event`` always advances.
         """
         if not mids:
             return set()
@@ -244,7 +247,7 @@ class PriceStore:
         return {r["symbol"] for r in rows}
 
     async def latest_mids(self, symbols: Sequence[str]) -> dict[str, Fixed]:
-        """The latest quote mid of each of ``symbols`` that has one."""
+        """The mark (newest last trade or quote mid) of each of ``symbols`` that has one."""
         rows = await self._db.pool.fetch(SELECT_MIDS, list(dict.fromkeys(symbols)))
         return {r["symbol"]: Fixed.from_raw(r["price_raw"]) for r in rows}
 

@@ -15,7 +15,7 @@ from tests.integration.analytics.conftest import Running, eventually, quote, tra
 pytestmark = pytest.mark.integration
 
 
-async def test_trades_on_broker_become_positions_valued_at_latest_close(
+async def test_trades_on_broker_become_positions_marked_at_their_last_trade(
     analytics: Running, holder: str
 ) -> None:
     resp = await analytics.http.get(
@@ -25,7 +25,13 @@ async def test_trades_on_broker_become_positions_valued_at_latest_close(
     assert set(rows) == {"AAPL", "MSFT", "XOM", "SPY"}
     assert rows["XOM"]["sector"] == "energy"
     assert rows["SPY"]["quantity"] == "-10"
-    assert Decimal(rows["AAPL"]["price"]) > 0  # the last seeded close, not the trade price
+    # the mark is the newest of last trade and quote mid: here the trades (no quote yet)
+    assert {s: rows[s]["price"] for s in rows} == {
+        "AAPL": "150",
+        "MSFT": "300",
+        "XOM": "80",
+        "SPY": "400",
+    }
 
 
 async def test_trade_delivered_twice_changes_positions_once(
@@ -120,7 +126,8 @@ async def test_summary_reports_values_and_one_day_var(analytics: Running, holder
 async def test_quote_mid_moves_the_latest_price_of_positions(
     analytics: Running, holder: str
 ) -> None:
-    await analytics.publish_quotes([quote("AAPL", "199.98", "200.02", 10**18)])
+    # newer than the holder's trades (event time decides between a trade and a quote)
+    await analytics.publish_quotes([quote("AAPL", "199.98", "200.02", 2 * 10**18)])
 
     async def moved() -> bool:
         resp = await analytics.http.get(
