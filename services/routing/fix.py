@@ -308,7 +308,7 @@ class FixVenue(ExecutionVenue):
         self._logged_on = False
         self._logon_changed = asyncio.Event()
         self._initiator: fix.SocketInitiator | None = None
-        self._sender = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fix-send")
+        self._sender: concurrent.futures.ThreadPoolExecutor | None = None
         self._seq = itertools.count(1)
         self.counters = SessionCounters()
 
@@ -321,8 +321,13 @@ class FixVenue(ExecutionVenue):
         return self._logged_on
 
     async def start(self, logon_timeout_s: float | None = 10.0) -> None:
-        """Start the initiator; wait for the first logon unless ``logon_timeout_s`` is None."""
+        """Start the initiator; wait for the first logon unless ``logon_timeout_s`` is None.
+
+        An adapter may be stopped and started again: what it knows of its children stays, so
+        reports the venue resends after the new logon complete them.
+        """
         loop = asyncio.get_running_loop()
+        self._sender = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fix-send")
         settings = fix.SessionSettings(str(self._settings_path))
         self._app = RouterApplication(loop, self)
         self._store = fix.FileStoreFactory(settings)
@@ -344,7 +349,9 @@ class FixVenue(ExecutionVenue):
         initiator, self._initiator = self._initiator, None
         if initiator is not None:
             await asyncio.to_thread(initiator.stop)
-        self._sender.shutdown(wait=False)
+        if self._sender is not None:
+            self._sender.shutdown(wait=False)
+            self._sender = None
         self._logged_on = False
 
     # -- ExecutionVenue -------------------------------------------------------------------------
@@ -496,7 +503,7 @@ class FixVenue(ExecutionVenue):
 
     async def _send(self, message: fix.Message) -> bool:
         session_id = self._session_id
-        if session_id is None:
+        if session_id is None or self._sender is None:
             return False
         loop = asyncio.get_running_loop()
         try:

@@ -160,22 +160,18 @@ async def test_fill_missed_while_disconnected_is_resent_after_the_venue_restarts
             await asyncio.sleep(0.3)  # the venue stores the maker report for the absent router
             await taker.stop()
             await proc.restart()  # kill -9; the FileStore keeps the stored report
-            router2 = await connect(proc)
-            # the new adapter knows nothing of g1: let it learn the order from the resend
-            router2._children["g1"] = router._children["g1"]
-            router2._by_cl_ord_id["g1"] = router._children["g1"]
-            state = router._children["g1"]
-            state.changed.clear()
+            await router.start(logon_timeout_s=15.0)
             async with asyncio.timeout(10):
-                while not state.done:
+                while (report := router.report_of("g1")) is None or not report.fills:
                     await asyncio.sleep(0.02)
-            counters = router2.counters
-            await router2.stop()
+            counters = router.counters
+            await router.stop()
         finally:
             await taker.stop()
     assert counters.resend_requests_sent >= 1
-    assert state.done and sum(f.quantity for f in state.fills.values()) == Q("100")
-    assert len(state.fills) == 1
+    assert report.status is ChildStatus.FILLED
+    assert [f.quantity for f in report.fills] == [Q("100")]
+    assert report.fills[0].price == Q("50.40") and report.fills[0].liquidity == "MAKER"
 
 
 async def test_quotes_l1_and_depth_are_published_around_the_fundamental(
