@@ -33,7 +33,7 @@ from nexus.errors import ValidationError
 
 from . import kernels
 from .types import CorrelationMatrix, VaREstimate
-from .validation import FloatArray, as_matrix, check_unit_interval
+from .validation import FloatArray, as_matrix, as_numeric_matrix, check_int, check_unit_interval
 from .var import normal_var_from_volatility
 
 PSD_TOLERANCE = 1e-12
@@ -93,33 +93,77 @@ def estimate_covariance(
         policy = MissingPolicy(missing)
     except ValueError as exc:
         raise ValidationError(f"unknown missing-data policy {missing!r}", "missing") from exc
-    if isinstance(ddof, bool) or not isinstance(ddof, int) or ddof not in (0, 1):
-        raise ValidationError("ddof must be 0 or 1", "ddof")
-    raw = as_matrix(returns, "returns", allow_nan=True)
+    ddof = check_int(ddof, "ddof", 0, 1)
+    lam = check_unit_interval(ewma_lambda, "ewma_lambda") if est is Estimator.EWMA else None
     if policy is MissingPolicy.PAIRWISE:
+        raw = as_matrix(returns, "returns", allow_nan=True)
         if est is not Estimator.SAMPLE:
             raise ValidationError("pairwise policy applies to the sample estimator", "missing")
         cov = kernels.pairwise_covariance_kernel(raw, ddof)
         if np.isnan(cov).any():
             raise ValidationError("some pairs share fewer than 2 days of returns", "returns")
+        if not np.isfinite(cov).all():
+            raise ValidationError("returns are too large: the covariance overflows", "returns")
         return CovarianceEstimate(cov, est, raw.shape[0], policy, ddof=ddof)
-    r = common_window(raw)
-    if r.shape[0] < 2:
-        raise ValidationError("fewer than 2 days where every asset has a return", "returns")
+    r = as_numeric_matrix(returns, "returns", min_rows=2)
+    # Optimistic: estimate on the data as given. A NaN or inf anywhere in a column makes
+    # that column's variance non-finite (every row weighs > 0 and products propagate NaN),
+    # so finite diagonals prove the data finite without a separate O(TN) scan.
+    intensity = None
+    cov, intensity = _estimate(est, r, ddof, lam)
+    if not np.isfinite(np.diagonal(cov)).all():
+        full = as_matrix(r, "returns", allow_nan=True)  # names an inf
+        r = common_window(full)
+        if r.shape[0] < 2:
+            raise ValidationError("fewer than 2 days where every asset has a return", "returns")
+        cov, intensity = _estimate(est, r, ddof, lam)
+        if not np.isfinite(cov).all():
+            raise ValidationError("returns are too large: the covariance overflows", "returns")
     if est is Estimator.SAMPLE:
-        cov = kernels.sample_covariance_kernel(r, ddof)
         return CovarianceEstimate(cov, est, r.shape[0], policy, ddof=ddof)
     if est is Estimator.EWMA:
-        lam = check_unit_interval(ewma_lambda, "ewma_lambda")
-        cov = kernels.ewma_covariance_kernel(r, lam)
         return CovarianceEstimate(cov, est, r.shape[0], policy, ewma_lambda=lam)
-    cov, intensity = kernels.ledoit_wolf_kernel(r)
     return CovarianceEstimate(cov, est, r.shape[0], policy, ddof=0, shrinkage_intensity=intensity)
 
 
-def covariance_to_correlation(cov: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """``(correlation, volatilities)``; a zero-variance asset gets correlation 0 off-diagonal."""
-    vol = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+def _estimate(
+    est: Estimator, r: FloatArray, ddof: int, lam: float | None
+) -> tuple[FloatArray, float | None]:
+    if est is Estimator.SAMPLE:
+        return kernels.sample_covariance(r, ddof), None
+    if est is Estimator.EWMA:
+        assert lam is not None
+        return kernels.ewma_covariance(r, lam), None
+    return kernels.ledoit_wolf(r)
+
+
+def zero_variance_tolerances(returns: FloatArray) -> FloatArray:
+    """Per column, the largest variance float rounding alone gives a constant column.
+
+    A two-pass mean of n copies of ``c`` is off by up to about ``n eps |c|``, so a constant
+    column shows a variance of order ``(n eps |c|)^2`` (1e-36, not 0, for 0.01): anything at
+    or below ``(4 n eps max|r|)^2`` is treated as zero variance (NaNs ignored).
+    """
+    n = returns.shape[0]
+    with np.errstate(invalid="ignore"):
+        scale = np.nanmax(np.abs(returns), axis=0) if n else np.zeros(returns.shape[1])
+    scale = np.nan_to_num(scale, nan=0.0)
+    tol: FloatArray = (4.0 * n * float(np.finfo(np.float64).eps) * scale) ** 2
+    return tol
+
+
+def covariance_to_correlation(
+    cov: FloatArray, zero_variance: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """``(correlation, volatilities)``; a zero-variance asset gets correlation 0 off-diagonal.
+
+    ``zero_variance`` gives per asset the variance at or below which it counts as zero
+    (:func:`zero_variance_tolerances`); without it only an exact 0 does.
+    """
+    diag = np.clip(np.diag(cov), 0.0, None)
+    if zero_variance is not None:
+        diag = np.where(diag <= zero_variance, 0.0, diag)
+    vol = np.sqrt(diag)
     inv = np.divide(1.0, vol, out=np.zeros_like(vol), where=vol > 0.0)
     corr = cov * inv[:, None] * inv[None, :]
     corr = 0.5 * (corr + corr.T)
@@ -174,7 +218,7 @@ def correlation_matrix(
     if len(set(symbols)) != len(symbols):
         raise ValidationError("symbols must be unique", "symbols")
     est = estimate_covariance(raw, estimator, ddof=ddof, ewma_lambda=ewma_lambda, missing=missing)
-    corr, vol = covariance_to_correlation(est.covariance)
+    corr, vol = covariance_to_correlation(est.covariance, zero_variance_tolerances(raw))
     min_eig = float(np.linalg.eigvalsh(corr)[0])
     repaired = min_eig < -PSD_TOLERANCE
     if repaired:
@@ -207,10 +251,8 @@ class IncrementalCovariance:
     """
 
     def __init__(self, n_assets: int, ddof: int = 1) -> None:
-        if isinstance(n_assets, bool) or not isinstance(n_assets, int) or n_assets < 1:
-            raise ValidationError("n_assets must be a positive integer", "n_assets")
-        if ddof not in (0, 1):
-            raise ValidationError("ddof must be 0 or 1", "ddof")
+        n_assets = check_int(n_assets, "n_assets", 1)
+        ddof = check_int(ddof, "ddof", 0, 1)
         self.n_assets = n_assets
         self.ddof = ddof
         self.count = 0

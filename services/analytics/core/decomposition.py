@@ -27,10 +27,17 @@ import numpy as np
 from scipy.special import ndtri
 
 from nexus.errors import ValidationError
-from nexus.money import Rounding, float_to_money
+from nexus.money import Money, Rounding
 
 from . import kernels
-from .types import FactorRisk, RiskDecomposition, VaRDecomposition, money_text
+from .types import (
+    FactorRisk,
+    RiskDecomposition,
+    VaRDecomposition,
+    exact_money_text,
+    float_decimal,
+    money_text,
+)
 from .validation import (
     FloatArray,
     as_covariance,
@@ -39,6 +46,7 @@ from .validation import (
     check_confidence,
     check_horizon,
 )
+from .var import checked_variance
 
 
 def var_decomposition(
@@ -55,27 +63,20 @@ def var_decomposition(
     sigma_m = as_covariance(cov)
     w = as_vector(exposures, "exposures", length=sigma_m.shape[0])
     mu = np.zeros_like(w) if mean is None else as_vector(mean, "mean", length=w.shape[0])
-    variance, cov_w = kernels.quadratic_form_kernel(sigma_m, w)
-    sigma = math.sqrt(max(variance, 0.0))
-    if sigma == 0.0:
-        raise ValidationError("portfolio variance is zero; VaR has no decomposition", "exposures")
     z = -float(ndtri(1.0 - c))
-    root_h = math.sqrt(h)
-    total = -h * float(mu @ w) + z * root_h * sigma
-    marginal = -h * mu + z * root_h * cov_w / sigma
-    component = w * marginal
     es_scale = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) / (1.0 - c)
-    es_total = -h * float(mu @ w) + es_scale * root_h * sigma
-    component_es = w * (-h * mu + es_scale * root_h * cov_w / sigma)
-    reduced = variance - 2.0 * w * cov_w + w * w * np.diag(sigma_m)
-    reduced_var = -h * (float(mu @ w) - mu * w) + z * root_h * np.sqrt(np.clip(reduced, 0.0, None))
+    variance, total, es_total, out = kernels.euler_kernel(sigma_m, w, mu, z, es_scale, h)
+    checked_variance(variance, sigma_m, w)  # raises on a non-PSD covariance or an overflow
+    if not variance > 0.0:
+        raise ValidationError("portfolio variance is zero; VaR has no decomposition", "exposures")
+    rows = out.tolist()
     return VaRDecomposition(
         total=total,
-        marginal=marginal.tolist(),
-        component=component.tolist(),
-        incremental=(total - reduced_var).tolist(),
+        marginal=rows[kernels.EULER_MARGINAL],
+        component=rows[kernels.EULER_COMPONENT],
+        incremental=rows[kernels.EULER_INCREMENTAL],
         expected_shortfall=es_total,
-        component_es=component_es.tolist(),
+        component_es=rows[kernels.EULER_COMPONENT_ES],
         confidence=c,
         horizon_days=h,
     )
@@ -129,8 +130,8 @@ def allocate_rounded(total: float, parts: FloatArray, places: int, rounding: Rou
     reach the rounded total go to the parts with the largest remainders.
     """
     unit = Decimal(1).scaleb(-places)
-    target = float_to_money(total, places, rounding).to_decimal()
-    exact = [Decimal(float(x)) for x in parts]
+    target = Decimal(money_text(total, places, rounding))
+    exact = [float_decimal(float(x)) for x in parts]
     floors = [x.quantize(unit, rounding="ROUND_FLOOR") for x in exact]
     missing = int(((target - sum(floors, Decimal(0))) / unit).to_integral_value())
     order = sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=True)
@@ -146,14 +147,18 @@ def allocate_rounded(total: float, parts: FloatArray, places: int, rounding: Rou
 
 def risk_decomposition(
     symbols: list[str],
-    exposures: FloatArray,
+    exposures: FloatArray | list[Money],
     decomposition: VaRDecomposition,
     factors: FactorRisk,
     *,
     places: int = 2,
     rounding: Rounding = Rounding.HALF_EVEN,
 ) -> RiskDecomposition:
-    """Money form of a decomposition; rounded components sum exactly to the rounded total."""
+    """Money form of a decomposition; rounded components sum exactly to the rounded total.
+
+    ``exposures`` given as exact :class:`Money` (the service's market values) are rounded
+    exactly, once; float exposures are read as their shortest decimal.
+    """
 
     def money(x: float) -> str:
         return money_text(x, places, rounding)
@@ -161,7 +166,10 @@ def risk_decomposition(
     model_var = factors.factor_variance + factors.specific_variance
     return RiskDecomposition(
         symbols=list(symbols),
-        exposures=[money(float(x)) for x in exposures],
+        exposures=[
+            exact_money_text(x, places, rounding) if isinstance(x, Money) else money(float(x))
+            for x in exposures
+        ],
         total_var=money(decomposition.total),
         marginal_var=decomposition.marginal,
         component_var=allocate_rounded(

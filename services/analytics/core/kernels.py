@@ -48,6 +48,32 @@ TAIL_CI_UPPER = 4
 TAIL_LOSS_VARIANCE = 5
 TAIL_WIDTH = 6
 
+# Tails up to this many order statistics are selected by one insertion pass
+# (:func:`small_tail_kernel`), longer ones by numpy's introselect.
+SMALL_TAIL = 96
+
+# Columns of the float64 vector returned by :func:`pnl_moments_kernel`.
+MOM_FINITE = 0
+MOM_MEAN = 1
+MOM_M2 = 2
+MOM_M3 = 3
+MOM_M4 = 4
+MOM_MIN = 5
+MOM_MAX = 6
+MOMENTS_WIDTH = 7
+
+# Codes of :func:`covariance_check_kernel`.
+COV_NOT_FINITE = 1
+COV_ASYMMETRIC = 2
+COV_NEGATIVE_DIAG = 3
+
+# Rows of the matrix returned by :func:`euler_kernel`.
+EULER_MARGINAL = 0
+EULER_COMPONENT = 1
+EULER_INCREMENTAL = 2
+EULER_COMPONENT_ES = 3
+EULER_WIDTH = 4
+
 # Slack that keeps ``n * (1 - c)`` from flipping across an integer through float rounding
 # (1000 * (1 - 0.95) is 49.99999999999996 in float64).
 TAIL_EPS = 1e-9
@@ -183,6 +209,102 @@ def ledoit_wolf_kernel(returns: FloatArray) -> tuple[FloatArray, float]:
 
 
 @_njit
+def centre_kernel(returns: FloatArray) -> FloatArray:
+    """``returns`` minus its column means (a new C-contiguous array), means in one pass."""
+    t, n = returns.shape
+    means = np.zeros(n)
+    for i in range(t):
+        for j in range(n):
+            means[j] += returns[i, j]
+    means /= t
+    out = np.empty((t, n))
+    for i in range(t):
+        for j in range(n):
+            out[i, j] = returns[i, j] - means[j]
+    return out
+
+
+@_njit
+def ewma_scale_kernel(returns: FloatArray, lam: float) -> FloatArray:
+    """Rows of ``returns`` times ``sqrt(w_row)`` (the EWMA weights of
+    :func:`ewma_covariance_kernel`), so that the covariance is ``X'X``."""
+    t, n = returns.shape
+    root = np.empty(t)
+    total = 0.0
+    w = 1.0 - lam
+    for k in range(t):
+        root[t - 1 - k] = w
+        total += w
+        w *= lam
+    out = np.empty((t, n))
+    for i in range(t):
+        f = math.sqrt(root[i] / total)
+        for j in range(n):
+            out[i, j] = returns[i, j] * f
+    return out
+
+
+@_njit
+def ledoit_wolf_shrink_kernel(x: FloatArray, emp: FloatArray) -> tuple[FloatArray, float]:
+    """The shrinkage step of :func:`ledoit_wolf_kernel` from centred data ``x`` and its
+    ``1/T`` covariance ``emp`` (symmetric); returns the shrunk matrix (new) and intensity."""
+    t, n = x.shape
+    trace = 0.0
+    for j in range(n):
+        trace += emp[j, j]
+    mu = trace / n
+    beta_raw = 0.0
+    for i in range(t):
+        s = 0.0
+        for j in range(n):
+            s += x[i, j] * x[i, j]
+        beta_raw += s * s
+    delta_raw = 0.0
+    for j in range(n):
+        for k in range(n):
+            delta_raw += emp[j, k] * emp[j, k]
+    beta = (beta_raw / t - delta_raw) / (n * t)
+    delta = (delta_raw - 2.0 * mu * trace + n * mu * mu) / n
+    beta = min(beta, delta)
+    shrinkage = 0.0 if beta == 0.0 else beta / delta
+    shrunk = (1.0 - shrinkage) * emp
+    for j in range(n):
+        shrunk[j, j] += shrinkage * mu
+    return shrunk, shrinkage
+
+
+def gram(x: FloatArray) -> FloatArray:
+    """``x' x`` through numpy, which calls BLAS ``syrk`` for a product with its own
+    transpose (half the flops of the general product Numba's ``@`` calls) and returns an
+    exactly symmetric matrix."""
+    out: FloatArray = x.T @ x
+    return out
+
+
+def sample_covariance(returns: FloatArray, ddof: int) -> FloatArray:
+    """:func:`sample_covariance_kernel` with the cross products by ``syrk`` (same estimator)."""
+    t, n = returns.shape
+    if t - ddof <= 0:
+        return np.full((n, n), np.nan)
+    cov = gram(centre_kernel(returns))
+    cov /= t - ddof
+    return cov
+
+
+def ewma_covariance(returns: FloatArray, lam: float) -> FloatArray:
+    """:func:`ewma_covariance_kernel` with the cross products by ``syrk`` (same estimator)."""
+    return gram(ewma_scale_kernel(returns, lam))
+
+
+def ledoit_wolf(returns: FloatArray) -> tuple[FloatArray, float]:
+    """:func:`ledoit_wolf_kernel` with the cross products by ``syrk`` (same estimator)."""
+    x = centre_kernel(returns)
+    emp = gram(x)
+    emp /= returns.shape[0]
+    return ledoit_wolf_shrink_kernel(x, emp)
+
+
+@_njit
 def quadratic_form_kernel(cov: FloatArray, weights: FloatArray) -> tuple[float, FloatArray]:
     """``(w' cov w, cov w)``: portfolio variance and the covariance-times-exposure vector."""
     n = weights.shape[0]
@@ -220,8 +342,135 @@ def historical_tail_kernel(pnl: FloatArray, confidence: float, z_ci: float) -> F
     half = z_ci * math.sqrt(n * confidence * (1.0 - confidence))
     k_worse = max(1, min(k, math.floor(m - half + TAIL_EPS)))
     k_better = max(k, min(n, math.ceil(m + half - TAIL_EPS)))
+    if k_better <= SMALL_TAIL:
+        return small_tail_kernel(pnl, m, k, k_worse, k_better)
     part = np.partition(pnl, sorted({k_worse - 1, k - 1, k_better - 1}))
     return tail_from_partition_kernel(part, m, k, k_worse, k_better)
+
+
+@_njit
+def small_tail_kernel(pnl: FloatArray, m: float, k: int, k_worse: int, k_better: int) -> FloatArray:
+    """:func:`historical_tail_kernel` for a short tail (``k_better <= SMALL_TAIL``): one pass
+    keeps the ``k_better`` smallest P&L values sorted (insertion into a short buffer), so no
+    copy and no full selection of the sample."""
+    n = pnl.shape[0]
+    buf = np.empty(k_better)
+    count = 0
+    for i in range(n):
+        x = pnl[i]
+        if count < k_better:
+            j = count
+            count += 1
+        elif x < buf[k_better - 1]:
+            j = k_better - 1
+        else:
+            continue
+        while j > 0 and buf[j - 1] > x:
+            buf[j] = buf[j - 1]
+            j -= 1
+        buf[j] = x
+    return tail_from_partition_kernel(buf, m, k, k_worse, k_better)
+
+
+@_njit
+def pnl_moments_kernel(pnl: FloatArray) -> FloatArray:
+    """``[finite, mean, m2, m3, m4, min, max]`` of a P&L vector in two passes.
+
+    ``m2..m4`` are the central moments ``mean((x - mean)^p)`` (biased, as g1/g2 use);
+    ``finite`` is 1.0 when every value is finite (then the rest is meaningful), else 0.0.
+    """
+    out = np.zeros(MOMENTS_WIDTH)
+    n = pnl.shape[0]
+    total = 0.0
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n):
+        x = pnl[i]
+        total += x
+        lo = min(lo, x)
+        hi = max(hi, x)
+    if not (math.isfinite(total) and math.isfinite(lo) and math.isfinite(hi)):
+        return out
+    mean = total / n
+    s2 = 0.0
+    s3 = 0.0
+    s4 = 0.0
+    for i in range(n):
+        d = pnl[i] - mean
+        d2 = d * d
+        s2 += d2
+        s3 += d2 * d
+        s4 += d2 * d2
+    out[MOM_FINITE] = 1.0 if math.isfinite(s4) else 0.0
+    out[MOM_MEAN] = mean
+    out[MOM_M2] = s2 / n
+    out[MOM_M3] = s3 / n
+    out[MOM_M4] = s4 / n
+    out[MOM_MIN] = lo
+    out[MOM_MAX] = hi
+    return out
+
+
+@_njit
+def covariance_check_kernel(cov: FloatArray, rel_tol: float) -> int:
+    """0 if ``cov`` is finite, symmetric to ``rel_tol`` of its largest entry and has a
+    non-negative diagonal; else ``COV_NOT_FINITE``, ``COV_ASYMMETRIC`` or ``COV_NEGATIVE_DIAG``."""
+    n = cov.shape[0]
+    scale = 0.0
+    for j in range(n):
+        for k in range(n):
+            x = cov[j, k]
+            if not math.isfinite(x):
+                return COV_NOT_FINITE
+            scale = max(scale, abs(x))
+    tol = rel_tol * max(scale, 1e-300)
+    for j in range(n):
+        if cov[j, j] < 0.0:
+            return COV_NEGATIVE_DIAG
+        for k in range(j + 1, n):
+            if abs(cov[j, k] - cov[k, j]) > tol:
+                return COV_ASYMMETRIC
+    return 0
+
+
+@_njit
+def euler_kernel(
+    cov: FloatArray, w: FloatArray, mu: FloatArray, z: float, es_scale: float, h: int
+) -> tuple[float, float, float, FloatArray]:
+    """Parametric-normal Euler decomposition in one pass over ``cov``.
+
+    Returns ``(variance, total VaR, total ES, out)`` with ``out`` rows ``EULER_MARGINAL``,
+    ``EULER_COMPONENT``, ``EULER_INCREMENTAL``, ``EULER_COMPONENT_ES`` (see
+    :mod:`.decomposition`); ``out`` is NaN if the variance is not positive.
+    """
+    n = w.shape[0]
+    cov_w = np.zeros(n)
+    for j in range(n):
+        acc = 0.0
+        for k in range(n):
+            acc += cov[j, k] * w[k]
+        cov_w[j] = acc
+    variance = 0.0
+    drift = 0.0
+    for j in range(n):
+        variance += w[j] * cov_w[j]
+        drift += mu[j] * w[j]
+    out = np.full((EULER_WIDTH, n), np.nan)
+    if not variance > 0.0:
+        return variance, np.nan, np.nan, out
+    root_h = math.sqrt(h)
+    sigma = math.sqrt(variance)
+    total = -h * drift + z * root_h * sigma
+    es_total = -h * drift + es_scale * root_h * sigma
+    for j in range(n):
+        marginal = -h * mu[j] + z * root_h * cov_w[j] / sigma
+        out[EULER_MARGINAL, j] = marginal
+        out[EULER_COMPONENT, j] = w[j] * marginal
+        out[EULER_COMPONENT_ES, j] = w[j] * (-h * mu[j] + es_scale * root_h * cov_w[j] / sigma)
+        reduced = variance - 2.0 * w[j] * cov_w[j] + w[j] * w[j] * cov[j, j]
+        reduced_var = -h * (drift - mu[j] * w[j]) + z * root_h * math.sqrt(max(reduced, 0.0))
+        out[EULER_INCREMENTAL, j] = total - reduced_var
+    return variance, total, es_total, out
 
 
 @_njit
@@ -411,3 +660,11 @@ def warm_up() -> None:
     welford_update_kernel(np.zeros(3), np.zeros((3, 3)), 0, r[0].copy())
     welford_remove_kernel(np.zeros(3), np.zeros((3, 3)), 1, r[0].copy())
     drawdown_kernel(pnl)
+    small_tail_kernel(pnl, 0.4, 1, 1, 2)
+    pnl_moments_kernel(pnl)
+    covariance_check_kernel(np.eye(3), 1e-12)
+    euler_kernel(np.eye(3), w, np.zeros(3), 2.3, 2.6, 1)
+    tail_from_partition_kernel(np.sort(pnl), 0.4, 1, 1, 2)
+    sample_covariance(r, 1)
+    ewma_covariance(r, 0.94)
+    ledoit_wolf(r)

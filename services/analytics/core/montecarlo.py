@@ -17,15 +17,25 @@ Two paths:
 Antithetic pairs (``Z``, ``-Z``; the Student-t mixing draw ``W`` is shared by the pair) halve
 the draws. Standard errors use the i.i.d. formulas of :mod:`.var`; for tail quantiles they are
 conservative under antithetic pairing (a pair never has both members below the median).
+
+Samplers: ``"pseudo"`` (default) draws PCG64 normals (numpy's ziggurat); ``"sobol"`` takes
+scrambled Sobol points (``scipy.stats.qmc.Sobol``, seeded, one dimension per asset) through the
+normal inverse CDF, chunk after chunk of the same sequence. Both are reproducible from the seed.
+Sobol points cost more per path (the inverse CDF), so which gives the smaller error per
+millisecond is measured, not assumed (docs/bench/analytics.md). At least
+``MIN_TAIL_OBSERVATIONS`` simulated losses must fall in the tail.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 from scipy.linalg.blas import dtrmm
+from scipy.special import ndtri
+from scipy.stats import qmc
 
 from nexus.errors import ValidationError
 
@@ -37,12 +47,14 @@ from .validation import (
     as_vector,
     check_confidence,
     check_horizon,
+    check_int,
 )
-from .var import QUANTILE_RULE, Z_CI, _tail_standard_error
+from .var import QUANTILE_RULE, Z_CI, _tail_standard_error, check_tail_count, checked_variance
 
 # Paths per chunk: small enough that a chunk's draws and returns stay in cache.
 CHUNK_PATHS = 2_048
 MAX_PATHS = 10_000_000
+SAMPLERS = ("pseudo", "sobol")
 
 
 def covariance_factor(cov: FloatArray) -> FloatArray:
@@ -95,14 +107,31 @@ class _Draws:
     ``-Z`` is minus the product of ``Z``), so pairing halves both the draws and the flops.
     """
 
-    def __init__(self, seed: int, antithetic: bool, nu: float | None) -> None:
+    def __init__(
+        self, seed: int, antithetic: bool, nu: float | None, sampler: str = "pseudo"
+    ) -> None:
         self.rng = np.random.default_rng(seed)
         self.antithetic = antithetic
         self.nu = nu
+        self.sampler = sampler
+        self.seed = seed
+        self._sobol: qmc.Sobol | None = None
+
+    def _standard(self, count: int, width: int) -> FloatArray:
+        if self.sampler == "pseudo":
+            z: FloatArray = self.rng.standard_normal((count, width))
+            return z
+        if self._sobol is None:
+            self._sobol = qmc.Sobol(width, scramble=True, seed=self.seed)
+        with warnings.catch_warnings():  # chunks need not be powers of two
+            warnings.simplefilter("ignore", UserWarning)
+            u = self._sobol.random(count)
+        q: FloatArray = ndtri(u)
+        return q
 
     def half(self, paths: int, width: int) -> tuple[FloatArray, FloatArray | None]:
         count = (paths + 1) // 2 if self.antithetic else paths
-        z = self.rng.standard_normal((count, width))
+        z = self._standard(count, width)
         mix: FloatArray | None = None
         if self.nu is not None:
             mix = np.sqrt(self.nu / self.rng.chisquare(self.nu, count))
@@ -125,17 +154,25 @@ class _Draws:
 
 
 def _check_paths(n_paths: Any) -> int:
-    if isinstance(n_paths, bool) or not isinstance(n_paths, int):
-        raise ValidationError("n_paths must be an integer", "n_paths")
-    if not 100 <= n_paths <= MAX_PATHS:
-        raise ValidationError(f"n_paths must be in 100..{MAX_PATHS}", "n_paths")
-    return n_paths
+    return check_int(n_paths, "n_paths", 100, MAX_PATHS)
+
+
+def _check_sampler(sampler: Any) -> str:
+    if sampler not in SAMPLERS:
+        raise ValidationError(f"sampler must be one of {SAMPLERS}, got {sampler!r}", "sampler")
+    return str(sampler)
+
+
+def _check_seed(seed: Any) -> int:
+    return check_int(seed, "seed", 0, 2**63 - 1)
 
 
 def _check_dof(student_t: bool, dof: Any) -> float | None:
     if not student_t:
         return None
-    if isinstance(dof, bool) or not isinstance(dof, (int, float)) or not math.isfinite(dof):
+    if isinstance(dof, bool) or not isinstance(dof, (int, float, np.integer, np.floating)):
+        raise ValidationError("degrees_of_freedom must be a finite number", "degrees_of_freedom")
+    if not math.isfinite(dof):
         raise ValidationError("degrees_of_freedom must be a finite number", "degrees_of_freedom")
     if dof <= 2.0:
         raise ValidationError("degrees_of_freedom must be > 2", "degrees_of_freedom")
@@ -154,6 +191,7 @@ def simulate_pnl(
     mean: Any | None = None,
     full: bool = True,
     antithetic: bool = True,
+    sampler: str = "pseudo",
 ) -> FloatArray:
     """Simulated horizon P&L in money, one value per path (see the module docstring)."""
     sigma = as_covariance(cov)
@@ -161,16 +199,18 @@ def simulate_pnl(
     h = check_horizon(horizon_days)
     paths = _check_paths(n_paths)
     nu = _check_dof(student_t, degrees_of_freedom)
+    seed = _check_seed(seed)
     mu = np.zeros(sigma.shape[0]) if mean is None else as_vector(mean, "mean", length=w.shape[0])
     shape_scale = 1.0 if nu is None else math.sqrt((nu - 2.0) / nu)
-    draws = _Draws(seed, antithetic, nu)
+    draws = _Draws(seed, antithetic, nu, _check_sampler(sampler))
     drift = h * float(mu @ w)
     root_h = math.sqrt(h) * shape_scale
     if not full:
         variance, _ = kernels.quadratic_form_kernel(sigma, w)
+        sd = math.sqrt(checked_variance(variance, sigma, w))
         z, mix = draws.half(paths, 1)
         y = z[:, 0] if mix is None else z[:, 0] * mix
-        fast: FloatArray = drift + root_h * math.sqrt(max(variance, 0.0)) * draws.mirror(y, paths)
+        fast: FloatArray = drift + root_h * sd * draws.mirror(y, paths)
         return fast
     asset_map = _AssetMap(sigma, root_h)
     out = np.empty(paths)
@@ -196,6 +236,7 @@ def monte_carlo_var(
     mean: Any | None = None,
     full: bool = True,
     antithetic: bool = True,
+    sampler: str = "pseudo",
 ) -> VaREstimate:
     """Monte Carlo VaR and ES (positive losses) with their standard errors.
 
@@ -204,8 +245,8 @@ def monte_carlo_var(
     c = check_confidence(confidence)
     if seed is None:
         seed = int(str(np.random.SeedSequence().entropy)) % (2**63)
-    elif isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValidationError("seed must be a non-negative integer", "seed")
+    seed = _check_seed(seed)
+    check_tail_count(float(_check_paths(n_paths)), c)
     pnl = simulate_pnl(
         cov,
         exposures,
@@ -217,7 +258,10 @@ def monte_carlo_var(
         mean=mean,
         full=full,
         antithetic=antithetic,
+        sampler=sampler,
     )
+    if not np.isfinite(pnl).all():
+        raise ValidationError("simulated P&L overflows float64", "exposures")
     tail = kernels.historical_tail_kernel(pnl, c, Z_CI)
     var = float(tail[kernels.TAIL_VAR])
     ci_lo = float(tail[kernels.TAIL_CI_LOWER])
@@ -240,7 +284,8 @@ def monte_carlo_var(
         quantile_rule=QUANTILE_RULE,
         uncertainty_method="Monte Carlo sampling error: order-statistic 95% CI, "
         "asymptotic ES SE (i.i.d. formulas)",
-        estimator=f"{path}; PCG64; antithetic={antithetic}",
+        estimator=f"{path}; {'PCG64' if sampler == 'pseudo' else 'scrambled Sobol'}; "
+        f"antithetic={antithetic}",
     )
 
 
@@ -267,10 +312,11 @@ def component_expected_shortfall(
     w = as_vector(exposures, "exposures", length=sigma.shape[0])
     h = check_horizon(horizon_days)
     paths = _check_paths(n_paths)
+    check_tail_count(float(paths), c)
     nu = _check_dof(student_t, degrees_of_freedom)
     scale = math.sqrt(h) * (1.0 if nu is None else math.sqrt((nu - 2.0) / nu))
     asset_map = _AssetMap(sigma, scale)
-    draws = _Draws(seed, antithetic, nu)
+    draws = _Draws(_check_seed(seed), antithetic, nu)
     x_all = np.empty((paths, sigma.shape[0]))
     start = 0
     while start < paths:

@@ -59,6 +59,18 @@ def sharpe_standard_error(excess: FloatArray, sharpe_per_period: float) -> float
     return math.sqrt(max(variance, 0.0) / n)
 
 
+def zero_variance_tolerance(x: FloatArray) -> float:
+    """Largest variance that float rounding alone can produce for a constant series.
+
+    The mean of n copies of ``c`` is off by up to about ``n eps |c|``, so a constant series
+    shows a variance of order ``(n eps |c|)^2`` (``np.var`` of ten 0.01 is 4.7e-38, not 0):
+    a variance at or below this is zero.
+    """
+    n = x.shape[0]
+    scale = float(np.max(np.abs(x))) if n else 0.0
+    return float((4.0 * n * float(np.finfo(np.float64).eps) * scale) ** 2)
+
+
 def _std(x: FloatArray) -> float:
     """Sample standard deviation (ddof=1); exactly 0 for a constant series."""
     if float(np.ptp(x)) == 0.0:
@@ -133,7 +145,7 @@ def performance_metrics(
     if benchmark is not None:
         b = as_vector(benchmark, "benchmark", length=n)
         b_var = float(np.var(b, ddof=1))
-        if b_var <= 0.0:
+        if b_var <= zero_variance_tolerance(b):
             raise ValidationError("benchmark returns have zero variance", "benchmark")
         beta = float(np.cov(r, b, ddof=1)[0, 1]) / b_var
         alpha = (float(excess.mean()) - beta * float((b - rf).mean())) * p

@@ -19,12 +19,14 @@ from typing import Any, TypeVar
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 
 from nexus.errors import ValidationError
 from nexus.money import Fixed, Money, Rounding
 
 from . import correlation as corr
 from .decomposition import factor_risk, risk_decomposition, var_decomposition
+from .montecarlo import MAX_PATHS
 from .performance import performance_metrics
 from .sources import PositionSource, PriceSource, ResultCache
 from .stress import StressScenario, apply_scenario, resolve_scenarios
@@ -33,11 +35,19 @@ from .types import (
     PerformanceMetrics,
     PortfolioPosition,
     RiskDecomposition,
+    VaREstimate,
     VaRMethod,
     VaRResult,
     money_text,
 )
-from .validation import FloatArray, check_confidence, check_horizon
+from .validation import (
+    FloatArray,
+    check_confidence,
+    check_finite_number,
+    check_horizon,
+    check_int,
+    check_unit_interval,
+)
 from .var import to_var_result, var_from_returns
 
 T = TypeVar("T")
@@ -61,6 +71,36 @@ class AnalyticsConfig(msgspec.Struct, frozen=True, kw_only=True):
     benchmark_symbol: str | None = None
     risk_free_rate: float = 0.0
     periods_per_year: int = 252
+
+    def __post_init__(self) -> None:
+        """Every setting checked at construction (a bad one never waits for a request)."""
+        check_int(self.var_lookback_days, "var_lookback_days", 2, 3660)
+        check_int(self.money_places, "money_places", 0, 9)
+        if not isinstance(self.rounding, Rounding) or self.rounding is Rounding.EXACT:
+            raise ValidationError("rounding must be a Rounding mode other than EXACT", "rounding")
+        check_confidence(self.summary_confidence, "summary_confidence")
+        check_confidence(self.decomposition_confidence, "decomposition_confidence")
+        try:
+            corr.Estimator(self.estimator)
+        except ValueError as exc:
+            raise ValidationError(f"unknown estimator {self.estimator!r}", "estimator") from exc
+        check_unit_interval(self.ewma_lambda, "ewma_lambda")
+        check_unit_interval(self.age_decay, "age_decay")
+        check_int(self.mc_paths, "mc_paths", 100, MAX_PATHS)
+        if self.mc_seed is not None:
+            check_int(self.mc_seed, "mc_seed", 0, 2**63 - 1)
+        if not isinstance(self.mc_full_simulation, bool):
+            raise ValidationError("mc_full_simulation must be a boolean", "mc_full_simulation")
+        dof = check_finite_number(self.student_t_dof, "student_t_dof")
+        if dof <= 2.0:
+            raise ValidationError("student_t_dof must be > 2", "student_t_dof")
+        if self.benchmark_symbol is not None and (
+            not isinstance(self.benchmark_symbol, str) or not self.benchmark_symbol
+        ):
+            raise ValidationError("benchmark_symbol must be a non-empty string", "benchmark_symbol")
+        if check_finite_number(self.risk_free_rate, "risk_free_rate") <= -1.0:
+            raise ValidationError("risk_free_rate must be > -100%", "risk_free_rate")
+        check_int(self.periods_per_year, "periods_per_year", 1, 366 * 24)
 
 
 def _check_user(user_id: Any) -> str:
@@ -203,26 +243,32 @@ class PortfolioAnalyticsService:
 
         async def compute() -> VaRResult:
             cfg = self.config
-            returns = await self._window_returns(positions, cfg.var_lookback_days)
-            exposures = self._exposures(positions)
-            estimate = var_from_returns(
-                returns,
-                exposures,
-                confidence_level,
-                time_horizon,
-                m,
-                age_decay=cfg.age_decay,
-                n_paths=cfg.mc_paths,
-                seed=cfg.mc_seed,
-                degrees_of_freedom=cfg.student_t_dof,
-                full_simulation=cfg.mc_full_simulation,
-            )
+            estimate = await self._estimate(positions, confidence_level, time_horizon, m)
             total = sum((p.market_value for p in positions), Money(0))
             return to_var_result(
                 estimate, str(total), places=cfg.money_places, rounding=cfg.rounding
             )
 
         return await self._cached(key, compute)
+
+    async def _estimate(
+        self, positions: list[PortfolioPosition], confidence: float, horizon: int, m: VaRMethod
+    ) -> VaREstimate:
+        """The unrounded VaR estimate of valued ``positions`` over the VaR look-back."""
+        cfg = self.config
+        returns = await self._window_returns(positions, cfg.var_lookback_days)
+        return var_from_returns(
+            returns,
+            self._exposures(positions),
+            confidence,
+            horizon,
+            m,
+            age_decay=cfg.age_decay,
+            n_paths=cfg.mc_paths,
+            seed=cfg.mc_seed,
+            degrees_of_freedom=cfg.student_t_dof,
+            full_simulation=cfg.mc_full_simulation,
+        )
 
     async def get_performance_metrics(
         self, user_id: str, start_date: dt.date, end_date: dt.date
@@ -240,7 +286,7 @@ class PortfolioAnalyticsService:
         wanted = [*symbols, bench] if bench and bench not in symbols else symbols
         history = await self._prices.price_history(wanted, start_date, end_date)
         raw = history.closes_raw
-        keep = (raw != 0).all(axis=1)
+        keep: npt.NDArray[np.bool_] = np.asarray(history.present.all(axis=1))
         if int(keep.sum()) < 3:
             raise ValidationError("not enough common price history", "start_date")
         raw = raw[keep]
@@ -290,7 +336,7 @@ class PortfolioAnalyticsService:
         model = factor_risk(assets, factor_returns, exposures, list(factors))
         return risk_decomposition(
             symbols,
-            exposures,
+            [p.market_value for p in positions],
             decomposition,
             model,
             places=self.config.money_places,
@@ -301,10 +347,7 @@ class PortfolioAnalyticsService:
         self, user_id: str, symbols: list[str] | None, lookback_days: int
     ) -> CorrelationMatrix:
         """Correlation of ``symbols`` (default: the user's holdings) over ``lookback_days``."""
-        if isinstance(lookback_days, bool) or not isinstance(lookback_days, int):
-            raise ValidationError("lookback_days must be an integer", "lookback_days")
-        if not 2 <= lookback_days <= 3660:
-            raise ValidationError("lookback_days must be in 2..3660", "lookback_days")
+        lookback_days = check_int(lookback_days, "lookback_days", 2, 3660)
         if not symbols:
             symbols = [p.symbol for p in await self._positions.positions(_check_user(user_id))]
         else:
@@ -327,18 +370,26 @@ class PortfolioAnalyticsService:
         """
         resolved = resolve_scenarios(scenarios)
         positions = await self._valued(user_id)
-        base_var: Money | None = None
+        base_var: float | None = None
         if positions:
-            result = await self.calculate_var(
-                user_id, self.config.summary_confidence, 1, VaRMethod.PARAMETRIC_NORMAL
+            # the unrounded VaR: the stressed VaR is rounded once, after the multiplier
+            estimate = await self._estimate(
+                positions, self.config.summary_confidence, 1, VaRMethod.PARAMETRIC_NORMAL
             )
-            base_var = Money(result.var)
+            base_var = estimate.var
         factors = sorted({f for sc in resolved for f in sc.factor_shocks})
         betas: dict[str, dict[str, float]] | None = None
         if positions and factors:
             betas = await self._betas(positions, factors)
         out: list[dict[str, Any]] = []
         for scenario in resolved:
-            stressed = apply_scenario(positions, scenario, base_var=base_var, betas=betas)
+            stressed = apply_scenario(
+                positions,
+                scenario,
+                base_var=base_var,
+                betas=betas,
+                places=self.config.money_places,
+                rounding=self.config.rounding,
+            )
             out.append(msgspec.to_builtins(stressed))
         return out

@@ -4,8 +4,10 @@ Adapters (HTTP market-data client, orders-service client, Redis cache) implement
 protocols outside the core; the in-memory versions serve unit tests and embedding.
 
 Prices are exact: a :class:`PriceHistory` holds raw fixed-point closes (``value * 10**9``,
-int64, see :mod:`nexus.money`); ``0`` marks a missing close. Returns derived from them are
-float64 statistics.
+int64, see :mod:`nexus.money`); ``MISSING_PRICE_RAW`` (-1, never a valid price) marks a
+missing close, so a close of exactly ``0`` (a holding that became worthless) is a real price:
+its return is -100%, and a return *from* a zero close is undefined (NaN, treated as missing).
+Returns derived from them are float64 statistics.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from nexus.money import Fixed
 from .types import PortfolioPosition
 
 T = TypeVar("T")
-MISSING_PRICE_RAW = 0
+MISSING_PRICE_RAW = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +44,24 @@ class PriceHistory:
             raise ValidationError(f"closes_raw must have shape {shape}", "closes_raw")
         if any(b <= a for a, b in zip(self.dates, self.dates[1:], strict=False)):
             raise ValidationError("dates must be strictly increasing", "dates")
-        if (self.closes_raw < 0).any():
+        if ((self.closes_raw < 0) & (self.closes_raw != MISSING_PRICE_RAW)).any():
             raise ValidationError("closes must be >= 0", "closes_raw")
 
+    @property
+    def present(self) -> npt.NDArray[np.bool_]:
+        """``True`` where a close exists (a zero close is present)."""
+        out: npt.NDArray[np.bool_] = self.closes_raw != MISSING_PRICE_RAW
+        return out
+
     def returns(self) -> npt.NDArray[np.float64]:
-        """Simple returns ``(T - 1, N)``; NaN where either close is missing."""
+        """Simple returns ``(T - 1, N)``; NaN where either close is missing or the previous
+        close is zero (no return is defined from a worthless price)."""
         closes = self.closes_raw.astype(np.float64)
         closes[self.closes_raw == MISSING_PRICE_RAW] = np.nan
-        out: npt.NDArray[np.float64] = closes[1:] / closes[:-1] - 1.0
+        before = closes[:-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out: npt.NDArray[np.float64] = closes[1:] / before - 1.0
+        out[before == 0.0] = np.nan
         return np.ascontiguousarray(out)
 
     def column(self, symbol: str) -> int:

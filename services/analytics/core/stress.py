@@ -5,8 +5,9 @@ position the shock is chosen by priority: symbol > factor > sector > asset class
 default. A factor shock is a move of a factor's return (e.g. ``{"SPY": "-0.10"}``) mapped to
 a position through its regression betas: ``shock = sum_k beta_k f_k`` (HALF_EVEN to 1e-9).
 The stressed price is ``price * (1 + shock)`` rounded HALF_EVEN to the fixed-point scale
-(1e-9) and floored at zero; P&L is ``(stressed - price) * quantity`` as exact :class:`Money`
-(positive for a gain, so a long position loses in a crash).
+(1e-9) and floored at zero; P&L is ``(stressed - price) * quantity`` computed exactly (integer
+raw values, up to 18 decimals when the quantity has decimals; never rounded), written with at
+``Money``'s text when it has at most 9 decimals (positive for a gain, so a long position loses in a crash).
 
 Historical scenarios (shock sizes documented; moves are of broad indices over the named
 window, applied per asset class and, where the episode was sector-specific, per sector):
@@ -27,21 +28,28 @@ rates_2022         3 Jan - 31 Dec 2022          equity -19.4% (S&P 500), technol
                                                 crypto -64% (BTC)
 =================  ===========================  =============================================
 
-A scenario may also carry a volatility multiplier: the stressed VaR is the parametric VaR
-scaled by it (the service supplies the base VaR).
+A scenario may also carry a volatility multiplier: the stressed VaR is the unrounded parametric
+VaR times the multiplier, rounded once to the money places (the service supplies the base VaR).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import msgspec
 
 from nexus.errors import ValidationError
-from nexus.money import Fixed, Money, Rounding
+from nexus.money import PRECISION, Fixed, FixedPointError, Money, Rounding
 
-from .types import PortfolioPosition, PositionStress, StressResult
+from .types import (
+    PortfolioPosition,
+    PositionStress,
+    StressResult,
+    exact_decimal_text,
+    exact_money_text,
+    float_decimal,
+)
 
 ONE = Fixed(1)
 NANO = Decimal("0.000000001")
@@ -109,11 +117,7 @@ class StressScenario(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _decimal(value: str, field: str) -> Decimal:
-    try:
-        Fixed.from_str(value)
-        return Decimal(value)
-    except (ValueError, TypeError, InvalidOperation) as exc:
-        raise ValidationError(f"{field} is not an exact decimal: {value!r}", field) from exc
+    return Decimal(exact_decimal_text(value, field))
 
 
 HISTORICAL_SCENARIOS: dict[str, StressScenario] = {
@@ -179,51 +183,79 @@ HISTORICAL_SCENARIOS: dict[str, StressScenario] = {
 
 
 def stressed_price(price: Fixed, shock: str) -> Fixed:
-    """``price * (1 + shock)`` rounded HALF_EVEN to 1e-9, never below zero."""
-    factor = ONE + Fixed.from_str(shock)
-    new: Fixed = price.mul(factor, int(Rounding.HALF_EVEN))
+    """``price * (1 + shock)`` rounded HALF_EVEN to 1e-9, never below zero.
+
+    Raises :class:`ValidationError` if the stressed price leaves the fixed-point range.
+    """
+    try:
+        factor = ONE + Fixed.from_str(shock)
+        new: Fixed = price.mul(factor, int(Rounding.HALF_EVEN))
+    except FixedPointError as exc:
+        raise ValidationError(f"stressed price of {price} by {shock} overflows", "shock") from exc
     return new if new.raw >= 0 else Fixed(0)
+
+
+def exact_product_text(raw_scaled: int, decimals: int = 2 * PRECISION) -> str:
+    """Decimal text of ``raw_scaled * 10**-decimals`` exactly (Money's text when it fits)."""
+    unit = 10 ** (decimals - PRECISION)
+    if raw_scaled % unit == 0:  # fits the fixed-point scale: Money's own text
+        return str(Money.from_raw(raw_scaled // unit))
+    return f"{Decimal(raw_scaled).scaleb(-decimals).normalize():f}"
+
+
+def _stressed_var(
+    base: Money | Decimal | float, multiplier: str, places: int, rounding: Rounding
+) -> str:
+    if isinstance(base, Money):
+        amount = base.to_decimal()
+    elif isinstance(base, Decimal):
+        amount = base
+    else:
+        amount = float_decimal(base)
+    return exact_money_text(amount * Decimal(multiplier), places, rounding)
 
 
 def apply_scenario(
     positions: list[PortfolioPosition],
     scenario: StressScenario,
     *,
-    base_var: Money | None = None,
+    base_var: Money | Decimal | float | None = None,
     betas: Mapping[str, Mapping[str, float]] | None = None,
+    places: int = 2,
+    rounding: Rounding = Rounding.HALF_EVEN,
 ) -> StressResult:
-    """Per-position and total P&L of ``scenario``.
+    """Per-position and total P&L of ``scenario`` (exact, see the module docstring).
 
-    ``base_var`` gives a stressed VaR; ``betas`` (symbol -> factor -> beta, e.g. from
+    ``base_var`` (the *unrounded* 1-day VaR; a float statistic or an exact amount) gives a
+    stressed VaR: ``base_var * volatility_multiplier`` rounded once to ``places`` by
+    ``rounding``. ``betas`` (symbol -> factor -> beta, e.g. from
     :func:`decomposition.factor_risk`) enables the scenario's factor shocks.
     """
     rows: list[PositionStress] = []
-    total = Money(0)
+    total = 0
     for position in positions:
         shock, source = scenario.shock_for(position, (betas or {}).get(position.symbol))
         price = position.price_fixed
         new_price = stressed_price(price, shock)
-        qty = position.quantity_fixed
-        pnl: Money = new_price.notional(qty) - price.notional(qty)
-        total = total + pnl
+        pnl_raw = (new_price.raw - price.raw) * position.quantity_fixed.raw  # scale 1e-18
+        total += pnl_raw
         rows.append(
             PositionStress(
                 symbol=position.symbol,
                 shock=shock,
                 price=str(price),
                 stressed_price=str(new_price),
-                pnl=str(pnl),
+                pnl=exact_product_text(pnl_raw),
                 shock_source=source,
             )
         )
     stressed_var = None
     if base_var is not None:
-        multiplier = Fixed.from_str(scenario.volatility_multiplier)
-        stressed_var = str(base_var.mul(multiplier, int(Rounding.HALF_EVEN)))
+        stressed_var = _stressed_var(base_var, scenario.volatility_multiplier, places, rounding)
     return StressResult(
         scenario=scenario.name,
         description=scenario.description,
-        total_pnl=str(total),
+        total_pnl=exact_product_text(total),
         positions=rows,
         volatility_multiplier=scenario.volatility_multiplier,
         stressed_var=stressed_var,

@@ -13,21 +13,65 @@ libraries disagree:
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from typing import Any
 
 import msgspec
 
 from nexus.errors import ValidationError
-from nexus.money import Fixed, Money, Rounding, float_to_money
+from nexus.money import Fixed, FixedPointError, Money, Rounding
 
 SIGN_CONVENTION = "VaR and ES are positive losses in money; P&L is positive for a gain"
 
 
+def float_decimal(value: float) -> Decimal:
+    """The decimal a float statistic stands for: its shortest round-trip text (``repr``).
+
+    ``Decimal(0.29)`` is the binary expansion ``0.28999999999999998...``, which FLOOR or DOWN
+    would round to ``0.28``; ``repr`` gives ``0.29``, the value the computation meant.
+    """
+    if not math.isfinite(value):
+        raise ValidationError(f"not a finite money amount: {value!r}", "value")
+    return Decimal(repr(float(value)))
+
+
 def money_text(value: float, places: int, rounding: Rounding) -> str:
-    """A float money statistic as a decimal string with exactly ``places`` decimals."""
-    exact = float_to_money(value, places, rounding).to_decimal()
+    """A float money statistic as a decimal string with exactly ``places`` decimals.
+
+    The float is read as its shortest round-trip decimal (:func:`float_decimal`) and then
+    rounded once by ``rounding``; exact amounts should use :func:`exact_money_text`.
+    """
+    exact = float_decimal(value).quantize(
+        Decimal(1).scaleb(-places), rounding=rounding.decimal_mode
+    )
     return f"{exact:.{places}f}"
+
+
+def exact_money_text(value: Money | Fixed | Decimal, places: int, rounding: Rounding) -> str:
+    """An exact amount rounded once to ``places`` decimals (no float on the way)."""
+    exact = value if isinstance(value, Decimal) else value.to_decimal()
+    rounded = exact.quantize(Decimal(1).scaleb(-places), rounding=rounding.decimal_mode)
+    return f"{rounded:.{places}f}"
+
+
+def exact_decimal_text(value: Any, field: str) -> str:
+    """A decimal string of ``value`` (``str``, ``int`` or ``Decimal``) that fits a Fixed.
+
+    Raises :class:`ValidationError` naming ``field`` for anything else, for an inexact
+    value (more than 9 decimals) and for an overflow of the fixed-point range.
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise ValidationError(
+            f"{field} must be a decimal string, got {type(value).__name__}", field
+        )
+    text = value if isinstance(value, str) else str(value)
+    try:
+        Fixed.from_str(text)
+    except (ValueError, TypeError, InvalidOperation, FixedPointError) as exc:
+        raise ValidationError(f"{field} is not an exact decimal in range: {text!r}", field) from exc
+    return text
 
 
 class VaRMethod(StrEnum):
@@ -234,14 +278,11 @@ class PortfolioPosition(msgspec.Struct, frozen=True, kw_only=True):
     currency: str = "USD"
 
     def __post_init__(self) -> None:
-        if not self.symbol:
+        if not isinstance(self.symbol, str) or not self.symbol:
             raise ValidationError("symbol must not be empty", "symbol")
         for name in ("quantity", "price"):
-            text = getattr(self, name)
-            try:
-                Fixed.from_str(text)
-            except (ValueError, TypeError, InvalidOperation) as exc:
-                raise ValidationError(f"{name} is not an exact decimal: {text!r}", name) from exc
+            text = exact_decimal_text(getattr(self, name), name)
+            msgspec.structs.force_setattr(self, name, text)  # Decimal("10") -> "10"
         if Decimal(self.price) < 0:
             raise ValidationError("price must be >= 0", "price")
 
@@ -283,7 +324,7 @@ class StressResult(msgspec.Struct, frozen=True, kw_only=True):
     volatility_multiplier: str
     stressed_var: str | None = None
     price_rounding: str = "stressed price = price * (1 + shock), HALF_EVEN to 1e-9"
-    pnl_rule: str = "(stressed price - price) * quantity, exact Money"
+    pnl_rule: str = "(stressed price - price) * quantity, exact (never rounded)"
 
 
 class BacktestResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -18,7 +18,7 @@ MAX_HORIZON_DAYS = 250
 
 def check_confidence(value: Any, field: str = "confidence") -> float:
     """A confidence level strictly inside (0.5, 1)."""
-    if isinstance(value, bool) or not isinstance(value, Real):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise ValidationError(f"{field} must be a number in (0.5, 1)", field)
     c = float(value)
     if not (0.5 < c < 1.0):
@@ -28,7 +28,7 @@ def check_confidence(value: Any, field: str = "confidence") -> float:
 
 def check_horizon(value: Any, field: str = "horizon_days") -> int:
     """A horizon in whole trading days, 1..250."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ValidationError(f"{field} must be an integer number of days", field)
     h = int(value)
     if not 1 <= h <= MAX_HORIZON_DAYS:
@@ -36,9 +36,20 @@ def check_horizon(value: Any, field: str = "horizon_days") -> int:
     return h
 
 
+def check_int(value: Any, field: str, low: int | None = None, high: int | None = None) -> int:
+    """An integer (Python or numpy, never ``bool``) in ``low..high`` (bounds optional)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValidationError(f"{field} must be an integer", field)
+    x = int(value)
+    if (low is not None and x < low) or (high is not None and x > high):
+        span = f"{'' if low is None else low}..{'' if high is None else high}"
+        raise ValidationError(f"{field} must be in {span}, got {x}", field)
+    return x
+
+
 def check_unit_interval(value: Any, field: str, *, open_low: bool = True) -> float:
     """A number in (0, 1) (or [0, 1) with ``open_low=False``)."""
-    if isinstance(value, bool) or not isinstance(value, Real):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise ValidationError(f"{field} must be a number", field)
     x = float(value)
     low_ok = x > 0.0 if open_low else x >= 0.0
@@ -49,12 +60,29 @@ def check_unit_interval(value: Any, field: str, *, open_low: bool = True) -> flo
 
 def check_finite_number(value: Any, field: str) -> float:
     """Any finite real number."""
-    if isinstance(value, bool) or not isinstance(value, Real):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise ValidationError(f"{field} must be a number", field)
     x = float(value)
     if not math.isfinite(x):
         raise ValidationError(f"{field} must be finite", field)
     return x
+
+
+def as_numeric_matrix(value: Any, field: str, *, min_rows: int = 1) -> FloatArray:
+    """A C-contiguous float64 ``(T, N)`` matrix, shape checked but **values not scanned**.
+
+    For hot paths whose result proves finiteness (a NaN or inf in the input reaches the
+    output); they call :func:`as_matrix` only when the result is not finite, for the error.
+    """
+    try:
+        arr = np.ascontiguousarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{field} must be a numeric matrix", field) from exc
+    if arr.ndim != 2 or arr.shape[1] < 1:
+        raise ValidationError(f"{field} must be 2-D (days x assets), got {arr.shape}", field)
+    if arr.shape[0] < min_rows:
+        raise ValidationError(f"{field} needs at least {min_rows} rows", field)
+    return arr
 
 
 def as_matrix(value: Any, field: str, *, allow_nan: bool = False, min_rows: int = 1) -> FloatArray:
@@ -94,13 +122,17 @@ def as_vector(
 
 def as_covariance(value: Any, field: str = "covariance") -> FloatArray:
     """A finite, square, symmetric float64 matrix (PSD is the caller's promise)."""
-    arr = as_matrix(value, field)
+    from . import kernels  # validation is imported by the kernels' callers only
+
+    arr = as_numeric_matrix(value, field)
     n = arr.shape[0]
     if arr.shape != (n, n):
         raise ValidationError(f"{field} must be square, got {arr.shape}", field)
-    scale = max(float(np.max(np.abs(arr))), 1e-300)
-    if not np.allclose(arr, arr.T, rtol=0.0, atol=1e-12 * scale):
+    code = kernels.covariance_check_kernel(arr, 1e-12)  # one pass, no temporaries
+    if code == kernels.COV_NOT_FINITE:
+        raise ValidationError(f"{field} must be finite", field)
+    if code == kernels.COV_ASYMMETRIC:
         raise ValidationError(f"{field} must be symmetric", field)
-    if (np.diag(arr) < 0).any():
+    if code == kernels.COV_NEGATIVE_DIAG:
         raise ValidationError(f"{field} must have a non-negative diagonal", field)
     return arr

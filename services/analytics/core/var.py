@@ -16,6 +16,18 @@ Conventions (also carried by every :class:`VaREstimate`):
   the asymptotic ES standard error ``sqrt((Var(L | tail) + c (ES - VaR)^2) / (n (1 - c)))``.
   Parametric: delta method with ``Var(sigma_hat) = sigma^2 / (2 (n - 1))`` and, when the mean is
   estimated, ``Var(mu_hat) = sigma^2 / n``.
+* **Minimum tail**: historical and simulated estimates need at least
+  ``MIN_TAIL_OBSERVATIONS`` (2) observations in the tail, ``n (1 - c) >= 2`` (``n_eff`` for
+  age weights): with one, the tail's spread and so the ES standard error cannot be estimated
+  (e.g. 99% needs 200 days). Fewer raise :class:`ValidationError` on ``confidence``.
+* **Cornish-Fisher domain**: the expansion is a valid quantile function over the tail only
+  where it is increasing in ``z`` over the tail (checked down to the tail's outermost 0.1%,
+  :func:`cornish_fisher_is_monotone`) and its ES is not below its VaR; outside (large skewness against
+  the kurtosis) VaR can turn negative, fall as confidence rises and ES fall below VaR, so
+  :class:`CornishFisherDomainError` (a ``ValidationError`` naming the skewness and excess
+  kurtosis) is raised instead of an estimate: use historical VaR for such a P&L.
+* **Degenerate input**: a covariance that is not PSD for the exposures (``w'Sw < 0``) and a
+  P&L that overflows float64 raise instead of returning a zero VaR.
 """
 
 from __future__ import annotations
@@ -24,7 +36,7 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 from nexus.errors import ValidationError
 from nexus.money import Rounding
@@ -35,29 +47,40 @@ from .validation import (
     FloatArray,
     as_covariance,
     as_matrix,
+    as_numeric_matrix,
     as_vector,
     check_confidence,
     check_horizon,
+    check_int,
     check_unit_interval,
 )
 
 CI_LEVEL = 0.95
+MIN_TAIL_OBSERVATIONS = 2
+CF_TAIL_FRACTION = 1e-3
 Z_CI = 1.959963984540054
 QUANTILE_RULE = "upper-tail inverted CDF: k = ceil(n(1-c))-th largest loss; ES Acerbi-Tasche"
 NORMAL_SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
+class CornishFisherDomainError(ValidationError):
+    """The Cornish-Fisher expansion is not a quantile function over the tail (not monotone)
+    for these moments; carries them as ``skewness`` and ``excess_kurtosis``."""
+
+    def __init__(self, skewness: float, excess_kurtosis: float, confidence: float) -> None:
+        super().__init__(
+            f"Cornish-Fisher expansion is not monotone over the {confidence:g} tail for "
+            f"skewness {skewness:.6g} and excess kurtosis {excess_kurtosis:.6g} "
+            "(VaR and ES would be meaningless); use historical VaR",
+            "method",
+        )
+        self.skewness = skewness
+        self.excess_kurtosis = excess_kurtosis
+
+
 def normal_pdf(x: float) -> float:
     """Standard normal density."""
     return math.exp(-0.5 * x * x) / NORMAL_SQRT_2PI
-
-
-def portfolio_pnl(returns: Any, exposures: Any) -> FloatArray:
-    """Daily P&L in money of fixed money exposures: ``returns @ exposures``."""
-    r = as_matrix(returns, "returns")
-    w = as_vector(exposures, "exposures", length=r.shape[1])
-    pnl: FloatArray = r @ w
-    return pnl
 
 
 def age_weights(n: int, decay: float) -> FloatArray:
@@ -66,6 +89,17 @@ def age_weights(n: int, decay: float) -> FloatArray:
     ages = np.arange(n - 1, -1, -1, dtype=np.float64)
     w: FloatArray = lam**ages * (1.0 - lam) / (1.0 - lam**n)
     return w
+
+
+def check_tail_count(n_eff: float, confidence: float, field: str = "confidence") -> None:
+    """Raise unless ``n_eff (1 - c) >= MIN_TAIL_OBSERVATIONS`` (see the module docstring)."""
+    if n_eff * (1.0 - confidence) < MIN_TAIL_OBSERVATIONS - kernels.TAIL_EPS:
+        need = math.ceil(MIN_TAIL_OBSERVATIONS / (1.0 - confidence) - 1e-6)
+        raise ValidationError(
+            f"{n_eff:g} observations leave fewer than {MIN_TAIL_OBSERVATIONS} in the "
+            f"{confidence:g} tail; need at least {need}",
+            field,
+        )
 
 
 def _tail_standard_error(tail: FloatArray, confidence: float, n_eff: float) -> float:
@@ -91,15 +125,15 @@ def historical_var(
     c = check_confidence(confidence)
     h = check_horizon(horizon_days)
     x = as_vector(pnl, "pnl", min_length=2)
-    if not isinstance(scaling, HorizonScaling):
-        raise ValidationError(f"unknown horizon scaling {scaling!r}", "scaling")
+    scaling = check_scaling(scaling)
     factor = math.sqrt(h)
     if age_decay is not None:
         if scaling is HorizonScaling.OVERLAPPING:
             raise ValidationError("age weighting supports sqrt_time scaling only", "scaling")
+        check_tail_count(float(x.shape[0]), c)
         w = age_weights(x.shape[0], age_decay)
-        tail = kernels.weighted_tail_kernel(x, w, c, Z_CI)
         n_eff = 1.0 / float(np.sum(w * w))
+        tail = kernels.weighted_tail_kernel(x, w, c, Z_CI)
         method = VaRMethod.HISTORICAL_AGE_WEIGHTED
         estimator = f"Boudoukh age weights, decay {age_decay}"
     else:
@@ -109,6 +143,7 @@ def historical_var(
             csum = np.concatenate(([0.0], np.cumsum(x)))
             x = np.ascontiguousarray(csum[h:] - csum[:-h])
             factor = 1.0
+        check_tail_count(float(x.shape[0]), c)
         tail = kernels.historical_tail_kernel(x, c, Z_CI)
         n_eff = float(x.shape[0])
         if scaling is HorizonScaling.OVERLAPPING and h > 1:
@@ -124,6 +159,10 @@ def historical_var(
         ci_lo = var - (var - ci_lo) * math.sqrt(h)
         ci_hi = var + (ci_hi - var) * math.sqrt(h)
     se_var = (ci_hi - ci_lo) / (2.0 * Z_CI)
+    if tail[kernels.TAIL_COUNT] < MIN_TAIL_OBSERVATIONS:
+        # age weights can put the whole tail on one day: its spread is then unknown, and ES
+        # (= VaR there) is at least as uncertain as VaR
+        se_es = max(se_es, se_var)
     return VaREstimate(
         method=method,
         confidence=c,
@@ -153,6 +192,32 @@ def cornish_fisher_quantile(z: float, skewness: float, excess_kurtosis: float) -
     )
 
 
+def cornish_fisher_is_monotone(z_alpha: float, skewness: float, excess_kurtosis: float) -> bool:
+    """Whether the Cornish-Fisher map ``g(z)`` increases over the tail ``[z_lo, z_alpha]``.
+
+    ``z_lo = Phi^-1(Phi(z_alpha) * CF_TAIL_FRACTION)``: the check covers all of the tail but
+    its outermost 0.1% of probability (with any skewness and no excess kurtosis ``g`` turns
+    down somewhere far out, e.g. below z = -4.7 for skewness -0.8, which no tail statistic
+    at these confidences feels). ``g'(z) = a z^2 + b z + c`` with ``a = k/8 - s^2/6``,
+    ``b = s/3``, ``c = 1 - k/8 + 5 s^2/36``; a quadratic is positive on an interval iff it
+    is at both ends and, when its vertex lies inside and ``a > 0``, at the vertex.
+    """
+    s, k = skewness, excess_kurtosis
+    a = k / 8.0 - s * s / 6.0
+    b = s / 3.0
+    c0 = 1.0 - k / 8.0 + 5.0 * s * s / 36.0
+    z_lo = float(ndtri(float(ndtr(z_alpha)) * CF_TAIL_FRACTION))
+
+    def slope(z: float) -> float:
+        return a * z * z + b * z + c0
+
+    if slope(z_lo) <= 0.0 or slope(z_alpha) <= 0.0:
+        return False
+    if a > 0.0 and z_lo < -b / (2.0 * a) < z_alpha:
+        return c0 - b * b / (4.0 * a) > 0.0
+    return True
+
+
 def cornish_fisher_tail_mean(alpha: float, skewness: float, excess_kurtosis: float) -> float:
     """``E[g(Z) | Z < z_alpha]`` for the Cornish-Fisher transform ``g`` of a standard normal.
 
@@ -177,7 +242,24 @@ def _portfolio_moments(
     mu = 0.0
     if mean is not None:
         mu = float(as_vector(mean, "mean", length=sigma.shape[0]) @ w)
-    return mu, math.sqrt(max(variance, 0.0)), w
+    return mu, math.sqrt(checked_variance(variance, sigma, w)), w
+
+
+def checked_variance(variance: float, cov: FloatArray, w: FloatArray) -> float:
+    """``w'Sw`` clipped at 0 within rounding; raises if clearly negative (``cov`` is not
+    PSD) or not finite (overflow), instead of a silent zero VaR."""
+    if not math.isfinite(variance):
+        raise ValidationError("portfolio variance overflows float64", "exposures")
+    if variance < 0.0:
+        # rounding of w'Sw is at most ~N eps sum |w_j S_jk w_k| <= N eps (|w|' diag(S)^.5)^2
+        scale = float(np.abs(w) @ np.sqrt(np.abs(np.diagonal(cov)))) ** 2
+        if variance < -64.0 * w.shape[0] * float(np.finfo(np.float64).eps) * scale:
+            raise ValidationError(
+                "covariance is not positive semi-definite: w'Sw < 0 for these exposures",
+                "covariance",
+            )
+        return 0.0
+    return variance
 
 
 def parametric_var(
@@ -201,10 +283,7 @@ def parametric_var(
     """
     c = check_confidence(confidence)
     h = check_horizon(horizon_days)
-    if isinstance(n_observations, bool) or not isinstance(n_observations, int):
-        raise ValidationError("n_observations must be an integer", "n_observations")
-    if n_observations < 2:
-        raise ValidationError("n_observations must be >= 2", "n_observations")
+    n_observations = check_int(n_observations, "n_observations", 2)
     mu, sigma, _ = _portfolio_moments(cov, exposures, mean)
     return _parametric_estimate(
         mu, sigma, c, h, n_observations, mean is not None, skewness, excess_kurtosis
@@ -219,8 +298,7 @@ def normal_var_from_volatility(
     h = check_horizon(horizon_days)
     if not (math.isfinite(sigma) and sigma >= 0.0):
         raise ValidationError("sigma must be a finite non-negative number", "sigma")
-    if n_observations < 2:
-        raise ValidationError("n_observations must be >= 2", "n_observations")
+    n_observations = check_int(n_observations, "n_observations", 2)
     return _parametric_estimate(0.0, sigma, c, h, n_observations, False, None, None)
 
 
@@ -243,8 +321,12 @@ def _parametric_estimate(
         k = float(excess_kurtosis or 0.0) / h
         if not (math.isfinite(s) and math.isfinite(k)):
             raise ValidationError("skewness and excess_kurtosis must be finite", "skewness")
+        if not cornish_fisher_is_monotone(-z, s, k):
+            raise CornishFisherDomainError(s, k, c)
         q = -cornish_fisher_quantile(-z, s, k)
         tail = -cornish_fisher_tail_mean(alpha, s, k)
+        if tail < q:  # never ES < VaR, whatever the far tail does
+            raise CornishFisherDomainError(s, k, c)
     else:
         q = z
         tail = normal_pdf(z) / alpha
@@ -273,13 +355,44 @@ def _parametric_estimate(
 
 def sample_moments(pnl: FloatArray) -> tuple[float, float]:
     """Skewness and excess kurtosis (biased moment estimators g1, g2) of a sample."""
-    d = pnl - pnl.mean()
-    m2 = float(np.mean(d * d))
-    if m2 <= 0.0:
+    return _shape(kernels.pnl_moments_kernel(np.ascontiguousarray(pnl, dtype=np.float64)))
+
+
+def _shape(mom: FloatArray) -> tuple[float, float]:
+    m2 = float(mom[kernels.MOM_M2])
+    if m2 <= 0.0 or mom[kernels.MOM_MIN] == mom[kernels.MOM_MAX]:
         return 0.0, 0.0
-    m3 = float(np.mean(d**3))
-    m4 = float(np.mean(d**4))
+    m3, m4 = float(mom[kernels.MOM_M3]), float(mom[kernels.MOM_M4])
     return m3 / m2**1.5, m4 / (m2 * m2) - 3.0
+
+
+def check_scaling(scaling: Any) -> HorizonScaling:
+    """A :class:`HorizonScaling` or its documented name (``"sqrt_time"``, ``"overlapping"``)."""
+    try:
+        return HorizonScaling(scaling)
+    except ValueError as exc:
+        raise ValidationError(f"unknown horizon scaling {scaling!r}", "scaling") from exc
+
+
+def linear_pnl(r: FloatArray, w: FloatArray) -> FloatArray:
+    """``r @ w`` for a matrix whose values were not scanned (:func:`as_numeric_matrix`).
+
+    A NaN or inf in a column with a non-zero exposure reaches its day's P&L, so only the
+    columns of zero exposure (which a BLAS may skip) are scanned here; a non-finite P&L
+    raises, naming bad returns or an overflow (never a silent zero VaR).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        pnl: FloatArray = r @ w
+    zero = w == 0.0
+    if zero.any() and not np.isfinite(r[:, zero]).all():
+        raise ValidationError("returns must be finite", "returns")
+    return pnl
+
+
+def _nonfinite_pnl(r: FloatArray) -> ValidationError:
+    if not np.isfinite(r).all():
+        return ValidationError("returns must be finite", "returns")
+    return ValidationError("P&L overflows float64 (returns x exposures too large)", "exposures")
 
 
 def var_from_returns(
@@ -292,7 +405,7 @@ def var_from_returns(
     ddof: int = 1,
     age_decay: float = 0.98,
     include_mean: bool = False,
-    scaling: HorizonScaling = HorizonScaling.SQRT_TIME,
+    scaling: HorizonScaling | str = HorizonScaling.SQRT_TIME,
     n_paths: int = 100_000,
     seed: int | None = None,
     degrees_of_freedom: float = 5.0,
@@ -307,39 +420,45 @@ def var_from_returns(
         m = VaRMethod(method)
     except ValueError as exc:
         raise ValidationError(f"unknown VaR method {method!r}", "method") from exc
-    r = as_matrix(returns, "returns", min_rows=2)
+    c = check_confidence(confidence)
+    h = check_horizon(horizon_days)
+    scaling = check_scaling(scaling)
+    ddof = check_int(ddof, "ddof", 0, 1)
+    r = as_numeric_matrix(returns, "returns", min_rows=2)
     w = as_vector(exposures, "exposures", length=r.shape[1])
-    if isinstance(ddof, bool) or ddof not in (0, 1):
-        raise ValidationError("ddof must be 0 or 1", "ddof")
     if m in (VaRMethod.HISTORICAL, VaRMethod.HISTORICAL_AGE_WEIGHTED):
-        pnl = r @ w
+        pnl = linear_pnl(r, w)
+        if not np.isfinite(pnl).all():
+            raise _nonfinite_pnl(r)
         decay = age_decay if m is VaRMethod.HISTORICAL_AGE_WEIGHTED else None
-        return historical_var(pnl, confidence, horizon_days, scaling=scaling, age_decay=decay)
+        return historical_var(pnl, c, h, scaling=scaling, age_decay=decay)
     if scaling is not HorizonScaling.SQRT_TIME:
         raise ValidationError("overlapping scaling applies to historical VaR only", "scaling")
     n = r.shape[0]
     if m in (VaRMethod.PARAMETRIC_NORMAL, VaRMethod.CORNISH_FISHER):
         # Linear book: w'Sw equals the sample variance of the P&L series R w (same ddof),
         # so no N x N covariance is formed: O(T N) instead of O(T N^2).
-        pnl = r @ w
-        mu = float(pnl.mean()) if include_mean else 0.0
-        sigma = float(np.std(pnl, ddof=ddof)) if float(np.ptp(pnl)) > 0.0 else 0.0
+        mom = kernels.pnl_moments_kernel(linear_pnl(r, w))
+        if mom[kernels.MOM_FINITE] == 0.0:
+            raise _nonfinite_pnl(r)
+        mu = float(mom[kernels.MOM_MEAN]) if include_mean else 0.0
+        constant = mom[kernels.MOM_MIN] == mom[kernels.MOM_MAX]
+        sigma = 0.0 if constant else math.sqrt(float(mom[kernels.MOM_M2]) * n / (n - ddof))
         s = k = None
         if m is VaRMethod.CORNISH_FISHER:
-            s, k = sample_moments(pnl)
-        c = check_confidence(confidence)
-        h = check_horizon(horizon_days)
+            s, k = _shape(mom)
         label = f"sample variance (ddof={ddof}) of the P&L series R w (= w'Sw)"
         return _parametric_estimate(mu, sigma, c, h, n, include_mean, s, k, label)
-    cov = kernels.sample_covariance_kernel(r, ddof)
+    r = as_matrix(r, "returns", min_rows=2)
+    cov = kernels.sample_covariance(r, ddof)
     mean = r.mean(axis=0) if include_mean else None
     from .montecarlo import monte_carlo_var
 
     return monte_carlo_var(
         cov,
         w,
-        confidence,
-        horizon_days,
+        c,
+        h,
         n_paths=n_paths,
         seed=seed,
         student_t=m is VaRMethod.MONTE_CARLO_STUDENT_T,

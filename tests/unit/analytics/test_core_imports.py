@@ -15,6 +15,7 @@ ALLOWED_ROOTS = {
     "datetime",
     "decimal",
     "enum",
+    "warnings",
     "hashlib",
     "math",
     "numbers",

@@ -10,6 +10,7 @@ import pytest
 from nexus.errors import NotFoundError, ValidationError
 from nexus.money import Fixed, Money
 from services.analytics.core import InMemoryCache, InMemoryPrices, PortfolioPosition, PriceHistory
+from services.analytics.core.sources import MISSING_PRICE_RAW
 
 D0 = dt.date(2025, 1, 2)
 
@@ -19,7 +20,8 @@ def _days(n: int) -> tuple[dt.date, ...]:
 
 
 def test_price_history_returns_are_ratios_of_raw_closes() -> None:
-    raw = np.array([[100, 50], [110, 0], [99, 55]], dtype=np.int64) * 10**9
+    raw = np.array([[100, 50], [110, 50], [99, 55]], dtype=np.int64) * 10**9
+    raw[1, 1] = MISSING_PRICE_RAW
     h = PriceHistory(("A", "B"), _days(3), raw)
     r = h.returns()
     assert r[0, 0] == pytest.approx(0.1)
@@ -28,12 +30,22 @@ def test_price_history_returns_are_ratios_of_raw_closes() -> None:
     assert h.column("B") == 1
 
 
+def test_a_zero_close_is_a_price_not_a_missing_one() -> None:
+    """Issue 17.2: a holding that becomes worthless returns -100%, then nothing."""
+    raw = np.array([[100, 50], [110, 0], [99, 0]], dtype=np.int64) * 10**9
+    h = PriceHistory(("A", "B"), _days(3), raw)
+    r = h.returns()
+    assert r[0, 1] == -1.0
+    assert np.isnan(r[1, 1])  # no return is defined from a zero price
+    assert h.present.all()
+
+
 @pytest.mark.parametrize(
     ("symbols", "dates", "raw", "field"),
     [
         (("A",), _days(2), np.zeros((3, 1), dtype=np.int64), "closes_raw"),
         (("A",), (D0, D0), np.ones((2, 1), dtype=np.int64), "dates"),
-        (("A",), _days(2), -np.ones((2, 1), dtype=np.int64), "closes_raw"),
+        (("A",), _days(2), -2 * np.ones((2, 1), dtype=np.int64), "closes_raw"),
     ],
 )
 def test_price_history_bad_shape_or_order_raises(symbols, dates, raw, field) -> None:
@@ -53,7 +65,7 @@ async def test_in_memory_prices_history_aligns_dates_and_marks_missing() -> None
     prices.add_close("B", D0 + dt.timedelta(days=1), "20")
     h = await prices.price_history(["A", "B"], D0, D0 + dt.timedelta(days=5))
     assert h.dates == _days(2)
-    assert h.closes_raw[0, 1] == 0
+    assert h.closes_raw[0, 1] == MISSING_PRICE_RAW
     assert h.closes_raw[1, 1] == Fixed("20").raw
     latest = await prices.latest_prices(["A", "B"])
     assert latest == {"A": Fixed("1.6"), "B": Fixed("20")}
