@@ -25,6 +25,7 @@ from services.routing.core import (
     ExecutionReport,
     ExecutionVenue,
     RoutingDecision,
+    RoutingError,
     Strategy,
     TradingHalted,
 )
@@ -176,9 +177,17 @@ class RoutingService:
             )
             await self.store.record_outcome([], [event])
         else:
-            report = await self.router.route_and_execute(
-                order_id, user_id, symbol, side, quantity, price, strategy
-            )
+            try:
+                report = await self.router.route_and_execute(
+                    order_id, user_id, symbol, side, quantity, price, strategy
+                )
+            except RoutingError as exc:  # refused by the core (invalid order, halted): say so
+                event = refused_event(
+                    order_id, user_id, symbol, side, str(strategy), quantity, price, str(exc), ts
+                )
+                await self.store.record_outcome([], [event])
+                self._relay_wake.set()
+                raise
             await self.router.update_venue_stats(report)
             await self.store.record_outcome(
                 [decision_event(d) for d in report.decisions], execution_events(report)
