@@ -9,7 +9,12 @@ The scale is documented here and nowhere else: a raw integer holds ``value * 10*
 
 Both are compiled (``ext/fixed.pyx``) and also usable from Cython through ``ext/fixedpoint.pxd``.
 Text and ``Decimal`` convert exactly; inexact input raises :class:`InexactValueError` unless a
-:class:`Rounding` mode is passed. Overflow raises :class:`FixedPointOverflowError`.
+:class:`Rounding` mode is passed. ``*`` and ``/`` are exact too (they raise
+:class:`InexactValueError` when the result needs more than nine places): round explicitly with
+``a.mul(b, rounding=Rounding.HALF_EVEN)`` / ``a.div(b, rounding=...)``. Overflow raises
+:class:`FixedPointOverflowError`. Parsing is bounded (ASCII ``[+-]digits[.digits][e[+-]n]``,
+at most ``MAX_TEXT`` characters and ``MAX_DIGITS`` significant digits, magnitude below
+``10**MAX_WHOLE_DIGITS``), so no input can stall a caller; errors quote what was sent.
 At every external boundary money travels as a decimal string (``str(value)``).
 """
 
@@ -24,6 +29,9 @@ from nexus.errors import BuildError
 try:
     from nexus._ext.fixed import (
         EXACT,
+        MAX_DIGITS,
+        MAX_TEXT,
+        MAX_WHOLE_DIGITS,
         PRECISION,
         SCALE,
         Fixed,
@@ -101,6 +109,9 @@ def float_to_money(value: float, places: int = 9, rounding: Rounding = Rounding.
 
 __all__ = [
     "EXACT",
+    "MAX_DIGITS",
+    "MAX_TEXT",
+    "MAX_WHOLE_DIGITS",
     "PRECISION",
     "SCALE",
     "Fixed",

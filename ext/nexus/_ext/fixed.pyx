@@ -1,17 +1,26 @@
 # cython: freethreading_compatible = False
 """Exact fixed-point value types: :class:`Fixed` (int64 raw) and :class:`Money` (128-bit raw).
 
-One scale for the whole system: ``raw = value * 10**9`` (nine decimal places). Parsing is exact
-by default (``rounding=-1`` raises :class:`InexactValueError`); every other rounding mode is
-named explicitly. Overflow raises :class:`FixedPointOverflowError`, it never wraps.
+One scale for the whole system: ``raw = value * 10**9`` (nine decimal places). Parsing and
+arithmetic are exact by default (``rounding=-1`` raises :class:`InexactValueError`, and so do
+``*`` and ``/`` when the result needs more than nine places); every other rounding mode is named
+explicitly (``a.mul(b, rounding=Rounding.HALF_EVEN)``). Overflow raises
+:class:`FixedPointOverflowError`, it never wraps.
+
+Parsing is bounded: text is ASCII ``[+-]digits[.digits][e[+-]digits]`` of at most
+:data:`MAX_TEXT` characters, a value has at most :data:`MAX_DIGITS` significant digits and
+magnitude below ``10**MAX_WHOLE_DIGITS``; anything else is refused before any arithmetic, so
+no input costs more than a few microseconds. Error messages quote (a prefix of) what was sent.
 """
+import re
 from decimal import Decimal, InvalidOperation, ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, \
     ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, localcontext
 
 from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint64_t
 
-from nexus._ext.fixedpoint cimport (FX_PRECISION, FX_SCALE, FX_ROUND_HALF_EVEN, fx_add, fx_div, fx_hi64,
-                         fx_int128, fx_lo64, fx_mul, fx_notional128, fx_sub)
+from nexus._ext.fixedpoint cimport (FX_PRECISION, FX_SCALE, FX_ROUND_HALF_EVEN, fx_add, fx_div,
+                                    fx_div_exact, fx_hi64, fx_int128, fx_lo64, fx_mul,
+                                    fx_mul_exact, fx_notional128, fx_sub)
 
 PRECISION = FX_PRECISION
 SCALE = 10 ** 9
@@ -22,6 +31,16 @@ cdef tuple _POW10 = tuple([10 ** i for i in range(64)])
 EXACT = -1
 MONEY_MAX_RAW = (1 << 127) - 1
 MONEY_MIN_RAW = -(1 << 127)
+#: longest decimal text accepted (characters)
+MAX_TEXT = 64
+#: most significant digits of a value (trailing zeros do not count)
+MAX_DIGITS = 60
+#: every accepted value is below 10**MAX_WHOLE_DIGITS in magnitude (Money's range is 1.7e29)
+MAX_WHOLE_DIGITS = 30
+# ASCII only: Python's [0-9] and Decimal() would also take other scripts' digits.
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,9})?\Z",
+                           re.ASCII)
+cdef object _UNSET = object()
 
 _DECIMAL_ROUNDING = (ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_HALF_DOWN, ROUND_DOWN, ROUND_UP,
                      ROUND_FLOOR, ROUND_CEILING)
@@ -30,6 +49,34 @@ _QUANTUM = Decimal(1).scaleb(-FX_PRECISION)
 
 class FixedPointError(ArithmeticError):
     """Base of fixed-point failures."""
+
+
+cdef str _shown(object value):
+    """A short, cheap rendering of user input for an error message (never a huge int)."""
+    cdef str text
+    if isinstance(value, int) and not isinstance(value, bool):
+        if (<object>value).bit_length() > 128:
+            return f"an integer of {(<object>value).bit_length()} bits"
+        return str(value)
+    if isinstance(value, str):
+        text = <str>value
+    elif isinstance(value, Decimal):
+        sign, digits, exponent = value.as_tuple()
+        if len(digits) > MAX_TEXT:
+            return f"a Decimal of {len(digits)} digits"
+        text = str(value)
+    else:
+        return type(value).__name__
+    if len(text) > 40:
+        return repr(text[:40] + "...")
+    return repr(text)
+
+
+cdef str _shown_raw(object raw):
+    """Decimal text of a raw integer for a message (a bit count when it is huge)."""
+    if raw.bit_length() > 200:
+        return f"a raw integer of {raw.bit_length()} bits"
+    return _format_raw(raw)
 
 
 class FixedPointOverflowError(FixedPointError, OverflowError):
@@ -80,19 +127,41 @@ cdef object _round_div(object n, object d, int mode):
     return away if (2 * ar > ad or (2 * ar == ad and q & 1)) else q
 
 
-cdef object _raw_from_decimal(object value, int mode):
+cdef object _raw_from_decimal(object value, int mode, object shown=None):
+    """Raw int of a finite Decimal, bounded before any arithmetic (see the module docstring)."""
+    cdef Py_ssize_t nd, k
     if not value.is_finite():
-        raise InvalidNumberError(f"not a finite number: {value!r}")
+        raise InvalidNumberError(f"not a finite number: {_shown(value if shown is None else shown)}")
     sign, digits, exponent = value.as_tuple()
+    nd = len(digits)
+    while nd > 1 and digits[nd - 1] == 0:       # trailing zeros move into the exponent
+        nd -= 1
+        exponent += 1
+    if nd == 1 and digits[0] == 0:
+        return 0
+    if nd > MAX_DIGITS:
+        raise InvalidNumberError(f"more than {MAX_DIGITS} significant digits: "
+                                 f"{_shown(value if shown is None else shown)}")
+    if exponent + nd > MAX_WHOLE_DIGITS:
+        raise FixedPointOverflowError(f"{_shown(value if shown is None else shown)} is out of "
+                                      f"range (|value| >= 1e{MAX_WHOLE_DIGITS})")
     n = 0
-    for digit in digits:
-        n = n * 10 + digit
+    for k in range(nd):
+        n = n * 10 + digits[k]
     if sign:
         n = -n
-    shift = exponent + FX_PRECISION
-    if shift >= 0:
-        return n * _POW10[shift] if shift < 64 else n * 10 ** shift
-    return _round_div(n, _POW10[-shift] if -shift < 64 else 10 ** (-shift), mode)
+    k = exponent + FX_PRECISION
+    if k >= 0:
+        return n * _POW10[k]                    # k <= MAX_WHOLE_DIGITS + 9 < 64
+    if mode == EXACT:
+        raise InexactValueError(f"{_shown(value if shown is None else shown)} has more than 9 "
+                                "decimal places; pass a rounding mode")
+    # |n| < 10**nd, so dividing by 10**(nd + 1) rounds exactly as any larger power would
+    # (quotient 0, remainder below half of the divisor): no huge power is ever built.
+    k = -k
+    if k > nd + 1:
+        k = nd + 1
+    return _round_div(n, _POW10[k], mode)
 
 
 cdef int64_t[10] _C_POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
@@ -139,13 +208,15 @@ cdef object _raw_from_text(str text, int mode):
     if fast and int_digits + frac_digits > 0 and units <= 9_223_372_035:
         units = units * FX_SCALE + frac * _C_POW10[FX_PRECISION - frac_digits]
         return -units if negative else units
-    if any(ch in text for ch in "_ \t\r\n"):
-        raise InvalidNumberError(f"not a decimal number: {text!r}")
+    if n > MAX_TEXT:
+        raise InvalidNumberError(f"decimal text longer than {MAX_TEXT} characters: {_shown(text)}")
+    if _DECIMAL_TEXT.match(text) is None:
+        raise InvalidNumberError(f"not a decimal number: {_shown(text)}")
     try:
         value = Decimal(text)
-    except InvalidOperation:
-        raise InvalidNumberError(f"not a decimal number: {text!r}") from None
-    return _raw_from_decimal(value, mode)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid literals
+        raise InvalidNumberError(f"not a decimal number: {_shown(text)}") from None
+    return _raw_from_decimal(value, mode, text)
 
 
 cdef str _format_raw(object raw):
@@ -159,9 +230,12 @@ cdef str _format_raw(object raw):
     return "-" + text if negative else text
 
 
-cdef inline int64_t _to_int64(object raw) except? -1:
+cdef inline int64_t _to_int64(object raw, object value=_UNSET) except? -1:
+    """``raw`` as int64; the overflow message quotes ``value`` (what the user sent) if given."""
     if raw > INT64_MAX or raw < INT64_MIN:
-        raise FixedPointOverflowError(f"{_format_raw(raw)} does not fit a Fixed (int64 raw)")
+        shown = _shown_raw(raw) if value is _UNSET else _shown(value)
+        raise FixedPointOverflowError(
+            f"{shown} does not fit a Fixed (|value| <= 9223372036.854775807)")
     return <int64_t>raw
 
 
@@ -176,6 +250,8 @@ cdef object _raw_of(object value, int mode):
     if isinstance(value, bool):
         raise InvalidNumberError("a bool is not a number")
     if isinstance(value, int):
+        if (<object>value).bit_length() > 100:   # 2**100 * 10**9 > Money's 2**127
+            raise FixedPointOverflowError(f"{_shown(value)} is out of range")
         return value * PY_SCALE
     if isinstance(value, Decimal):
         return _raw_from_decimal(value, mode)
@@ -192,9 +268,11 @@ cdef class Fixed:
     (0 HALF_EVEN, 1 HALF_UP, 2 HALF_DOWN, 3 DOWN, 4 UP, 5 FLOOR, 6 CEILING; see ``Rounding``).
     """
 
-    def __cinit__(self, value=0, int rounding=EXACT):
+    def __cinit__(self, value=_UNSET, int rounding=EXACT):
+        if value is _UNSET:         # Fixed() and every internal result: raw stays 0
+            return
         _check_mode(rounding)
-        self.raw = _to_int64(_raw_of(value, rounding))
+        self.raw = _to_int64(_raw_of(value, rounding), value)
 
     @staticmethod
     cdef Fixed from_raw_c(int64_t raw):
@@ -210,16 +288,18 @@ cdef class Fixed:
         return Fixed.from_raw_c(_to_int64(raw))
 
     @staticmethod
-    def from_str(str text, int rounding=EXACT):
+    def from_str(str text not None, int rounding=EXACT):
         """Parse decimal text exactly (or with the named rounding)."""
         _check_mode(rounding)
-        return Fixed.from_raw_c(_to_int64(_raw_from_text(text, rounding)))
+        return Fixed.from_raw_c(_to_int64(_raw_from_text(text, rounding), text))
 
     @staticmethod
-    def from_decimal(value, int rounding=EXACT):
+    def from_decimal(value not None, int rounding=EXACT):
         """Convert a Decimal exactly (or with the named rounding)."""
         _check_mode(rounding)
-        return Fixed.from_raw_c(_to_int64(_raw_from_decimal(value, rounding)))
+        if not isinstance(value, Decimal):
+            raise TypeError(f"expected a Decimal, got {type(value).__name__}")
+        return Fixed.from_raw_c(_to_int64(_raw_from_decimal(value, rounding), value))
 
     def to_decimal(self):
         """The exact value as a Decimal."""
@@ -284,43 +364,31 @@ cdef class Fixed:
             raise FixedPointOverflowError(f"{self} - {other} overflows")
         return Fixed.from_raw_c(out)
 
-    def mul(self, Fixed other, int rounding=FX_ROUND_HALF_EVEN):
-        """self * other rounded to 10**-9 by the named mode."""
+    def mul(self, Fixed other not None, int rounding=EXACT):
+        """self * other: exact by default (raises InexactValueError past 9 places), else
+        rounded to 10**-9 by the named mode."""
         _check_mode(rounding)
-        cdef int64_t out
-        if rounding == EXACT:
-            raw = _round_div(<object>self.raw * <object>other.raw, PY_SCALE, EXACT)
-            return Fixed.from_raw_c(_to_int64(raw))
-        if fx_mul(self.raw, other.raw, rounding, &out):
-            raise FixedPointOverflowError(f"{self} * {other} overflows")
-        return Fixed.from_raw_c(out)
+        return _mul(self, other, rounding)
 
     def __mul__(self, other):
+        """Exact product; ``mul(other, rounding=...)`` rounds."""
         if not isinstance(self, Fixed) or not isinstance(other, Fixed):
             return NotImplemented
-        return (<Fixed>self).mul(other, FX_ROUND_HALF_EVEN)
+        return _mul(<Fixed>self, <Fixed>other, EXACT)
 
-    def div(self, Fixed other, int rounding=FX_ROUND_HALF_EVEN):
-        """self / other rounded to 10**-9 by the named mode."""
+    def div(self, Fixed other not None, int rounding=EXACT):
+        """self / other: exact by default (raises InexactValueError past 9 places), else
+        rounded to 10**-9 by the named mode."""
         _check_mode(rounding)
-        cdef int64_t out
-        cdef int status
-        if other.raw == 0:
-            raise ZeroDivisionError("division of a Fixed by zero")
-        if rounding == EXACT:
-            raw = _round_div(<object>self.raw * PY_SCALE, <object>other.raw, EXACT)
-            return Fixed.from_raw_c(_to_int64(raw))
-        status = fx_div(self.raw, other.raw, rounding, &out)
-        if status:
-            raise FixedPointOverflowError(f"{self} / {other} overflows")
-        return Fixed.from_raw_c(out)
+        return _div(self, other, rounding)
 
     def __truediv__(self, other):
+        """Exact quotient; ``div(other, rounding=...)`` rounds."""
         if not isinstance(self, Fixed) or not isinstance(other, Fixed):
             return NotImplemented
-        return (<Fixed>self).div(other, FX_ROUND_HALF_EVEN)
+        return _div(<Fixed>self, <Fixed>other, EXACT)
 
-    def notional(self, Fixed quantity, int rounding=FX_ROUND_HALF_EVEN):
+    def notional(self, Fixed quantity not None, int rounding=FX_ROUND_HALF_EVEN):
         """price * quantity as exact-width :class:`Money` (formed in 128 bits, never overflows)."""
         _check_mode(rounding)
         cdef fx_int128 wide
@@ -334,6 +402,38 @@ cdef class Fixed:
         return Money.from_raw_c(self.raw)
 
 
+cdef Fixed _mul(Fixed a, Fixed b, int rounding):
+    cdef int64_t out
+    cdef int status
+    if rounding == EXACT:
+        status = fx_mul_exact(a.raw, b.raw, &out)
+        if status == 3:
+            raise InexactValueError(f"{a} * {b} needs more than 9 decimal places; "
+                                    "use mul(other, rounding=...)")
+    else:
+        status = fx_mul(a.raw, b.raw, rounding, &out)
+    if status:
+        raise FixedPointOverflowError(f"{a} * {b} overflows a Fixed")
+    return Fixed.from_raw_c(out)
+
+
+cdef Fixed _div(Fixed a, Fixed b, int rounding):
+    cdef int64_t out
+    cdef int status
+    if rounding == EXACT:
+        status = fx_div_exact(a.raw, b.raw, &out)
+        if status == 3:
+            raise InexactValueError(f"{a} / {b} needs more than 9 decimal places; "
+                                    "use div(other, rounding=...)")
+    else:
+        status = fx_div(a.raw, b.raw, rounding, &out)
+    if status == 2:
+        raise ZeroDivisionError("division of a Fixed by zero")
+    if status:
+        raise FixedPointOverflowError(f"{a} / {b} overflows a Fixed")
+    return Fixed.from_raw_c(out)
+
+
 cdef inline object _check_money(object raw):
     if raw > MONEY_MAX_RAW or raw < MONEY_MIN_RAW:
         raise FixedPointOverflowError("money value exceeds the 128-bit range")
@@ -343,7 +443,10 @@ cdef inline object _check_money(object raw):
 cdef class Money:
     """A notional, P&L or aggregate amount, exact to 10**-9, 128-bit range; immutable."""
 
-    def __cinit__(self, value=0, int rounding=EXACT):
+    def __cinit__(self, value=_UNSET, int rounding=EXACT):
+        if value is _UNSET:         # Money() and every internal result
+            self.raw = 0
+            return
         _check_mode(rounding)
         self.raw = _check_money(_raw_of(value, rounding))
 
@@ -361,15 +464,17 @@ cdef class Money:
         return Money.from_raw_c(raw)
 
     @staticmethod
-    def from_str(str text, int rounding=EXACT):
+    def from_str(str text not None, int rounding=EXACT):
         """Parse decimal text exactly (or with the named rounding)."""
         _check_mode(rounding)
         return Money.from_raw_c(_raw_from_text(text, rounding))
 
     @staticmethod
-    def from_decimal(value, int rounding=EXACT):
+    def from_decimal(value not None, int rounding=EXACT):
         """Convert a Decimal exactly (or with the named rounding)."""
         _check_mode(rounding)
+        if not isinstance(value, Decimal):
+            raise TypeError(f"expected a Decimal, got {type(value).__name__}")
         return Money.from_raw_c(_raw_from_decimal(value, rounding))
 
     def to_decimal(self):
@@ -388,7 +493,7 @@ cdef class Money:
         step = _POW10[FX_PRECISION - places]
         return Money.from_raw_c(_round_div(self.raw, step, rounding) * step)
 
-    def per_unit(self, Fixed quantity, int rounding=FX_ROUND_HALF_EVEN):
+    def per_unit(self, Fixed quantity not None, int rounding=FX_ROUND_HALF_EVEN):
         """self / quantity as a :class:`Fixed` (e.g. average cost per share)."""
         _check_mode(rounding)
         if quantity.raw == 0:
@@ -447,18 +552,20 @@ cdef class Money:
             return NotImplemented
         return Money.from_raw_c((<Money>self).raw - (<Money>other).raw)
 
-    def mul(self, Fixed factor, int rounding=FX_ROUND_HALF_EVEN):
+    def mul(self, Fixed factor not None, int rounding=FX_ROUND_HALF_EVEN):
         """self * factor (a rate, a weight, an FX price) rounded by the named mode."""
         _check_mode(rounding)
         return Money.from_raw_c(_round_div(self.raw * <object>factor.raw, PY_SCALE, rounding))
 
 
-def parse_raw(value, int rounding=EXACT):
+def parse_raw(value not None, int rounding=EXACT):
     """Raw int (value * 10**9) of a str, Decimal, whole int, Fixed or Money; unbounded."""
     _check_mode(rounding)
     return _raw_of(value, rounding)
 
 
-def format_raw(raw):
+def format_raw(raw not None):
     """Canonical decimal text of a raw int (value * 10**9)."""
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise TypeError(f"raw must be an int, got {type(raw).__name__}")
     return _format_raw(raw)

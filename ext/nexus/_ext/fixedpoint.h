@@ -74,6 +74,33 @@ static inline int fx_mul(int64_t a, int64_t b, int mode, int64_t *out) {
     return 0;
 }
 
+/* a * b at scale, exact: 1 on overflow, 3 when the product needs more than 9 places. */
+static inline int fx_mul_exact(int64_t a, int64_t b, int64_t *out) {
+    int64_t narrow;
+    if (!__builtin_mul_overflow(a, b, &narrow)) {
+        if (narrow % FX_SCALE != 0) return 3;
+        *out = narrow / FX_SCALE;
+        return 0;
+    }
+    fx_int128 p = (fx_int128)a * b;
+    if (p % FX_SCALE != 0) return 3;
+    p /= FX_SCALE;
+    if (!fx_fits64(p)) return 1;
+    *out = (int64_t)p;
+    return 0;
+}
+
+/* a / b at scale, exact: 2 on division by zero, 1 on overflow, 3 when rounding is needed. */
+static inline int fx_div_exact(int64_t a, int64_t b, int64_t *out) {
+    if (b == 0) return 2;
+    fx_int128 n = (fx_int128)a * FX_SCALE;
+    if (n % b != 0) return 3;
+    n /= b;
+    if (!fx_fits64(n)) return 1;
+    *out = (int64_t)n;
+    return 0;
+}
+
 /* a / b at scale: (a*SCALE)/b rounded; 2 on division by zero, 1 on overflow. */
 static inline int fx_div(int64_t a, int64_t b, int mode, int64_t *out) {
     if (b == 0) return 2;
@@ -87,6 +114,13 @@ static inline int fx_div(int64_t a, int64_t b, int mode, int64_t *out) {
  * for any pair of int64 raws (|product| < 2^126). */
 static inline fx_int128 fx_notional128(int64_t price, int64_t qty, int mode) {
     return fx_div_round128((fx_int128)price * qty, FX_SCALE, mode);
+}
+
+/* Does a 128-bit value fit int64? If so store it: the only narrowing the contract offers. */
+static inline int fx_narrow64(fx_int128 v, int64_t *out) {
+    if (!fx_fits64(v)) return 1;
+    *out = (int64_t)v;
+    return 0;
 }
 
 /* Split a 128-bit value into a signed high and an unsigned low half (for Python). */
