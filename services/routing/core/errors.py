@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from nexus.errors import NexusError, ValidationError
+
+if TYPE_CHECKING:
+    from services.routing.core.types import Fill
 
 
 class RoutingError(NexusError):
@@ -33,8 +38,16 @@ class VenueUnavailable(RoutingError, ConnectionError):
     learn the child's fate (``ExecutionVenue.cancel``) before it re-routes any of it.
     """
 
-    def __init__(self, venue_id: str, reason: str, *, order_sent: bool = False) -> None:
+    def __init__(
+        self,
+        venue_id: str,
+        reason: str,
+        *,
+        order_sent: bool = False,
+        fills: tuple[Fill, ...] = (),
+    ) -> None:
         super().__init__(f"venue {venue_id} unavailable: {reason}")
         self.venue_id = venue_id
         self.reason = reason
         self.order_sent = order_sent
+        self.fills = fills
