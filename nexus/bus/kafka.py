@@ -249,15 +249,24 @@ class KafkaConsumer:
         assigned = list(self._consumer.assignment())
         if not assigned:
             return {}
+        # The measurement runs in a task of its own, cancelled alone on timeout: a timeout
+        # scope around aiokafka's calls could leave the caller's task with a stray cancel.
+        measure = asyncio.ensure_future(self._measure(assigned))
+        done, _ = await asyncio.wait({measure}, timeout=LAG_TIMEOUT_S)
+        if not done:
+            measure.cancel()
+            raise BusError(f"end offsets not answered within {LAG_TIMEOUT_S}s")
         try:
-            async with asyncio.timeout(LAG_TIMEOUT_S):
-                ends = await self._consumer.end_offsets(assigned)
-                out: dict[TopicPartition, int] = {}
-                for tp in assigned:
-                    behind = ends[tp] - await self._consumer.position(tp)
-                    out[TopicPartition(tp.topic, tp.partition)] = max(0, behind)
-        except (KafkaError, TimeoutError, KeyError) as exc:
+            return measure.result()
+        except (KafkaError, KeyError) as exc:
             raise BusError(f"end offsets unavailable: {exc!r}") from exc
+
+    async def _measure(self, assigned: list[KafkaTP]) -> dict[TopicPartition, int]:
+        ends = await self._consumer.end_offsets(assigned)
+        out: dict[TopicPartition, int] = {}
+        for tp in assigned:
+            behind = ends[tp] - await self._consumer.position(tp)
+            out[TopicPartition(tp.topic, tp.partition)] = max(0, behind)
         return out
 
     async def close(self) -> None:
