@@ -369,7 +369,12 @@ class FixVenue(ExecutionVenue):
                 raise VenueUnavailable(self.venue_id, "FIX send refused")
         while not (state.done or (child.time_in_force == "DAY" and state.acked)):
             if not self._logged_on:
-                raise VenueUnavailable(self.venue_id, "FIX session lost", order_sent=True)
+                raise VenueUnavailable(
+                    self.venue_id,
+                    "FIX session lost",
+                    order_sent=True,
+                    fills=tuple(state.fills.values()),
+                )
             state.changed.clear()
             await self._wait_change(state)
         return self._report(state)
@@ -404,7 +409,10 @@ class FixVenue(ExecutionVenue):
                     await self._wait_change(state)
         except TimeoutError:
             raise VenueUnavailable(
-                self.venue_id, "no answer to the cancel", order_sent=True
+                self.venue_id,
+                "no answer to the cancel",
+                order_sent=True,
+                fills=tuple(state.fills.values()),
             ) from None
         return self._report(state)
 
