@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,52 @@ def wait_for_tcp(host: str, port: int, timeout_s: float = READY_TIMEOUT_S) -> No
                     f"{host}:{port} did not accept connections in {timeout_s}s"
                 ) from exc
             time.sleep(0.05)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something listens on ``host:port`` (a port in TIME_WAIT counts as free)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+        return False
+
+
+def wait_for_health(
+    url: str,
+    service: str,
+    timeout_s: float = 60.0,
+    alive: Callable[[], bool] = lambda: True,
+) -> None:
+    """Block until ``GET <url>/healthz`` answers 200 naming ``service``.
+
+    Raises :class:`InfraError` if another service answers there (the port is someone else's),
+    if ``alive()`` turns false (the process died) or on timeout.
+    """
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    last = "no answer"
+    with httpx.Client(timeout=1.0) as http:
+        while True:
+            if not alive():
+                raise InfraError(f"{service} exited before answering on {url} ({last})")
+            try:
+                answer = http.get(f"{url}/healthz")
+                body = answer.json() if answer.status_code == 200 else {}
+                name = body.get("service") if isinstance(body, dict) else None
+                if name == service:
+                    return
+                if name is not None:
+                    raise InfraError(f"{url} answers as {name!r}, not {service!r}")
+                last = f"HTTP {answer.status_code}"
+            except (httpx.HTTPError, ValueError) as exc:
+                last = type(exc).__name__
+            if time.monotonic() > deadline:
+                raise InfraError(f"{service} did not answer on {url}/healthz in {timeout_s}s")
+            time.sleep(0.1)
 
 
 async def _kafka_ready(bootstrap: str, timeout_s: float) -> None:
