@@ -13,7 +13,7 @@ Text and ``Decimal`` convert exactly; inexact input raises :class:`InexactValueE
 :class:`InexactValueError` when the result needs more than nine places): round explicitly with
 ``a.mul(b, rounding=Rounding.HALF_EVEN)`` / ``a.div(b, rounding=...)``. Overflow raises
 :class:`FixedPointOverflowError`. Parsing is bounded (ASCII ``[+-]digits[.digits][e[+-]n]``,
-at most ``MAX_TEXT`` characters and ``MAX_DIGITS`` significant digits, magnitude below
+at most ``MAX_TEXT`` characters, magnitude below
 ``10**MAX_WHOLE_DIGITS``), so no input can stall a caller; errors quote what was sent.
 At every external boundary money travels as a decimal string (``str(value)``).
 """
@@ -29,7 +29,6 @@ from nexus.errors import BuildError
 try:
     from nexus._ext.fixed import (
         EXACT,
-        MAX_DIGITS,
         MAX_TEXT,
         MAX_WHOLE_DIGITS,
         PRECISION,
@@ -109,7 +108,6 @@ def float_to_money(value: float, places: int = 9, rounding: Rounding = Rounding.
 
 __all__ = [
     "EXACT",
-    "MAX_DIGITS",
     "MAX_TEXT",
     "MAX_WHOLE_DIGITS",
     "PRECISION",

@@ -9,7 +9,6 @@ EXACT: Final[int]
 MONEY_MAX_RAW: Final[int]
 MONEY_MIN_RAW: Final[int]
 MAX_TEXT: Final[int]
-MAX_DIGITS: Final[int]
 MAX_WHOLE_DIGITS: Final[int]
 
 class FixedPointError(ArithmeticError): ...

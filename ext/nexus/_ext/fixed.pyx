@@ -8,9 +8,8 @@ explicitly (``a.mul(b, rounding=Rounding.HALF_EVEN)``). Overflow raises
 :class:`FixedPointOverflowError`, it never wraps.
 
 Parsing is bounded: text is ASCII ``[+-]digits[.digits][e[+-]digits]`` of at most
-:data:`MAX_TEXT` characters, a value has at most :data:`MAX_DIGITS` significant digits and
-magnitude below ``10**MAX_WHOLE_DIGITS``; anything else is refused before any arithmetic, so
-no input costs more than a few microseconds. Error messages quote (a prefix of) what was sent.
+:data:`MAX_TEXT` characters and a value's magnitude is below ``10**MAX_WHOLE_DIGITS``;
+anything else is refused before any arithmetic, so no input costs more than microseconds. Error messages quote (a prefix of) what was sent.
 """
 import re
 from decimal import Decimal, InvalidOperation, ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, \
@@ -33,8 +32,6 @@ MONEY_MAX_RAW = (1 << 127) - 1
 MONEY_MIN_RAW = -(1 << 127)
 #: longest decimal text accepted (characters)
 MAX_TEXT = 64
-#: most significant digits of a value (trailing zeros do not count)
-MAX_DIGITS = 60
 #: every accepted value is below 10**MAX_WHOLE_DIGITS in magnitude (Money's range is 1.7e29)
 MAX_WHOLE_DIGITS = 30
 # ASCII only: Python's [0-9] and Decimal() would also take other scripts' digits.
@@ -128,8 +125,12 @@ cdef object _round_div(object n, object d, int mode):
 
 
 cdef object _raw_from_decimal(object value, int mode, object shown=None):
-    """Raw int of a finite Decimal, bounded before any arithmetic (see the module docstring)."""
-    cdef Py_ssize_t nd, k
+    """Raw int of a finite Decimal, bounded before any arithmetic (see the module docstring).
+
+    Digits below the guard place (10**-10) only matter as "some are non-zero", so they are
+    folded into one sticky digit: the cost is linear in the digits, no huge power is built.
+    """
+    cdef Py_ssize_t nd, k, keep
     if not value.is_finite():
         raise InvalidNumberError(f"not a finite number: {_shown(value if shown is None else shown)}")
     sign, digits, exponent = value.as_tuple()
@@ -139,29 +140,26 @@ cdef object _raw_from_decimal(object value, int mode, object shown=None):
         exponent += 1
     if nd == 1 and digits[0] == 0:
         return 0
-    if nd > MAX_DIGITS:
-        raise InvalidNumberError(f"more than {MAX_DIGITS} significant digits: "
-                                 f"{_shown(value if shown is None else shown)}")
     if exponent + nd > MAX_WHOLE_DIGITS:
         raise FixedPointOverflowError(f"{_shown(value if shown is None else shown)} is out of "
                                       f"range (|value| >= 1e{MAX_WHOLE_DIGITS})")
     n = 0
-    for k in range(nd):
-        n = n * 10 + digits[k]
-    if sign:
-        n = -n
-    k = exponent + FX_PRECISION
-    if k >= 0:
-        return n * _POW10[k]                    # k <= MAX_WHOLE_DIGITS + 9 < 64
+    if exponent + FX_PRECISION >= 0:
+        for k in range(nd):
+            n = n * 10 + digits[k]
+        n *= _POW10[exponent + FX_PRECISION]    # at most MAX_WHOLE_DIGITS + 9 < 64
+        return -n if sign else n
     if mode == EXACT:
         raise InexactValueError(f"{_shown(value if shown is None else shown)} has more than 9 "
                                 "decimal places; pass a rounding mode")
-    # |n| < 10**nd, so dividing by 10**(nd + 1) rounds exactly as any larger power would
-    # (quotient 0, remainder below half of the divisor): no huge power is ever built.
-    k = -k
-    if k > nd + 1:
-        k = nd + 1
-    return _round_div(n, _POW10[k], mode)
+    keep = nd + exponent + FX_PRECISION         # digits at or above the 10**-9 place
+    if keep < 0:
+        n = 1                                   # guard digit 0, sticky set
+    else:
+        for k in range(keep + 1):               # the kept digits and the guard digit
+            n = n * 10 + digits[k]
+        n = n * 10 + (1 if any(digits[keep + 1:nd]) else 0)
+    return _round_div(-n if sign else n, 100, mode)
 
 
 cdef int64_t[10] _C_POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,

@@ -5,7 +5,7 @@ Each test here failed before the fix it names (issue 11 section 2, issue 18 item
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 import pytest
@@ -67,9 +67,25 @@ def test_trailing_zeros_do_not_count_as_digits() -> None:
     assert Money(Decimal("1" + "0" * 20)) == Money("100000000000000000000")
 
 
-def test_decimal_with_too_many_significant_digits_is_refused() -> None:
-    with pytest.raises(InvalidNumberError, match="significant digits"):
-        Fixed(Decimal("0." + "1" * 100))
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+        lambda d: abs(d) < Decimal("1e20")
+    ),
+    st.sampled_from(list(Rounding)[1:]),
+)
+def test_decimal_of_any_length_rounds_like_decimal_quantize(value: Decimal, mode: Rounding) -> None:
+    expected = value.quantize(
+        Decimal("1e-9"), rounding=mode.decimal_mode, context=Context(prec=200)
+    )
+    assert Money(value, mode).to_decimal() == expected
+
+
+def test_float_decimals_with_hundreds_of_digits_round_quickly() -> None:
+    tiny = Decimal(1e-300)  # 700+ significant digits
+    assert len(tiny.as_tuple().digits) > 600
+    assert Fixed(tiny, Rounding.UP).raw == 1
+    assert Fixed(-tiny, Rounding.HALF_EVEN).raw == 0
+    assert Fixed(Decimal(0.15), Rounding.HALF_EVEN) == Fixed("0.15")
 
 
 def test_overlong_text_is_refused_and_message_is_short() -> None:
