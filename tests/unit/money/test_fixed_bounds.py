@@ -81,11 +81,11 @@ def test_decimal_of_any_length_rounds_like_decimal_quantize(value: Decimal, mode
 
 
 def test_float_decimals_with_hundreds_of_digits_round_quickly() -> None:
-    tiny = Decimal(1e-300)  # 700+ significant digits
+    tiny = Decimal(float("1e-300"))  # the binary expansion: 700+ significant digits
     assert len(tiny.as_tuple().digits) > 600
     assert Fixed(tiny, Rounding.UP).raw == 1
     assert Fixed(-tiny, Rounding.HALF_EVEN).raw == 0
-    assert Fixed(Decimal(0.15), Rounding.HALF_EVEN) == Fixed("0.15")
+    assert Fixed(Decimal(float("0.15")), Rounding.HALF_EVEN) == Fixed("0.15")
 
 
 def test_overlong_text_is_refused_and_message_is_short() -> None:
