@@ -41,7 +41,7 @@ VENUES = ("ALPHA", "BRAVO", "CHARLIE")
 #: Development tokens printed at start: (role, subject). The trader is a simulated user.
 DEV_TOKENS = (
     ("admin", "ops"),
-    ("trader", "U00001"),
+    ("trader", "U00045"),  # the simulated flow's busiest user (seed 1)
     ("risk", "risk-desk"),
     ("compliance", "compliance-desk"),
     ("service", "dev-service"),

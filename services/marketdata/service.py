@@ -300,19 +300,16 @@ class MarketDataService:
                     self.last_sale[c.symbol] = (c.last_sale_raw, c.last_sale_ts)
         return [(c.symbol, c.mark_raw) for c in latest]
 
-    def anchored_mids(
-        self, mids: Sequence[tuple[str, int]], since_ns: dict[str, int]
-    ) -> list[tuple[str, int]]:
-        """Each quoted symbol's starting mid for the next window: its last sale (on the tick)
-        when it traded since ``since_ns[symbol]``, else the carried mid. This is how the venue
-        quotes follow the fundamental the simulated flow trades around: the trades reveal it.
-        ``since_ns`` is updated to the last sale used."""
+    def anchored_mids(self, mids: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+        """Each quoted symbol's starting mid for the next window: its last sale on the venues
+        (on the tick) when it traded, else the carried mid. This is how the venue quotes follow
+        the fundamental the simulated flow trades around: the trades reveal it, and a window's
+        random walk never strays further than one window from it."""
         tick_raw = to_raw(self.options.quote_tick)
         out = []
         for symbol, mid in mids:
             sale = self.last_sale.get(symbol)
-            if sale is not None and sale[1] > since_ns.get(symbol, -1):
-                since_ns[symbol] = sale[1]
+            if sale is not None:
                 mid = max(tick_raw, round(sale[0] / tick_raw) * tick_raw)
             out.append((symbol, mid))
         return out
@@ -357,7 +354,6 @@ class MarketDataService:
         """
         interval = self.options.quote_interval_s
         mids: list[tuple[str, int]] = []
-        anchored: dict[str, int] = {}
         window = 0
         start_ns = self._clock_ns()
         while True:
@@ -368,7 +364,7 @@ class MarketDataService:
                         await asyncio.sleep(max(interval, 1.0))
                         start_ns = self._clock_ns()
                         continue
-                mids = self.anchored_mids(mids, anchored)
+                mids = self.anchored_mids(mids)
                 quotes = await asyncio.to_thread(self.quote_window, mids, start_ns, window)
                 window += 1
                 start_ns += int(interval * 1e9)

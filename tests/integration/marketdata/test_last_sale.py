@@ -60,15 +60,14 @@ async def test_quotes_start_each_window_from_the_last_sale(
         ((symbol, close),) = await service.quote_universe()
         assert symbol == "LQ0000"
         await service.on_trades([trade("LQ0000", 1, T0, "61.65", 10)])
-        since: dict[str, int] = {}
-        ((_, mid),) = service.anchored_mids([(symbol, close)], since)
+        ((_, mid),) = service.anchored_mids([(symbol, close)])
         assert mid == 6165 * P // 100
         quotes = [q for q in service.quote_window([(symbol, mid)], T0, 0) if isinstance(q, QuoteL1)]
         for q in quotes:  # every venue quotes around the traded price, not the old close
             assert abs((q.bid_price + q.ask_price) / 2 - mid) / mid < 0.005
-        # no new trade: the carried mid is kept, not re-anchored
-        ((_, carried),) = service.anchored_mids([(symbol, mid + P)], since)
-        assert carried == mid + P
+        # a window that walked away starts the next one from the last sale again
+        ((_, again),) = service.anchored_mids([(symbol, mid + 7 * P)])
+        assert again == mid
         # a restarted service picks the last sale up from the store
         service.last_sale.clear()
         ((_, mark),) = await service.quote_universe()
