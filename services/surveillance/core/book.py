@@ -99,7 +99,7 @@ class OrderState:
 class Book:
     """Displayed depth and open orders of one symbol."""
 
-    __slots__ = ("_asks", "_bids", "ask_levels", "bid_levels", "orders")
+    __slots__ = ("_asks", "_bids", "ask_levels", "bid_levels", "orders", "owner_open")
 
     def __init__(self) -> None:
         self.orders: OrderedDict[str, OrderState] = OrderedDict()
@@ -107,6 +107,8 @@ class Book:
         self.ask_levels: dict[int, int] = {}
         self._bids: list[int] = []  # max-heap (negated prices)
         self._asks: list[int] = []
+        #: (owner, side) -> displayed open quantity of that owner's resting orders
+        self.owner_open: dict[tuple[str, int], int] = {}
 
     # -- queries ----------------------------------------------------------------------------
     def best_bid(self) -> int:
@@ -147,9 +149,15 @@ class Book:
         return bid or ask
 
     # -- updates ----------------------------------------------------------------------------
+    def open_of(self, owner: str, side: int) -> int:
+        """Displayed open quantity of ``owner``'s resting orders on ``side``."""
+        return self.owner_open.get((owner, side), 0)
+
     def _display(self, order: OrderState, qty: int) -> None:
         if qty <= 0:
             return
+        key = (order.owner_id, order.side)
+        self.owner_open[key] = self.owner_open.get(key, 0) + qty
         if order.side == BUY:
             levels = self.bid_levels
             if order.price not in levels:
@@ -164,6 +172,12 @@ class Book:
     def _undisplay(self, order: OrderState, qty: int) -> None:
         if qty <= 0 or not order.resting:
             return
+        key = (order.owner_id, order.side)
+        own = self.owner_open.get(key, 0) - qty
+        if own > 0:
+            self.owner_open[key] = own
+        else:
+            self.owner_open.pop(key, None)
         levels = self.bid_levels if order.side == BUY else self.ask_levels
         left = levels.get(order.price, 0) - qty
         if left > 0:

@@ -41,9 +41,10 @@ from services.surveillance.core.types import (
 
 #: Detector windows are trimmed every this many events of a symbol.
 EXPIRE_EVERY: Final = 512
+#: Profiles and episode bookkeeping are trimmed every this many events overall.
+PROFILE_TRIM_EVERY: Final = 65_536
 #: Episodes untouched for this long (event time) are forgotten (their alerts stay final).
 EPISODE_RETENTION_NS: Final = 3_600 * 1_000_000_000
-SIDE_DEPTH_LEVELS: Final = 5
 
 
 class EventSource(Protocol):
@@ -261,6 +262,7 @@ class SurveillanceEngine:
                 d.handle_new(ev, sym, order)
             self.user_sizes.add(ev.user_id, order.quantity)
             sym.sizes.add(order.quantity)
+            sym.order_rate.add((order.owner_id, order.side), ev.ts)
             self.profiles.on_new(ev, order)
         elif kind == TRADE:
             sym.observe_price(ev.price)
@@ -273,6 +275,8 @@ class SurveillanceEngine:
                 book.fill(sell, ev.quantity)
                 sell.ts_last = ev.ts
             sym.last_trade_price = ev.price
+            sym.exec_rate.add(self.owner_of(ev.buy_account, ev.buy_user), ev.ts)
+            sym.exec_rate.add(self.owner_of(ev.sell_account, ev.sell_user), ev.ts)
             sym.trades.append((ev.ts, ev.price, ev.quantity, ev.side, ev.trade_id))
             for d in self._detector_list:
                 d.handle_trade(ev, sym, buy, sell)
@@ -281,6 +285,8 @@ class SurveillanceEngine:
             gone = book.get(ev.order_id)
             if gone is not None:
                 book.cancel(gone, ev.remaining)
+                if gone.order_type == LIMIT:
+                    sym.cancel_rate.add(gone.owner_id, ev.ts)
                 gone.ts_last = gone.ts_cancel = ev.ts
                 for d in self._detector_list:
                     d.handle_cancel(ev, sym, gone)
@@ -295,7 +301,12 @@ class SurveillanceEngine:
                 moved.ts_last = ev.ts
                 for d in self._detector_list:
                     d.handle_amend(ev, sym, moved)
-        if self._events - self._last_sweep >= EXPIRE_EVERY:
+        sym.events += 1
+        if sym.events % EXPIRE_EVERY == 0:
+            for d in self._detector_list:
+                d.expire(sym, sym.last_ts)
+            sym.trim(sym.last_ts)
+        if self._events - self._last_sweep >= PROFILE_TRIM_EVERY:
             self._sweep(ev.ts)
 
     def _new_order(self, ev: Ev, sym: SymbolState) -> OrderState:
@@ -323,7 +334,6 @@ class SurveillanceEngine:
             if opp and (ev.price - opp) * ev.side >= 0:
                 order.aggressive = True
             order.level_depth_before = book.depth_at(ev.side, ev.price)
-            order.side_depth_before = book.side_depth(ev.side, SIDE_DEPTH_LEVELS)
             if same:
                 behind = (same - ev.price) * ev.side
                 order.distance_ticks = max(0, round(sym.ticks(behind))) if behind > 0 else 0
@@ -332,9 +342,6 @@ class SurveillanceEngine:
 
     def _sweep(self, now_ns: int) -> None:
         self._last_sweep = self._events
-        for sym in self._symbols.values():
-            for d in self._detector_list:
-                d.expire(sym, sym.last_ts)
         horizon = now_ns - EPISODE_RETENTION_NS
         stale = [k for k, ts in self._touched.items() if ts < horizon]
         for k in stale:

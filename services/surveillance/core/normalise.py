@@ -177,10 +177,26 @@ _ORDER_KINDS: Final = {"order_new": NEW, "order_amend": AMEND, "order_cancel": C
 _TYPES: Final = {"LIMIT": LIMIT, "MARKET": MARKET, "IOC": IOC}
 
 
+_CACHE_MAX: Final = 65_536
+_price_cache: dict[str, int] = {}
+_qty_cache: dict[str, int] = {}
+
+
 def price_raw(value: Number) -> int:
     """Raw fixed point of a decimal string (or int) price; raises :class:`InputError`."""
     if isinstance(value, int):
         return value * SCALE
+    cached = _price_cache.get(value)
+    if cached is not None:
+        return cached
+    raw = _parse_decimal(value)
+    if len(_price_cache) >= _CACHE_MAX:
+        _price_cache.clear()
+    _price_cache[value] = raw
+    return raw
+
+
+def _parse_decimal(value: str) -> int:
     s = value.strip()
     neg = s.startswith("-")
     if neg or s.startswith("+"):
@@ -200,13 +216,21 @@ def quantity_raw(value: Number, field: str = "$.quantity") -> int:
     """Raw fixed point of an audit quantity (whole shares; a decimal string is accepted)."""
     if isinstance(value, int):
         return value * SCALE
+    cached = _qty_cache.get(value)
+    if cached is not None:
+        return cached
     s = value.strip()
     if s.isdigit():
-        return int(s) * SCALE
-    try:
-        return price_raw(s)
-    except InputError:
-        raise InputError(f"not a quantity: {value!r}", field=field) from None
+        raw = int(s) * SCALE
+    else:
+        try:
+            raw = _parse_decimal(s)
+        except InputError:
+            raise InputError(f"not a quantity: {value!r}", field=field) from None
+    if len(_qty_cache) >= _CACHE_MAX:
+        _qty_cache.clear()
+    _qty_cache[value] = raw
+    return raw
 
 
 def decode_audit_line(line: bytes | str) -> AuditOrder | AuditTrade:

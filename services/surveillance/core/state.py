@@ -16,23 +16,29 @@ from collections import deque
 from typing import Any, Final
 
 from services.surveillance.core.book import Book
+from services.surveillance.core.stats import DecayedRates
 
 SIZE_WINDOW: Final = 1024
-SIZE_REFRESH: Final = 64
+SIZE_REFRESH: Final = 256
 USER_SIZE_WINDOW: Final = 256
-USER_REFRESH: Final = 8
+USER_REFRESH: Final = 32
+#: Time constant of the per-owner activity rates (executions, orders, cancels).
+ACTIVITY_TAU_S: Final = 120.0
+#: Every owner is assumed to act at least this often (a floor on the activity rates).
+RATE_FLOOR_PER_S: Final = 1.0 / 300.0
 
 
 class RollingMedian:
     """Median of the last ``window`` values, recomputed every ``refresh`` additions."""
 
-    __slots__ = ("_dirty", "_median", "_refresh", "_ring", "count")
+    __slots__ = ("_dirty", "_median", "_refresh", "_ring", "_sorted", "count")
 
     def __init__(self, window: int, refresh: int) -> None:
         self._ring: deque[int] = deque(maxlen=window)
         self._refresh = refresh
         self._dirty = 0
         self._median = 0.0
+        self._sorted: list[int] = []
         self.count = 0
 
     def add(self, value: int) -> None:
@@ -44,12 +50,17 @@ class RollingMedian:
     @property
     def median(self) -> float:
         """The (cached) median; 0.0 before any value."""
-        if self._dirty and (self._dirty >= self._refresh or self.count <= self._refresh * 4):
-            data = sorted(self._ring)
+        if self._dirty and (self._dirty >= self._refresh or self.count < 2 * self._dirty + 16):
+            data = self._sorted = sorted(self._ring)
             n = len(data)
             self._median = float(data[n // 2]) if n % 2 else (data[n // 2 - 1] + data[n // 2]) / 2
             self._dirty = 0
         return self._median
+
+    def sorted_window(self) -> list[int]:
+        """The window sorted (the snapshot of the last median refresh)."""
+        _ = self.median
+        return self._sorted
 
     def quantile(self, q: float) -> float:
         """The ``q`` quantile of the window (not cached)."""
@@ -64,9 +75,13 @@ class SymbolState:
 
     __slots__ = (
         "book",
+        "cancel_rate",
         "detector_state",
+        "events",
+        "exec_rate",
         "last_trade_price",
         "last_ts",
+        "order_rate",
         "sizes",
         "symbol",
         "tick",
@@ -80,8 +95,13 @@ class SymbolState:
         self.sizes = RollingMedian(SIZE_WINDOW, SIZE_REFRESH)
         self.last_trade_price = 0
         self.last_ts = 0
+        self.events = 0
         self.trades: deque[tuple[int, int, int, int, str]] = deque(maxlen=4096)
         self.detector_state: dict[str, Any] = {}
+        #: per owner: executions; per (owner, side): new orders; per owner: cancels
+        self.exec_rate = DecayedRates(ACTIVITY_TAU_S)
+        self.order_rate = DecayedRates(ACTIVITY_TAU_S)
+        self.cancel_rate = DecayedRates(ACTIVITY_TAU_S)
 
     def observe_price(self, price: int) -> None:
         """Refine the tick size: the gcd of every positive price seen."""
@@ -96,6 +116,12 @@ class SymbolState:
     def median_size(self) -> float:
         """Median order size of the symbol's recent orders (raw); 0.0 before any."""
         return self.sizes.median
+
+    def trim(self, now_ns: int) -> None:
+        """Drop idle activity keys."""
+        self.exec_rate.trim(now_ns)
+        self.order_rate.trim(now_ns)
+        self.cancel_rate.trim(now_ns)
 
 
 class UserSizes:
@@ -117,3 +143,7 @@ class UserSizes:
         """(median size, number of orders seen) of ``user_id``; (0.0, 0) if unknown."""
         r = self._users.get(user_id)
         return (r.median, r.count) if r is not None else (0.0, 0)
+
+    def window(self, user_id: str) -> RollingMedian | None:
+        """The user's size window, if any."""
+        return self._users.get(user_id)

@@ -153,11 +153,12 @@ class SpoofingThresholds(Struct, frozen=True, kw_only=True, forbid_unknown_field
     version: Version = 1
     min_size_vs_user_median: Ratio = 4.0
     min_size_vs_symbol_median: Ratio = 5.0
-    min_size_vs_level_depth: Ratio = 0.5
+    min_size_vs_level_depth: Ratio = 0.1
     min_user_history: Annotated[int, Meta(ge=1, le=1_000_000)] = 20
     max_distance_ticks: Ticks = 3
     max_lifetime_ms: Millis = 30_000.0
     max_fill_ratio: Fraction = 0.25
+    max_opposite_open_ratio: Annotated[float, Meta(ge=0.0, le=1e6)] = 0.5
     opposite_window_ms: Millis = 2_000.0
     min_score: Score = 50.0
 
@@ -172,13 +173,15 @@ class LayeringThresholds(Struct, frozen=True, kw_only=True, forbid_unknown_field
     min_layers: Annotated[int, Meta(ge=2, le=100)] = 2
     max_level_gap_ticks: Annotated[int, Meta(ge=1, le=1000)] = 2
     max_distance_ticks: Ticks = 10
-    max_placement_span_ms: Millis = 5_000.0
+    max_placement_span_ms: Millis = 1_000.0
     min_total_vs_user_median: Ratio = 4.0
     min_total_vs_symbol_median: Ratio = 5.0
-    min_total_vs_side_depth: Ratio = 0.2
+    min_layer_vs_symbol_median: Ratio = 2.0
+    min_total_vs_side_depth: Ratio = 0.02
     min_user_history: Annotated[int, Meta(ge=1, le=1_000_000)] = 20
     max_lifetime_ms: Millis = 600_000.0
     max_fill_ratio: Fraction = 0.25
+    max_opposite_open_ratio: Annotated[float, Meta(ge=0.0, le=1e6)] = 0.5
     min_cancelled_fraction: Fraction = 0.75
     opposite_window_ms: Millis = 2_000.0
     min_score: Score = 50.0

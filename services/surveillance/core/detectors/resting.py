@@ -1,0 +1,515 @@
+"""Spoofing and layering: non-bona-fide resting size, an opposite execution, then the cancel.
+
+Both track *candidates*: resting limit orders near the touch that are large for the symbol and
+for their user, placed while their owner shows little on the other side (a market maker's
+two-sided quotes never qualify). A candidate is judged when it is cancelled (and again if an
+opposite execution arrives within ``opposite_window_ms`` after):
+
+* **spoofing** - a single candidate (no co-placed same-side candidates at adjacent levels);
+* **layering** - ``min_layers`` or more candidates of one owner and side at successive price
+  levels, placed within ``max_placement_span_ms``, most of them cancelled.
+
+The evidence is the chance of a coincidence (see :mod:`..stats`): how rare the size is for the
+symbol and the user, how likely this owner - at their own execution rate - was to trade on the
+other side that soon after placing the order, and, for layers, how likely their own order and
+cancel rates were to put that many orders in and out of the book that close together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Final
+
+from services.surveillance.core.book import OrderState
+from services.surveillance.core.detectors.base import Finding, PatternDetector, register_detector
+from services.surveillance.core.normalise import BUY, LIMIT, Ev
+from services.surveillance.core.state import RATE_FLOOR_PER_S, SymbolState
+from services.surveillance.core.stats import (
+    chance_within,
+    evidence_score,
+    poisson_sf,
+    tail_fraction,
+)
+from services.surveillance.core.types import LayeringThresholds, SpoofingThresholds
+
+MS: Final = 1_000_000
+MIN_DELAY_S: Final = 0.001
+SIDE_DEPTH_LEVELS: Final = 5
+SCALE: Final = 1e9
+
+
+def _fmt_qty(raw: int) -> str:
+    v = raw / SCALE
+    return str(int(v)) if v == int(v) else f"{v:.4f}"
+
+
+def _fmt_px(raw: int) -> str:
+    return f"{raw / SCALE:.9f}".rstrip("0").rstrip(".")
+
+
+class Candidate:
+    """A large near-touch resting order and what its owner did on the other side."""
+
+    __slots__ = (
+        "anchor",
+        "exec_rate",
+        "first_opp_ts",
+        "opp_order_ids",
+        "opp_qty",
+        "opp_trade_ids",
+        "order",
+        "p_size",
+        "reported",
+        "size_vs_level",
+        "size_vs_symbol",
+        "size_vs_user",
+    )
+
+    def __init__(self, order: OrderState, p_size: float, exec_rate: float) -> None:
+        self.order = order
+        self.p_size = p_size
+        self.exec_rate = exec_rate
+        self.first_opp_ts = 0
+        self.opp_trade_ids: list[str] = []
+        self.opp_order_ids: list[str] = []
+        self.opp_qty = 0
+        self.anchor = ""
+        self.reported = False
+        self.size_vs_level = 0.0
+        self.size_vs_symbol = 0.0
+        self.size_vs_user = 0.0
+
+
+class RestingState:
+    """Per-symbol candidates of one detector, indexed by owner."""
+
+    __slots__ = ("by_owner", "cands")
+
+    def __init__(self) -> None:
+        self.cands: dict[str, Candidate] = {}
+        self.by_owner: dict[str, list[Candidate]] = {}
+
+    def add(self, c: Candidate) -> None:
+        self.cands[c.order.order_id] = c
+        self.by_owner.setdefault(c.order.owner_id, []).append(c)
+
+    def drop(self, c: Candidate) -> None:
+        self.cands.pop(c.order.order_id, None)
+        lst = self.by_owner.get(c.order.owner_id)
+        if lst is not None:
+            with contextlib.suppress(ValueError):
+                lst.remove(c)
+            if not lst:
+                del self.by_owner[c.order.owner_id]
+
+
+class _RestingDetector(PatternDetector):
+    """Shared candidate tracking of spoofing and layering."""
+
+    def _min_order(self, sym: SymbolState, user_median: float, history: int) -> float:
+        raise NotImplementedError
+
+    def _rs(self, sym: SymbolState) -> RestingState:
+        st: RestingState = self.state(sym, RestingState)
+        return st
+
+    def _max_distance(self) -> int:
+        return int(self.thresholds.max_distance_ticks)
+
+    def handle_new(self, ev: Ev, sym: SymbolState, order: OrderState) -> None:
+        t = self.thresholds
+        if order.order_type != LIMIT or order.aggressive or not order.resting:
+            return
+        if order.distance_ticks > self._max_distance():
+            return
+        sym_median = sym.median_size
+        if sym_median <= 0 or sym.sizes.count < 20:
+            return
+        user_median, history = self.ctx.user_sizes.median(order.user_id)
+        qty = order.quantity
+        if qty < self._min_order(sym, user_median, history):
+            return
+        opposite_open = sym.book.open_of(order.owner_id, -order.side)
+        if opposite_open > t.max_opposite_open_ratio * qty:
+            return
+        if not order.side_depth_before:
+            # Displayed depth of the side's best levels, without the order itself.
+            order.side_depth_before = max(
+                0, sym.book.side_depth(order.side, SIDE_DEPTH_LEVELS) - order.remaining
+            )
+        p_size = tail_fraction(sym.sizes.sorted_window(), qty)
+        if history >= t.min_user_history:
+            window = self.ctx.user_sizes.window(order.user_id)
+            if window is not None:
+                p_size = max(p_size, tail_fraction(window.sorted_window(), qty))
+        rate = max(RATE_FLOOR_PER_S, sym.exec_rate.rate(order.owner_id, ev.ts))
+        c = Candidate(order, p_size, rate)
+        c.size_vs_symbol = qty / sym_median
+        c.size_vs_user = qty / user_median if history >= t.min_user_history else 0.0
+        c.size_vs_level = qty / order.level_depth_before if order.level_depth_before else 0.0
+        self._rs(sym).add(c)
+
+    def handle_trade(
+        self, ev: Ev, sym: SymbolState, buy: OrderState | None, sell: OrderState | None
+    ) -> None:
+        st = self._rs(sym)
+        if not st.by_owner:
+            return
+        window = self.thresholds.opposite_window_ms * MS
+        for order in (buy, sell):
+            if order is None:
+                continue
+            cands = st.by_owner.get(order.owner_id)
+            if not cands:
+                continue
+            for c in cands:
+                o = c.order
+                if o.side == order.side or ev.ts < o.ts_new:
+                    continue
+                if o.ts_cancel and ev.ts > o.ts_cancel + window:
+                    continue
+                if order.ts_new < o.ts_new - window:
+                    continue  # an order working long before the candidate: not its purpose
+                if not c.first_opp_ts:
+                    c.first_opp_ts = ev.ts
+                if ev.trade_id not in c.opp_trade_ids:
+                    c.opp_trade_ids.append(ev.trade_id)
+                    c.opp_qty += ev.quantity
+                if order.order_id not in c.opp_order_ids:
+                    c.opp_order_ids.append(order.order_id)
+                if o.ts_cancel:
+                    self._judge(ev, sym, c)
+
+    def handle_cancel(self, ev: Ev, sym: SymbolState, order: OrderState) -> None:
+        c = self._rs(sym).cands.get(order.order_id)
+        if c is not None:
+            self._judge(ev, sym, c)
+
+    def _judge(self, ev: Ev, sym: SymbolState, c: Candidate) -> None:
+        raise NotImplementedError
+
+    def expire(self, sym: SymbolState, now_ns: int) -> None:
+        st = self._rs(sym)
+        t = self.thresholds
+        keep_after_cancel = (t.opposite_window_ms + self._span_ms()) * MS
+        max_life = t.max_lifetime_ms * MS
+        for c in list(st.cands.values()):
+            o = c.order
+            if o.ts_cancel:
+                if now_ns - o.ts_cancel > keep_after_cancel:
+                    st.drop(c)
+            elif (
+                now_ns - o.ts_new > max_life
+                or (o.remaining <= 0 and not o.resting)
+                or o.remaining <= 0
+            ):
+                st.drop(c)
+
+    def _span_ms(self) -> float:
+        return 0.0
+
+
+@register_detector
+class SpoofingDetector(_RestingDetector):
+    """One large order near the touch, cancelled quickly, while its owner trades opposite."""
+
+    alert_type = "SPOOFING"
+    thresholds_type = SpoofingThresholds
+
+    def _min_order(self, sym: SymbolState, user_median: float, history: int) -> float:
+        t: SpoofingThresholds = self.thresholds
+        need = t.min_size_vs_symbol_median * sym.median_size
+        if history >= t.min_user_history:
+            need = max(need, t.min_size_vs_user_median * user_median)
+        return need
+
+    def _judge(self, ev: Ev, sym: SymbolState, c: Candidate) -> None:
+        t: SpoofingThresholds = self.thresholds
+        o = c.order
+        if not o.ts_cancel or not c.first_opp_ts:
+            return
+        life_ms = (o.ts_cancel - o.ts_new) / MS
+        if life_ms > t.max_lifetime_ms or o.fill_ratio > t.max_fill_ratio:
+            return
+        if c.opp_qty >= o.quantity:
+            return  # the "genuine" side is as large as the order: not a lure
+        if o.level_depth_before and o.quantity < t.min_size_vs_level_depth * o.level_depth_before:
+            return
+        if self._layered(sym, c):
+            return
+        delay_s = max(MIN_DELAY_S, (c.first_opp_ts - o.ts_new) / 1e9)
+        p_coinc = chance_within(c.exec_rate, delay_s)
+        p_depth = 1.0
+        if o.level_depth_before and o.quantity > o.level_depth_before:
+            p_depth = max(0.05, o.level_depth_before / o.quantity)
+        elif not o.level_depth_before:
+            p_depth = 0.5
+        p = c.p_size * p_coinc * p_depth
+        score = evidence_score(p)
+        side = "buy" if o.side == BUY else "sell"
+        opp = "sell" if o.side == BUY else "buy"
+        evidence: dict[str, Any] = {
+            "order": {
+                "order_id": o.order_id,
+                "side": side.upper(),
+                "price": _fmt_px(o.price),
+                "quantity": _fmt_qty(o.quantity),
+                "filled": _fmt_qty(o.filled),
+                "placed_ns": o.ts_new,
+                "cancelled_ns": o.ts_cancel,
+            },
+            "book_at_placement": {
+                "best_same_side": _fmt_px(o.best_same_at_new),
+                "best_opposite_side": _fmt_px(o.best_opp_at_new),
+                "depth_at_level": _fmt_qty(o.level_depth_before),
+                "depth_top5_same_side": _fmt_qty(o.side_depth_before),
+                "distance_ticks": o.distance_ticks,
+                "tick": _fmt_px(sym.tick),
+            },
+            "book_at_cancel": {
+                "best_bid": _fmt_px(sym.book.best_bid()),
+                "best_ask": _fmt_px(sym.book.best_ask()),
+            },
+            "measured": {
+                "size_vs_symbol_median": round(c.size_vs_symbol, 3),
+                "size_vs_user_median": round(c.size_vs_user, 3),
+                "size_vs_level_depth": round(c.size_vs_level, 3),
+                "lifetime_ms": round(life_ms, 3),
+                "fill_ratio": round(o.fill_ratio, 4),
+                "opposite_delay_ms": round(delay_s * 1000, 3),
+                "opposite_quantity": _fmt_qty(c.opp_qty),
+                "owner_execution_rate_per_s": round(c.exec_rate, 5),
+                "p_size": c.p_size,
+                "p_coincidence": p_coinc,
+                "p_depth": p_depth,
+                "p_chance": p,
+            },
+        }
+        explanation = (
+            f"{o.user_id} placed a {side} order for {_fmt_qty(o.quantity)} at {_fmt_px(o.price)} "
+            f"({c.size_vs_symbol:.1f}x the symbol's median order, "
+            f"{o.distance_ticks} tick(s) behind the best {side}), "
+            f"{(c.first_opp_ts - o.ts_new) / MS:.0f} ms later the same beneficial owner "
+            f"executed a {opp} of {_fmt_qty(c.opp_qty)}, and the order was cancelled "
+            f"{life_ms:.0f} ms after placement with {o.fill_ratio:.0%} filled. "
+            f"The chance of this by coincidence, given this owner's own trading rate, is "
+            f"about {p:.1e}."
+        )
+        self.ctx.report(
+            Finding(
+                alert_type=self.alert_type,
+                symbol=o.symbol,
+                anchor=o.order_id,
+                user_id=o.user_id,
+                owner_id=o.owner_id,
+                account_ids=[o.account_id],
+                start_ns=o.ts_new,
+                end_ns=max(o.ts_cancel, c.first_opp_ts),
+                score=score,
+                order_ids=[o.order_id, *c.opp_order_ids],
+                trade_ids=list(c.opp_trade_ids),
+                evidence=evidence,
+                explanation=explanation,
+            ),
+            ev.ts,
+        )
+
+    def _layered(self, sym: SymbolState, c: Candidate) -> bool:
+        """Is ``c`` one of several co-placed same-side orders at different levels (layering's
+        case, not a single spoof)?"""
+        others = self._rs(sym).by_owner.get(c.order.owner_id, [])
+        span = self.thresholds.opposite_window_ms * MS
+        o = c.order
+        return any(
+            x is not c
+            and x.order.side == o.side
+            and x.order.price != o.price
+            and abs(x.order.ts_new - o.ts_new) <= span
+            for x in others
+        )
+
+
+@register_detector
+class LayeringDetector(_RestingDetector):
+    """Several orders at successive levels on one side, an opposite execution, then cancels."""
+
+    alert_type = "LAYERING"
+    thresholds_type = LayeringThresholds
+
+    def _min_order(self, sym: SymbolState, user_median: float, history: int) -> float:
+        t: LayeringThresholds = self.thresholds
+        return t.min_layer_vs_symbol_median * sym.median_size
+
+    def _span_ms(self) -> float:
+        return float(self.thresholds.max_placement_span_ms)
+
+    def _group(self, sym: SymbolState, c: Candidate) -> list[Candidate]:
+        t: LayeringThresholds = self.thresholds
+        o = c.order
+        span = t.max_placement_span_ms * MS
+        near = [
+            x
+            for x in self._rs(sym).by_owner.get(o.owner_id, [])
+            if x.order.side == o.side and abs(x.order.ts_new - o.ts_new) <= span
+        ]
+        if not near:
+            return []
+        # Anchor the placement window at the earliest co-placed order, so a group spans at most
+        # max_placement_span_ms.
+        t_first = min(x.order.ts_new for x in near)
+        members = [x for x in near if x.order.ts_new - t_first <= span]
+        if c not in members:
+            return []
+        if sym.tick <= 0:
+            return []
+        # The run of successive levels that contains c.
+        prices = sorted({x.order.price for x in members}, reverse=o.side == BUY)
+        gap = t.max_level_gap_ticks * sym.tick
+        runs: list[list[int]] = []
+        for p in prices:
+            if runs and abs(runs[-1][-1] - p) <= gap:
+                runs[-1].append(p)
+            else:
+                runs.append([p])
+        mine = next((r for r in runs if o.price in r), [])
+        if len(mine) < t.min_layers:
+            return []
+        chosen = set(mine)
+        return sorted(
+            (x for x in members if x.order.price in chosen),
+            key=lambda x: (x.order.ts_new, x.order.order_id),
+        )
+
+    def _judge(self, ev: Ev, sym: SymbolState, c: Candidate) -> None:
+        t: LayeringThresholds = self.thresholds
+        group = self._group(sym, c)
+        if not group:
+            return
+        orders = [x.order for x in group]
+        total = sum(o.quantity for o in orders)
+        filled = sum(o.filled for o in orders)
+        cancelled = [o for o in orders if o.ts_cancel]
+        cancelled_qty = sum(o.cancelled for o in cancelled)
+        first = orders[0]
+        if total < t.min_total_vs_symbol_median * sym.median_size:
+            return
+        user_median, history = self.ctx.user_sizes.median(first.user_id)
+        if history >= t.min_user_history and total < t.min_total_vs_user_median * user_median:
+            return
+        if first.side_depth_before and total < t.min_total_vs_side_depth * first.side_depth_before:
+            return
+        if filled > t.max_fill_ratio * total or cancelled_qty < t.min_cancelled_fraction * total:
+            return
+        lives = [(o.ts_cancel - o.ts_new) / MS for o in cancelled]
+        if max(lives) > t.max_lifetime_ms:
+            return
+        opp_ts = [x.first_opp_ts for x in group if x.first_opp_ts]
+        if not opp_ts:
+            return
+        first_opp = min(opp_ts)
+        trade_ids: list[str] = []
+        opp_orders: list[str] = []
+        opp_qty = 0
+        for x in group:
+            for tid in x.opp_trade_ids:
+                if tid not in trade_ids:
+                    trade_ids.append(tid)
+            for oid in x.opp_order_ids:
+                if oid not in opp_orders:
+                    opp_orders.append(oid)
+            opp_qty = max(opp_qty, x.opp_qty)
+        if opp_qty >= total:
+            return
+        k = len({o.price for o in orders})
+        t0 = min(o.ts_new for o in orders)
+        place_span_s = max(MIN_DELAY_S, (max(o.ts_new for o in orders) - t0) / 1e9)
+        cancel_times = [o.ts_cancel for o in cancelled]
+        cancel_span_s = max(MIN_DELAY_S, (max(cancel_times) - min(cancel_times)) / 1e9)
+        owner = first.owner_id
+        order_rate = max(RATE_FLOOR_PER_S, sym.order_rate.rate((owner, first.side), t0))
+        cancel_rate = max(RATE_FLOOR_PER_S, sym.cancel_rate.rate(owner, t0))
+        p_place = poisson_sf(k - 1, order_rate * place_span_s)
+        p_cancel = poisson_sf(len(cancelled) - 1, cancel_rate * cancel_span_s)
+        exec_rate = min(x.exec_rate for x in group)
+        delay_s = max(MIN_DELAY_S, (first_opp - t0) / 1e9)
+        p_coinc = chance_within(exec_rate, delay_s)
+        p = p_place * p_cancel * p_coinc
+        score = evidence_score(p)
+        anchor = next((x.anchor for x in group if x.anchor), "") or first.order_id
+        for x in group:
+            x.anchor = anchor
+        side = "buy" if first.side == BUY else "sell"
+        opp = "sell" if first.side == BUY else "buy"
+        levels = sorted({o.price for o in orders}, reverse=first.side == BUY)
+        evidence: dict[str, Any] = {
+            "layers": [
+                {
+                    "order_id": o.order_id,
+                    "price": _fmt_px(o.price),
+                    "quantity": _fmt_qty(o.quantity),
+                    "filled": _fmt_qty(o.filled),
+                    "placed_ns": o.ts_new,
+                    "cancelled_ns": o.ts_cancel,
+                    "distance_ticks": o.distance_ticks,
+                    "depth_at_level": _fmt_qty(o.level_depth_before),
+                }
+                for o in orders
+            ],
+            "book_at_placement": {
+                "best_same_side": _fmt_px(first.best_same_at_new),
+                "best_opposite_side": _fmt_px(first.best_opp_at_new),
+                "depth_top5_same_side": _fmt_qty(first.side_depth_before),
+                "tick": _fmt_px(sym.tick),
+            },
+            "book_at_cancel": {
+                "best_bid": _fmt_px(sym.book.best_bid()),
+                "best_ask": _fmt_px(sym.book.best_ask()),
+            },
+            "measured": {
+                "levels": k,
+                "total_quantity": _fmt_qty(total),
+                "total_vs_symbol_median": round(total / sym.median_size, 3),
+                "total_vs_side_depth": (
+                    round(total / first.side_depth_before, 4) if first.side_depth_before else None
+                ),
+                "fill_ratio": round(filled / total, 4),
+                "cancelled_fraction": round(cancelled_qty / total, 4),
+                "placement_span_ms": round(place_span_s * 1000, 3),
+                "cancel_span_ms": round(cancel_span_s * 1000, 3),
+                "opposite_delay_ms": round(delay_s * 1000, 3),
+                "opposite_quantity": _fmt_qty(opp_qty),
+                "p_placement": p_place,
+                "p_cancel": p_cancel,
+                "p_coincidence": p_coinc,
+                "p_chance": p,
+            },
+        }
+        explanation = (
+            f"{first.user_id} placed {len(orders)} {side} orders on {k} successive price levels "
+            f"({_fmt_px(levels[0])} to {_fmt_px(levels[-1])}, {_fmt_qty(total)} in total, "
+            f"{total / sym.median_size:.1f}x the symbol's median order) within "
+            f"{place_span_s * 1000:.0f} ms; {(first_opp - t0) / MS:.0f} ms after the first, "
+            f"the same beneficial owner executed a {opp}; {cancelled_qty / total:.0%} of the "
+            f"layered quantity was then cancelled within {cancel_span_s * 1000:.0f} ms of each "
+            f"other, {filled / total:.0%} filled. The chance of this by coincidence, given this "
+            f"owner's own order, cancel and trade rates, is about {p:.1e}."
+        )
+        self.ctx.report(
+            Finding(
+                alert_type=self.alert_type,
+                symbol=first.symbol,
+                anchor=anchor,
+                user_id=first.user_id,
+                owner_id=owner,
+                account_ids=sorted({o.account_id for o in orders}),
+                start_ns=t0,
+                end_ns=max(max(cancel_times), first_opp),
+                score=score,
+                order_ids=[o.order_id for o in orders] + opp_orders,
+                trade_ids=trade_ids,
+                evidence=evidence,
+                explanation=explanation,
+                user_ids=sorted({o.user_id for o in orders}),
+            ),
+            ev.ts,
+        )
