@@ -271,4 +271,13 @@ class KafkaConsumer:
 
     async def close(self) -> None:
         """Leave the group and disconnect."""
-        await self._consumer.stop()
+        try:
+            await self._consumer.stop()
+        except asyncio.CancelledError:
+            # aiokafka's stop can re-raise the cancellation of its own fetch task (seen after
+            # a broker outage); only a cancellation of *our* task may propagate.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            # stop() gave up before closing its connections; close them so none is leaked.
+            await self._consumer._client.close()
