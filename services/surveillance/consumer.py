@@ -1,8 +1,10 @@
 """Kafka wiring of the surveillance service: every order and trade event, by pattern.
 
 One consumer group reads ``^orders\\..*`` and ``^trades\\..*`` together, so the engine sees a
-symbol's orders and trades in one stream; the runner dead-letters undecodable records and
-commits a batch's offsets only after :meth:`SurveillanceService.on_batch` stored its alerts.
+symbol's orders and trades in one stream. Any ``orders.*`` topic carries order events and any
+``trades.*`` topic trades (a venue or a region may have its own); the decoder picks the schema
+by that prefix. The runner dead-letters undecodable records and commits a batch's offsets
+only after :meth:`SurveillanceService.on_batch` stored its alerts.
 """
 
 from __future__ import annotations
@@ -10,18 +12,36 @@ from __future__ import annotations
 from typing import Any
 
 from nexus.bus import Bus, ConsumerRunner, Delivery
+from nexus.errors import ValidationError
+from nexus.events import ORDER_CODEC, TRADE_CODEC
 from services.surveillance.service import SurveillanceService
 
 GROUP_ID = "surveillance.engine"
 EVENTS_PATTERN = r"^orders\..*|^trades\..*"
 
 
+def decode_event(topic: str, value: bytes) -> Any:
+    """The order or trade event of a record, by its topic's prefix; raises ``ValidationError``."""
+    if topic.startswith("trades."):
+        return TRADE_CODEC.decode(value)
+    if topic.startswith("orders."):
+        return ORDER_CODEC.decode(value)
+    raise ValidationError(f"surveillance reads orders.* and trades.* topics, not {topic!r}")
+
+
 def events_consumer(
-    bus: Bus, service: SurveillanceService, group_id: str = GROUP_ID, max_batch: int = 1_000
+    bus: Bus,
+    service: SurveillanceService,
+    group_id: str = GROUP_ID,
+    *,
+    pattern: str = EVENTS_PATTERN,
+    max_batch: int = 1_000,
 ) -> ConsumerRunner:
     """The engine's consumer: archive, detect, store, then commit."""
 
     async def handle(batch: list[Delivery[Any]]) -> None:
         await service.on_batch(batch)
 
-    return ConsumerRunner(bus, group_id, handle, pattern=EVENTS_PATTERN, max_batch=max_batch)
+    return ConsumerRunner(
+        bus, group_id, handle, pattern=pattern, decoder=decode_event, max_batch=max_batch
+    )

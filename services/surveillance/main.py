@@ -20,7 +20,7 @@ from nexus.web import Authenticator, ServiceApp, create_app
 from services.surveillance.alerts import HALT_SUBJECT
 from services.surveillance.api import routes
 from services.surveillance.archive import EventArchive
-from services.surveillance.consumer import GROUP_ID, events_consumer
+from services.surveillance.consumer import EVENTS_PATTERN, GROUP_ID, events_consumer
 from services.surveillance.scans import ScanJobs
 from services.surveillance.service import WARMUP_NS, SurveillanceService
 from services.surveillance.store import AlertStore, OwnerStore, ScanStore, ThresholdStore
@@ -41,12 +41,14 @@ TOPICS = [
 class SurveillanceOptions:
     """How the service is composed.
 
+    ``pattern``: the topics consumed (every ``orders.*`` and ``trades.*`` by default).
     ``lateness_ns``: the engine's reorder buffer for events arriving out of order across
     topics (0: apply in arrival order). ``warmup_ns``: event-time horizon of the archive tail
     replayed into the engine at start. ``halt_poll_s``: how often the halt outbox is retried.
     """
 
     group_id: str = GROUP_ID
+    pattern: str = EVENTS_PATTERN
     lateness_ns: int = 0
     warmup_ns: int = WARMUP_NS
     max_batch: int = 1_000
@@ -117,7 +119,9 @@ def build(settings: Settings, options: SurveillanceOptions | None = None) -> Sur
 
     runtime.add_startup(start_up)
     runtime.add_consumer(
-        lambda bus: events_consumer(bus, service, opts.group_id, max_batch=opts.max_batch)
+        lambda bus: events_consumer(
+            bus, service, opts.group_id, pattern=opts.pattern, max_batch=opts.max_batch
+        )
     )
     runtime.add_background(lambda _rt: service.publish_forever(opts.publish_interval_s))
     runtime.add_background(lambda _rt: dispatcher.run(opts.halt_poll_s))

@@ -184,11 +184,10 @@ class SurveillanceService:
         self.alerts_stored += len(created)
         if halts and self._halts is not None:
             self._halts.wake()
-        new = set(created)
-        for alert in alerts:
-            if (alert.alert_id, alert.version) in new:
-                for listener in self._listeners:
-                    listener(alert)
+        for record in created:
+            alert = alert_from_view(record.payload)
+            for listener in self._listeners:
+                listener(alert)
 
     async def publish_pending(self) -> int:
         """Publish every stored, unacknowledged alert version; returns how many."""

@@ -53,6 +53,7 @@ ON CONFLICT (alert_id) DO UPDATE SET
     updated_at = now()
 WHERE alerts.version < EXCLUDED.version
 """
+LOCK_LATEST = "SELECT version, payload FROM alerts WHERE alert_id = $1 FOR UPDATE"
 SELECT_UNPUBLISHED = """
 SELECT alert_id, version, payload FROM alert_versions WHERE NOT published ORDER BY seq LIMIT $1
 """
@@ -121,6 +122,15 @@ SELECT seq, payload FROM scan_alerts WHERE scan_id = $1 AND seq > $2 ORDER BY se
 """
 
 
+#: Fields of an alert's view that change without its content changing.
+VOLATILE_FIELDS = frozenset({"version", "detected_ns"})
+
+
+def content_key(payload: dict[str, Any]) -> bytes:
+    """Canonical bytes of an alert view's content (what makes it a new version)."""
+    return _json_encoder.encode({k: v for k, v in payload.items() if k not in VOLATILE_FIELDS})
+
+
 class AlertRecord(msgspec.Struct, frozen=True, kw_only=True):
     """One version of an alert as the store keeps it (``payload`` is its full JSON view)."""
 
@@ -165,7 +175,7 @@ class Database(Protocol):
     def pool(self) -> asyncpg.Pool: ...
 
 
-_json_encoder = msgspec.json.Encoder()
+_json_encoder = msgspec.json.Encoder(order="sorted")
 _json_decoder = msgspec.json.Decoder()
 
 
@@ -194,38 +204,48 @@ class AlertStore:
 
     async def save(
         self, records: Sequence[AlertRecord], halts: Sequence[HaltRequest] = ()
-    ) -> list[tuple[str, int]]:
+    ) -> list[AlertRecord]:
         """Store alert versions (and their halt requests) in one transaction; returns the new ones.
 
-        A version already stored is skipped; ``alerts`` only moves forward to a higher version.
+        The store numbers the versions: a record whose content (all but ``version`` and
+        ``detected_ns``) equals the alert's latest stored version is a redelivery and is
+        skipped; any other becomes the next version. So the history does not depend on how
+        the broker happened to batch the events, and replaying them changes nothing.
         """
         if not records and not halts:
             return []
-        created: list[tuple[str, int]] = []
+        created: list[AlertRecord] = []
         async with self.pool.acquire() as conn, conn.transaction():
             for r in records:
-                payload = _json(r.payload)
-                status = await conn.execute(
-                    INSERT_VERSION, r.alert_id, r.version, r.severity, payload
-                )
-                if status.endswith(" 0"):
+                latest = await conn.fetchrow(LOCK_LATEST, r.alert_id)
+                if latest is not None and content_key(_from_json(latest["payload"])) == (
+                    content_key(r.payload)
+                ):
                     continue
-                created.append((r.alert_id, r.version))
+                version = 1 if latest is None else latest["version"] + 1
+                record = msgspec.structs.replace(
+                    r, version=version, payload={**r.payload, "version": version}
+                )
+                payload = _json(record.payload)
+                await conn.execute(
+                    INSERT_VERSION, record.alert_id, version, record.severity, payload
+                )
                 await conn.execute(
                     UPSERT_ALERT,
-                    r.alert_id,
-                    r.version,
-                    r.alert_type,
-                    r.severity,
-                    r.score,
-                    r.user_id,
-                    r.account_ids,
-                    r.owner_id,
-                    r.symbol,
-                    r.start_ns,
-                    r.end_ns,
+                    record.alert_id,
+                    version,
+                    record.alert_type,
+                    record.severity,
+                    record.score,
+                    record.user_id,
+                    record.account_ids,
+                    record.owner_id,
+                    record.symbol,
+                    record.start_ns,
+                    record.end_ns,
                     payload,
                 )
+                created.append(record)
             outbox = Outbox(self.pool)
             for h in halts:
                 await outbox.enqueue(h.entry_id, "risk", "POST", h.path, h.body, conn=conn)

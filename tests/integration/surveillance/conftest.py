@@ -1,0 +1,182 @@
+"""Fixtures for the surveillance service on the real stack (broker, PostgreSQL).
+
+Each test gets its own database, consumer group and pair of topics under the production
+prefixes (``orders.<token>.events``, ``trades.<token>.executed``), consumed by a pattern of the
+production shape, so tests never read each other's (or other services') flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import pytest
+
+from nexus.bus import KafkaBus
+from nexus.config import Settings
+from nexus.events import ORDER_CODEC, TRADE_CODEC, Trade
+from nexus.web import running_server
+from services.surveillance.main import Surveillance, SurveillanceOptions, build
+from tests.integration.platform.conftest import SettingsFactory, service_settings, tokens
+from tests.support.surveillance import self_trade_detector
+
+__all__ = ["self_trade_detector", "service_settings", "tokens"]
+
+Headers = Callable[[str, str], dict[str, str]]
+#: Nothing listens here: halts wait in the outbox until a test points surveillance at risk.
+NO_RISK_URL = "http://127.0.0.1:9"
+PARTITIONS = 3
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], seconds: float = 30.0, interval: float = 0.05
+) -> None:
+    """Wait until ``check()`` is true (fails the test after ``seconds``)."""
+    async with asyncio.timeout(seconds):
+        while not await check():
+            await asyncio.sleep(interval)
+
+
+@dataclass
+class Flow:
+    """A test's own topics and consumer group."""
+
+    token: str
+    bootstrap: str
+
+    @property
+    def orders_topic(self) -> str:
+        return f"orders.{self.token}.events"
+
+    @property
+    def trades_topic(self) -> str:
+        return f"trades.{self.token}.executed"
+
+    @property
+    def pattern(self) -> str:
+        return rf"^orders\.{self.token}\..*|^trades\.{self.token}\..*"
+
+    @property
+    def group(self) -> str:
+        return f"surveillance.{self.token}"
+
+    async def create(self) -> None:
+        await KafkaBus(self.bootstrap).create_topics(
+            [self.orders_topic, self.trades_topic], partitions=PARTITIONS
+        )
+
+    async def publish(self, events: Sequence[Any]) -> None:
+        """Publish orders and trades to this flow's topics, keyed by symbol, in order."""
+        producer = KafkaBus(self.bootstrap).producer()
+        try:
+            for e in events:
+                if isinstance(e, Trade):
+                    await producer.publish(
+                        self.trades_topic, TRADE_CODEC.encode(e), e.symbol.encode()
+                    )
+                else:
+                    await producer.publish(
+                        self.orders_topic, ORDER_CODEC.encode(e), e.symbol.encode()
+                    )
+        finally:
+            await producer.close()
+
+    async def publish_raw(self, topic: str, value: bytes, key: bytes) -> None:
+        producer = KafkaBus(self.bootstrap).producer()
+        try:
+            await producer.publish(topic, value, key)
+        finally:
+            await producer.close()
+
+
+@pytest.fixture
+async def flow(kafka_bootstrap: str, unique_name: Callable[[str], str]) -> Flow:
+    """Topics and group of this test only."""
+    f = Flow(unique_name("x"), kafka_bootstrap)
+    await f.create()
+    return f
+
+
+def options_for(flow: Flow, **overrides: Any) -> SurveillanceOptions:
+    """Service options consuming ``flow`` with fast retries."""
+    base = SurveillanceOptions(
+        group_id=flow.group,
+        pattern=flow.pattern,
+        halt_poll_s=0.1,
+        halt_base_backoff_s=0.05,
+        halt_max_backoff_s=0.2,
+        publish_interval_s=0.1,
+        risk_timeout_s=0.5,
+    )
+    return replace(base, **overrides)
+
+
+@dataclass
+class Running:
+    """A started surveillance service and what a test needs around it."""
+
+    http: httpx.AsyncClient
+    url: str
+    built: Surveillance
+    settings: Settings
+    flow: Flow
+    headers: dict[str, str]
+
+    async def alerts(self, **params: Any) -> list[dict[str, Any]]:
+        resp = await self.http.get("/alerts", params={"limit": 500, **params}, headers=self.headers)
+        assert resp.status_code == 200, resp.text
+        items: list[dict[str, Any]] = resp.json()["items"]
+        return items
+
+    async def wait_alert(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        found: list[dict[str, Any]] = []
+
+        async def check() -> bool:
+            found[:] = [a for a in await self.alerts() if predicate(a)]
+            return bool(found)
+
+        await eventually(check)
+        return found[0]
+
+    async def archived(self) -> int:
+        value: int = await self.built.runtime.pool.fetchval("SELECT count(*) FROM event_archive")
+        return value
+
+
+@contextlib.asynccontextmanager
+async def run_surveillance(
+    settings: Settings, flow: Flow, tokens: Headers, **overrides: Any
+) -> AsyncIterator[Running]:
+    """Serve a surveillance service on ``settings`` until the block ends."""
+    built = build(settings, options_for(flow, **overrides))
+    async with (
+        running_server(built.app) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        running = Running(http, url, built, settings, flow, tokens("analyst", "compliance"))
+        await eventually(lambda: _started(built))
+        yield running
+
+
+async def _started(built: Surveillance) -> bool:
+    return all(r.started.is_set() for r in built.runtime.runners) and bool(built.runtime.runners)
+
+
+@pytest.fixture
+async def surveillance_settings(service_settings: SettingsFactory) -> Settings:
+    """Settings with a fresh surveillance database and no risk service reachable."""
+    settings = await service_settings("surveillance")
+    return replace(settings, service_urls={"risk": NO_RISK_URL})
+
+
+@pytest.fixture
+async def surveillance(
+    surveillance_settings: Settings, flow: Flow, tokens: Headers, self_trade_detector: Any
+) -> AsyncIterator[Running]:
+    """A running surveillance service with the scripted detector, on this test's flow."""
+    async with run_surveillance(surveillance_settings, flow, tokens) as running:
+        yield running
