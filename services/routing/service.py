@@ -94,7 +94,7 @@ class RoutingService:
         publisher: Publisher,
         *,
         halts: HaltBook | None = None,
-        quote_sink: Callable[[Quote], None] | None = None,
+        quote_sink: Callable[[Quote], object] | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self.router = router
