@@ -332,6 +332,8 @@ cdef class MarketView:
             book._ts[v] = -1
             book._prev_bid[v] = 0
             book._prev_ask[v] = 0
+            book._bid_changed[v] = 0
+            book._ask_changed[v] = 0
 
     # -- queries --------------------------------------------------------------------------------
     def nbbo(self, str symbol, int64_t now_ns):

@@ -11,6 +11,9 @@ from services.routing.core.errors import (
     UnknownVenue,
     VenueUnavailable,
 )
+from services.routing.core.protection import NoOrderProtection, OrderProtection, Rule611
+from services.routing.core.router import HaltCheck, RouterConfig, SmartOrderRouter
+from services.routing.core.stats import VenueStatsTracker
 from services.routing.core.types import (
     ChildExecution,
     ChildOrder,
@@ -40,18 +43,25 @@ __all__ = [
     "ExecutionReport",
     "ExecutionVenue",
     "Fill",
+    "HaltCheck",
     "InvalidOrder",
     "NbboSnapshot",
+    "NoOrderProtection",
+    "OrderProtection",
     "ProtectionException",
     "RouteChild",
+    "RouterConfig",
     "RoutingDecision",
     "RoutingError",
+    "Rule611",
     "Side",
+    "SmartOrderRouter",
     "Strategy",
     "TradingHalted",
     "UnknownVenue",
     "VenueProfile",
     "VenueScore",
     "VenueStats",
+    "VenueStatsTracker",
     "VenueUnavailable",
 ]
