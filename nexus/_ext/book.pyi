@@ -40,6 +40,7 @@ COL_TIF: Final[int]
 COL_POST_ONLY: Final[int]
 COL_STP: Final[int]
 BATCH_COLUMNS: Final[int]
+MAX_CAPACITY: Final[int]
 FILL_COLUMNS: Final[int]
 
 class Book:
@@ -53,7 +54,7 @@ class Book:
     def last_filled(self) -> int: ...
     @property
     def fill_count(self) -> int: ...
-    def __init__(self, capacity: int = 1024) -> None: ...
+    def __init__(self, capacity: int = 1024, max_capacity: int = ...) -> None: ...
     def submit(
         self,
         order_id: int,

@@ -8,6 +8,11 @@ command's, so replaying the same commands gives the same events byte for byte.
 
 String order ids map to integer handles (one per accepted order, never reused) and account
 ids to integer account handles, which is all the compiled book sees.
+
+Memory is bounded by what is open, not by what was ever sent: a finished order (filled,
+cancelled, expired, rejected) leaves the open tables at once and is kept only among the last
+``finished_orders_kept`` finished orders (for status queries and as the duplicate-id guard);
+an account handle is dropped with its last open order.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
-from nexus._ext.book import Book
+from nexus import book as codes
+from nexus.book import Book
 from nexus.events import (
     INT64_MAX,
     TOPIC_ORDERS,
@@ -30,9 +36,7 @@ from nexus.events import (
     OrderReject,
     Trade,
 )
-from nexus.money import Fixed
-from services.matching.core import codes
-from services.matching.core.commands import (
+from nexus.matching.commands import (
     AmendOrder,
     BookSnapshot,
     CancelOrder,
@@ -46,12 +50,13 @@ from services.matching.core.commands import (
     SubmitOrder,
     TimeInForce,
 )
-from services.matching.core.errors import (
+from nexus.matching.errors import (
     DuplicateOrderId,
     InvalidOrder,
     OrderNotOpen,
     UnknownOrder,
 )
+from nexus.money import Fixed, format_raw
 
 EngineEvent = OrderNew | OrderAmend | OrderCancel | OrderReject | OrderExpire | OrderFill | Trade
 
@@ -76,7 +81,8 @@ _REJECT_REASONS: dict[int, str] = {
     codes.REJECT_INVALID: "price level size limit (2**63-1 raw) exceeded",
     codes.REJECT_DUPLICATE: "duplicate order id",
 }
-_OPEN: frozenset[str] = frozenset({"NEW", "PARTIALLY_FILLED"})
+#: finished orders remembered by default (status queries, duplicate-id guard)
+FINISHED_ORDERS_KEPT = 100_000
 
 
 def event_topic(event: EngineEvent) -> str:
@@ -150,6 +156,7 @@ class _Order:
     """The engine's record of one accepted (or rejected) order."""
 
     __slots__ = (
+        "account",
         "account_id",
         "client_order_id",
         "filled",
@@ -175,6 +182,7 @@ class _Order:
         self.symbol = cmd.symbol
         self.user_id = cmd.user_id
         self.account_id = cmd.account_id
+        self.account = 0  # the book's account handle once the order reaches a book
         self.side: Side = cmd.side
         self.order_type: OrderType = cmd.order_type
         self.tif: TimeInForce = tif  # type: ignore[assignment]
@@ -195,7 +203,22 @@ def _check_ts(ts_event: int) -> None:
         or not isinstance(ts_event, int)
         or not 0 <= ts_event <= INT64_MAX
     ):
-        raise InvalidOrder(f"ts_event must be UTC ns in [0, 2**63), got {ts_event!r}", "$.ts_event")
+        shown = (
+            f"{ts_event.bit_length()} bits"
+            if isinstance(ts_event, int) and ts_event.bit_length() > 64
+            else repr(ts_event)
+        )
+        raise InvalidOrder(f"ts_event must be UTC ns in [0, 2**63), got {shown}", "$.ts_event")
+
+
+_MAX_TEXT = format_raw(INT64_MAX)
+
+
+def _shown(raw: int) -> str:
+    """The decimal a raw fixed-point int stands for (what the user sent), for messages."""
+    if not -(2**127) <= raw < 2**127:
+        return f"a value of {raw.bit_length()} bits"
+    return format_raw(raw)
 
 
 def _raw(value: RawOrFixed, field: str) -> int:
@@ -218,6 +241,8 @@ class MatchingEngine:
     ``book_factory`` builds a symbol's book (the compiled :class:`Book` by default; tests pass
     the reference book). ``event_id_prefix`` (default: ``venue``) starts every event id; an
     adapter whose engine restarts empty passes one per session so ids are never reused.
+    ``finished_orders_kept`` bounds the finished orders remembered (status queries and the
+    duplicate-id guard of this session); older ones answer :class:`UnknownOrder`.
     """
 
     def __init__(
@@ -229,6 +254,7 @@ class MatchingEngine:
         account_stp: Mapping[str, StpMode] | None = None,
         book_factory: Callable[[], OrderBook] = Book,
         event_id_prefix: str | None = None,
+        finished_orders_kept: int = FINISHED_ORDERS_KEPT,
     ) -> None:
         if not _IDENTIFIER.match(venue):
             raise InvalidOrder(f"invalid venue {venue!r}", field="venue")
@@ -238,6 +264,8 @@ class MatchingEngine:
             )
         if default_stp not in _STPS:
             raise InvalidOrder(f"unknown STP mode {default_stp!r}", field="default_stp")
+        if finished_orders_kept < 0:
+            raise InvalidOrder("finished_orders_kept must be >= 0", field="finished_orders_kept")
         self.venue = venue
         self._id_prefix = venue if event_id_prefix is None else event_id_prefix
         self._halted = _halt_function(halts)
@@ -246,9 +274,14 @@ class MatchingEngine:
         self._book_factory = book_factory
         self._books: dict[str, OrderBook] = {}
         self._seq: dict[str, int] = {}
-        self._orders: dict[str, _Order] = {}
-        self._by_handle: list[_Order] = []
-        self._accounts: dict[str, int] = {}
+        self._orders: dict[str, _Order] = {}  # open orders by id
+        self._by_handle: dict[int, _Order] = {}  # open orders by book handle
+        self._next_handle = 0
+        self._finished: dict[str, _Order] = {}  # insertion order: oldest first
+        self._finished_kept = finished_orders_kept
+        self._accounts: dict[str, int] = {}  # account id -> handle, while it has open orders
+        self._account_open: dict[int, int] = {}  # account handle -> open orders
+        self._next_account = 0
 
     # -- configuration -----------------------------------------------------------------------
     def set_account_stp(self, account_id: str, mode: StpMode) -> None:
@@ -274,22 +307,24 @@ class MatchingEngine:
         are answered with an ``OrderReject`` event (the id is then used up).
         """
         price, qty, tif = self._validate_submit(cmd)
-        if cmd.order_id in self._orders:
+        if cmd.order_id in self._orders or cmd.order_id in self._finished:
             raise DuplicateOrderId(f"order id {cmd.order_id!r} already used")
-        order = _Order(cmd, len(self._by_handle), price, qty, tif)
+        order = _Order(cmd, self._next_handle, price, qty, tif)
+        self._next_handle += 1
         self._orders[cmd.order_id] = order
-        self._by_handle.append(order)
+        self._by_handle[order.handle] = order
         reason = self._halted(cmd.user_id, cmd.symbol, cmd.ts_event)
         if reason is not None:
             return [self._reject(order, reason, cmd.ts_event)]
         book = self._book(cmd.symbol)
         stp = cmd.stp or self._account_stp.get(cmd.account_id, self._default_stp)
+        order.account = self._account(cmd.account_id)
         result = book.submit(
             order.handle,
             _SIDES[cmd.side],
             price,
             qty,
-            self._account(cmd.account_id),
+            order.account,
             _TIFS[tif],
             cmd.post_only,
             _STPS[stp],
@@ -332,9 +367,13 @@ class MatchingEngine:
         if cmd.price is None and cmd.quantity is None:
             raise InvalidOrder("an amend needs a new price or quantity", field="$.price")
         if not 0 < price <= INT64_MAX:
-            raise InvalidOrder(f"price must be in (0, 2**63), got {price}", field="$.price")
+            raise InvalidOrder(
+                f"price must be in (0, {_MAX_TEXT}], got {_shown(price)}", field="$.price"
+            )
         if not 0 < qty <= INT64_MAX:
-            raise InvalidOrder(f"quantity must be in (0, 2**63), got {qty}", field="$.quantity")
+            raise InvalidOrder(
+                f"quantity must be in (0, {_MAX_TEXT}], got {_shown(qty)}", field="$.quantity"
+            )
         reason = self._halted(order.user_id, order.symbol, cmd.ts_event)
         if reason is not None:
             return [self._reject_amend(order, price, qty, reason, cmd.ts_event)]
@@ -377,6 +416,7 @@ class MatchingEngine:
         order.leaves = 0
         order.status = "CANCELLED"
         order.ts_last = cmd.ts_event
+        self._finish(order)
         return [self._cancel_event(order, qty, cmd.reason, cmd.ts_event)]
 
     def expire_day(self, ts_event: int, symbols: Iterable[str] | None = None) -> list[EngineEvent]:
@@ -392,13 +432,14 @@ class MatchingEngine:
                 order.leaves = 0
                 order.status = "EXPIRED"
                 order.ts_last = ts_event
+                self._finish(order)
                 events.append(self._expire_event(order, qty, ts_event))
         return events
 
     # -- queries -----------------------------------------------------------------------------
     def order_status(self, order_id: str) -> OrderStatus:
-        """Status of an order by id; raises :class:`UnknownOrder`."""
-        order = self._orders.get(order_id)
+        """Status of an open or recently finished order; raises :class:`UnknownOrder`."""
+        order = self._orders.get(order_id) or self._finished.get(order_id)
         if order is None:
             raise UnknownOrder(f"unknown order {order_id!r}")
         return OrderStatus(
@@ -463,11 +504,16 @@ class MatchingEngine:
         price = _raw(cmd.price, "price")
         qty = _raw(cmd.quantity, "quantity")
         if not 0 < qty <= INT64_MAX:
-            raise InvalidOrder(f"quantity must be in (0, 2**63), got {qty}", field="$.quantity")
+            raise InvalidOrder(
+                f"quantity must be in (0, {_MAX_TEXT}], got {_shown(qty)}", field="$.quantity"
+            )
         tif: str = cmd.time_in_force
         if cmd.order_type == "LIMIT":
             if not 0 < price <= INT64_MAX:
-                raise InvalidOrder(f"a LIMIT needs a price > 0, got {price}", field="$.price")
+                raise InvalidOrder(
+                    f"a LIMIT needs a price in (0, {_MAX_TEXT}], got {_shown(price)}",
+                    field="$.price",
+                )
         elif cmd.order_type == "MARKET":
             if price != 0:
                 raise InvalidOrder("a MARKET order has no price", field="$.price")
@@ -484,15 +530,41 @@ class MatchingEngine:
     def _book(self, symbol: str) -> OrderBook:
         book = self._books.get(symbol)
         if book is None:
+            # The symbol's event sequence is NOT reset here: a reject before the book existed
+            # (e.g. a halted first order) already used ids of this symbol.
             book = self._books[symbol] = self._book_factory()
-            self._seq[symbol] = 0
         return book
 
     def _account(self, account_id: str) -> int:
+        """The account's book handle (one more open order counted against it)."""
         handle = self._accounts.get(account_id)
         if handle is None:
-            handle = self._accounts[account_id] = len(self._accounts) + 1
+            self._next_account += 1
+            handle = self._accounts[account_id] = self._next_account
+        self._account_open[handle] = self._account_open.get(handle, 0) + 1
         return handle
+
+    def _finish(self, order: _Order) -> None:
+        """An order left the open state: drop it from the open tables, remember it bounded."""
+        del self._orders[order.order_id]
+        del self._by_handle[order.handle]
+        if order.account:
+            left = self._account_open[order.account] - 1
+            if left:
+                self._account_open[order.account] = left
+            else:
+                del self._account_open[order.account]
+                del self._accounts[order.account_id]
+        if self._finished_kept:
+            finished = self._finished
+            finished[order.order_id] = order
+            if len(finished) > self._finished_kept:
+                del finished[next(iter(finished))]
+
+    @property
+    def open_order_count(self) -> int:
+        """Orders open (resting or being matched) in the engine."""
+        return len(self._orders)
 
     def _next_id(self, symbol: str) -> str:
         seq = self._seq.get(symbol, 0) + 1
@@ -502,9 +574,10 @@ class MatchingEngine:
     def _open_order(self, order_id: str) -> _Order:
         order = self._orders.get(order_id)
         if order is None:
+            done = self._finished.get(order_id)
+            if done is not None:
+                raise OrderNotOpen(f"order {order_id!r} is {done.status}")
             raise UnknownOrder(f"unknown order {order_id!r}")
-        if order.status not in _OPEN:
-            raise OrderNotOpen(f"order {order_id!r} is {order.status}")
         return order
 
     def _after_match(
@@ -518,12 +591,17 @@ class MatchingEngine:
             if kind == codes.FILL_STP_CANCEL:
                 maker.leaves = 0
                 maker.status = "CANCELLED"
+                self._finish(maker)
                 events.append(self._cancel_event(maker, qty, STP_REASON, ts))
                 continue
             taker_leaves -= qty
             maker.filled += qty
             maker.leaves = maker_leaves
-            maker.status = "FILLED" if maker_leaves == 0 else "PARTIALLY_FILLED"
+            if maker_leaves == 0:
+                maker.status = "FILLED"
+                self._finish(maker)
+            else:
+                maker.status = "PARTIALLY_FILLED"
             taker.filled += qty
             trade_id = self._next_id(taker.symbol)
             buyer, seller = (taker, maker) if taker.side == "BUY" else (maker, taker)
@@ -554,13 +632,16 @@ class MatchingEngine:
         elif result == codes.FILLED:
             taker.leaves = 0
             taker.status = "FILLED"
+            self._finish(taker)
         elif result == codes.EXPIRED:
             taker.leaves = 0
             taker.status = "EXPIRED"
+            self._finish(taker)
             events.append(self._expire_event(taker, remaining, ts))
         elif result == codes.STP_CANCELLED:
             taker.leaves = 0
             taker.status = "CANCELLED"
+            self._finish(taker)
             events.append(self._cancel_event(taker, remaining, STP_REASON, ts))
 
     def _fill_event(
@@ -622,6 +703,7 @@ class MatchingEngine:
         order.status = "REJECTED"
         order.leaves = 0
         order.reason = reason
+        self._finish(order)
         return self._reject_event(order, order.price, order.quantity, reason, ts)
 
     def _reject_amend(

@@ -9,7 +9,7 @@ Library::
 
 CLI: ``python -m nexus.sim --seed 1 --symbols 20 --users 300 --seconds 60 --out events.msgpack
 --labels labels.json``. Orders are matched by the compiled order book (``nexus._ext.book``)
-in batches, producing exactly the events :class:`services.matching.core.MatchingEngine`
+in batches, producing exactly the events :class:`nexus.matching.MatchingEngine`
 produces for the same commands (:func:`replay` proves it). Event time is simulated time.
 """
 

@@ -136,7 +136,7 @@ def emit_events(
 ) -> int:
     """Event rows of one applied batch; returns how many rows were written to ``out``.
 
-    The same events, in the same order, as ``services.matching.core.MatchingEngine`` for the
+    The same events, in the same order, as ``nexus.matching.MatchingEngine`` for the
     same commands: per action the order event (new, amend or cancel; rejected or no-op actions
     emit nothing), then per fill a trade, the maker's fill and the taker's fill, then an expire
     for an IOC remainder. ``E_SEQ`` is the per-symbol event sequence from ``seq0``.

@@ -1,7 +1,7 @@
 """Order sinks: where simulated actions go when they are routed one call at a time.
 
 The simulator's fast path matches whole batches in the compiled book and builds the events
-itself, exactly as :class:`services.matching.core.MatchingEngine` would (same events, same
+itself, exactly as :class:`nexus.matching.MatchingEngine` would (same events, same
 order, same ids). :func:`replay` sends the recorded command stream through any
 :class:`OrderSink` - the real engine through :func:`matching_engine_sink` - one call per
 action; the tests use it to prove the fast path and the engine agree byte for byte.
@@ -10,9 +10,18 @@ action; the tests use it to prove the fast path and the engine agree byte for by
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import msgspec
+
+from nexus.matching import (
+    AmendOrder,
+    CancelOrder,
+    MatchingEngine,
+    OrderNotOpen,
+    SubmitOrder,
+    UnknownOrder,
+)
 
 
 class Action(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,23 +56,17 @@ class OrderSink(Protocol):
 
 
 class MatchingEngineSink:
-    """Adapts :class:`services.matching.core.MatchingEngine` to :class:`OrderSink`.
+    """Adapts :class:`nexus.matching.MatchingEngine` to :class:`OrderSink`.
 
     An amend or cancel of an order that is no longer open (filled or cancelled meanwhile) is
     what a real participant sees as "too late": it produces no event here.
     """
 
-    def __init__(self, engine: Any | None = None) -> None:
-        # Imported here so the library does not depend on a service unless this sink is used.
-        from services.matching.core import commands, errors
-        from services.matching.core.engine import MatchingEngine
-
+    def __init__(self, engine: MatchingEngine | None = None) -> None:
         self.engine = engine if engine is not None else MatchingEngine()
-        self._commands = commands
-        self._too_late = (errors.UnknownOrder, errors.OrderNotOpen)
 
     def submit(self, action: Action) -> Sequence[msgspec.Struct]:
-        cmd = self._commands.SubmitOrder(
+        cmd = SubmitOrder(
             order_id=action.order_id,
             user_id=action.user_id,
             account_id=action.account_id,
@@ -78,7 +81,7 @@ class MatchingEngineSink:
         return events
 
     def amend(self, action: Action) -> Sequence[msgspec.Struct]:
-        cmd = self._commands.AmendOrder(
+        cmd = AmendOrder(
             order_id=action.order_id,
             price=action.price,
             quantity=action.quantity,
@@ -86,15 +89,15 @@ class MatchingEngineSink:
         )
         try:
             events: Sequence[msgspec.Struct] = self.engine.amend(cmd)
-        except self._too_late:
+        except (UnknownOrder, OrderNotOpen):
             return []
         return events
 
     def cancel(self, action: Action) -> Sequence[msgspec.Struct]:
-        cmd = self._commands.CancelOrder(order_id=action.order_id, ts_event=action.ts_event)
+        cmd = CancelOrder(order_id=action.order_id, ts_event=action.ts_event)
         try:
             events: Sequence[msgspec.Struct] = self.engine.cancel(cmd)
-        except self._too_late:
+        except (UnknownOrder, OrderNotOpen):
             return []
         return events
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.matching.core.codes import (
+from nexus.book import (
     AMENDED,
     EXPIRED,
     FILL_MATCH,

@@ -1,7 +1,7 @@
 # Contract of the compiled price-time priority limit order book (implementation in book.pyx).
 #
 # Prices and quantities are raw int64 fixed-point (value * 10**9, see fixedpoint.h).
-# Orders are named by caller-chosen integer handles (int64 >= 0) and accounts by integer
+# Orders are named by caller-chosen integer handles (int64 >= 0; a negative id is never found) and accounts by integer
 # handles; strings live in the Python layer (services/matching/core).
 #
 # Layout: orders and price levels sit in preallocated slot arrays with free lists; each level
@@ -57,6 +57,7 @@ cdef class Book:
 
     cdef OrderSlot* _orders
     cdef int32_t _orders_cap
+    cdef int32_t _max_cap       # growth limit of every slot array (<= 2**30), then MemoryError
     cdef int32_t _orders_free
     cdef LevelSlot* _levels
     cdef int32_t _levels_cap
@@ -96,6 +97,8 @@ cdef class Book:
     cdef int32_t find_c(self, int64_t order_id) noexcept nogil
     cdef int64_t best_c(self, int side) noexcept nogil
     # storage helpers
+    cdef int32_t _doubled(self, int32_t cap) except -1
+    cdef int _reserve(self, int side) except -1
     cdef int _grow_orders(self, int32_t cap) except -1
     cdef int _grow_levels(self, int32_t cap) except -1
     cdef int _grow_side(self, int side, int32_t cap) except -1

@@ -56,6 +56,9 @@ COL_TIF = 6
 COL_POST_ONLY = 7
 COL_STP = 8
 BATCH_COLUMNS = 9
+#: most order (and level) slots a book may hold: slot indexes are int32, so doubling past
+#: 2**30 would overflow; growing beyond ``max_capacity`` raises MemoryError instead
+MAX_CAPACITY = 1 << 30
 FILL_COLUMNS = 7
 
 cdef enum:
@@ -129,9 +132,14 @@ cdef inline int32_t lower_bound(const int64_t* keys, int32_t n, int64_t key) noe
 cdef class Book:
     """One symbol's price-time priority limit order book (see the module docstring)."""
 
-    def __cinit__(self, int capacity=1024):
+    def __cinit__(self, int capacity=1024, int max_capacity=MAX_CAPACITY):
         cdef int32_t cap = capacity if capacity >= 16 else 16
         cdef int s
+        if max_capacity < 16 or max_capacity > MAX_CAPACITY:
+            raise ValueError(f"max_capacity must be within 16..{MAX_CAPACITY}, got {max_capacity}")
+        if cap > max_capacity:
+            raise ValueError(f"capacity {capacity} exceeds max_capacity {max_capacity}")
+        self._max_cap = max_capacity
         self._orders = NULL
         self._levels = NULL
         self._hash = NULL
@@ -168,6 +176,29 @@ cdef class Book:
         free(self._lv[1])
 
     # -- storage ---------------------------------------------------------------------------
+    cdef int32_t _doubled(self, int32_t cap) except -1:
+        """Twice ``cap``, capped at ``max_capacity``; MemoryError once that is reached."""
+        if cap >= self._max_cap:
+            raise MemoryError(f"order book capacity limit ({self._max_cap} slots) reached")
+        if cap > self._max_cap // 2:
+            return self._max_cap
+        return 2 * cap
+
+    cdef int _reserve(self, int side) except -1:
+        """Room for one more resting order on ``side`` (and a new level), before any change.
+
+        Called before matching starts, so a MemoryError leaves the book exactly as it was.
+        """
+        if self._orders_free < 0:
+            self._grow_orders(self._doubled(self._orders_cap))
+        if 2 * (self.order_count + 1) > self._hmask + 1:
+            self._rehash(4 * (self.order_count + 1))
+        if self._levels_free < 0:
+            self._grow_levels(self._doubled(self._levels_cap))
+        if self._nlv[side] == self._lv_cap[side]:
+            self._grow_side(side, self._doubled(self._lv_cap[side]))
+        return 0
+
     cdef int _grow_orders(self, int32_t cap) except -1:
         cdef OrderSlot* p = <OrderSlot*> realloc(self._orders, cap * sizeof(OrderSlot))
         cdef int32_t i
@@ -258,7 +289,10 @@ cdef class Book:
         h[i].key = EMPTY
 
     cdef int32_t find_c(self, int64_t order_id) noexcept nogil:
-        """Slot of a resting order, -1 if it is not in the book."""
+        """Slot of a resting order, -1 if it is not in the book (always for a negative id:
+        -1 marks an empty hash slot, so a negative key must never be looked up)."""
+        if order_id < 0:
+            return -1
         cdef HashSlot* h = self._hash
         cdef int64_t i = home_slot(order_id, self._hshift)
         cdef int64_t k
@@ -313,10 +347,7 @@ cdef class Book:
             if pos < n and self._keys[side][pos] == key:
                 lvl = self._lv[side][pos]
             else:
-                if self._levels_free < 0:
-                    self._grow_levels(2 * self._levels_cap)
-                if n == self._lv_cap[side]:
-                    self._grow_side(side, 2 * n)
+                self._reserve(side)
                 lvl = self._levels_free
                 self._levels_free = self._levels[lvl].next_free
                 self._levels[lvl].price = price
@@ -331,10 +362,7 @@ cdef class Book:
                 keys[pos] = key
                 lv[pos] = lvl
                 self._nlv[side] = n + 1
-        if self._orders_free < 0:
-            self._grow_orders(2 * self._orders_cap)
-        if 2 * (self.order_count + 1) > self._hmask + 1:
-            self._rehash(4 * (self.order_count + 1))
+        self._reserve(side)
         slot = self._orders_free
         cdef OrderSlot* o = &self._orders[slot]
         self._orders_free = o.next
@@ -490,8 +518,10 @@ cdef class Book:
             return C_REJECT_INVALID
         if self.find_c(order_id) >= 0:
             return C_REJECT_DUPLICATE
-        if price != 0 and tif <= C_DAY and self._level_overflows(side, price, qty, -1):
-            return C_REJECT_INVALID
+        if price != 0 and tif <= C_DAY:
+            if self._level_overflows(side, price, qty, -1):
+                return C_REJECT_INVALID
+            self._reserve(side)
         if post_only:
             opp_best = self.best_c(1 - side)
             if opp_best != 0 and crosses(side, price, opp_best):
@@ -539,6 +569,7 @@ cdef class Book:
         account = o.account
         if self._level_overflows(side, price, qty, slot):
             return C_REJECT_INVALID
+        self._reserve(side)
         if post_only:
             opp_best = self.best_c(1 - side)
             if opp_best != 0 and crosses(side, price, opp_best):

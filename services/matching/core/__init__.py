@@ -1,29 +1,27 @@
-"""Matching engine domain core: pure, no I/O (adapters call it and publish what it returns).
-
-* :class:`MatchingEngine` - commands in (:class:`SubmitOrder`, :class:`AmendOrder`,
-  :class:`CancelOrder`), ``nexus.events`` out, one compiled book per symbol.
-* halts come from :class:`nexus.halts.HaltBook` (fed by ``risk.halts``) or any checker.
-* :mod:`.reference` - the pure Python reference book the compiled one is tested against.
+"""Matching service domain core: the engine itself is :mod:`nexus.matching` (shared with the
+simulator); the book and its codes are :mod:`nexus.book` (re-exported here as ``codes``).
 """
 
-from services.matching.core.commands import (
+from nexus import book as codes
+from nexus.matching import (
     AmendOrder,
     BookSnapshot,
     CancelOrder,
     Command,
-    OrderStatus,
-    SubmitOrder,
-)
-from services.matching.core.engine import (
+    DuplicateOrderId,
     EngineEvent,
     HaltChecker,
     HaltSource,
+    InvalidOrder,
     MatchingEngine,
     OrderBook,
+    OrderNotOpen,
+    OrderStatus,
+    SubmitOrder,
     TimedHaltChecker,
+    UnknownOrder,
     event_topic,
 )
-from services.matching.core.errors import DuplicateOrderId, InvalidOrder, OrderNotOpen, UnknownOrder
 
 __all__ = [
     "AmendOrder",
@@ -42,5 +40,6 @@ __all__ = [
     "SubmitOrder",
     "TimedHaltChecker",
     "UnknownOrder",
+    "codes",
     "event_topic",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from nexus._ext.book import Book
-from services.matching.core.reference import ReferenceBook
+from tests.support.reference_book import ReferenceBook
 
 BOOK_IMPLEMENTATIONS: dict[str, Callable[[], Any]] = {
     "compiled": Book,

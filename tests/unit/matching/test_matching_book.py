@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 import nexus._ext.book as compiled
-from services.matching.core import codes
-from services.matching.core.codes import (
+from nexus import book as codes
+from nexus.book import (
     AMENDED,
     EXPIRED,
     FILL_MATCH,

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from nexus import book as codes
 from nexus._ext.book import Book
-from services.matching.core import codes
-from services.matching.core.reference import ReferenceBook
+from tests.support.reference_book import ReferenceBook
 
 TICK = 10_000_000  # 0.01 at the fixed-point scale
 BASE = 100 * 1_000_000_000

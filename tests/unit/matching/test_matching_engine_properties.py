@@ -17,7 +17,7 @@ from services.matching.core import (
     SubmitOrder,
     UnknownOrder,
 )
-from services.matching.core.reference import ReferenceBook
+from tests.support.reference_book import ReferenceBook
 
 P = 1_000_000_000
 TICK = P // 100
