@@ -243,6 +243,6 @@ class ReferenceMarketView:
                     m.changed[SIDE_BID],
                     m.prev[SIDE_ASK],
                     m.changed[SIDE_ASK],
-                )  # fmt: skip
+                )
             )
         return out

@@ -28,7 +28,9 @@ from services.routing.core.market import (
     taking_side,
 )
 from services.routing.core.protection import (
+    ExceptedQuote,
     OrderProtection,
+    ProtectedQuote,
     ProtectionContext,
     Rule611,
     exceptions_used,
@@ -86,6 +88,25 @@ class DecisionContext:
     max_venues: int | None = None
     only_internal: bool = False
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything a decision is computed from (``SmartOrderRouter.prepare``)."""
+
+    nbbo: NbboSnapshot
+    params: ScoreParams
+    eligible: dict[str, ExecutionVenue]
+    stats: dict[str, VenueStats]
+    candidates: list[Candidate]
+    tops: dict[str, tuple[int, int, int, int]]
+    protected: list[ProtectedQuote]
+    excepted: list[ExceptedQuote]
+    target: int
+    speed: dict[str, float]
+    urgency: float
+    spread_ref: int
+    displayed: int
 
 
 def _round_div(num: int, den: int) -> int:
@@ -340,6 +361,31 @@ class SmartOrderRouter:
     ) -> RoutingDecision:
         """The routing decision for ``quantity`` at event time ``now`` (no venue is touched)."""
         ctx = ctx or DecisionContext()
+        p = self.prepare(symbol, side, quantity, price, strategy, now, rules, ctx)
+        alloc = self._search(side, strategy, p.candidates, p.protected, p.target, p.speed, ctx)
+        exceptions = exceptions_used(side, alloc.worst_price, alloc.swept, p.excepted)
+        children = self._children(
+            order_id, side, quantity, price, alloc, p.protected, p.candidates, p.eligible, rules
+        )
+        return self._decision(
+            order_id, user_id, symbol, side, quantity, price, strategy, now, rules, ctx,
+            p.nbbo, children, alloc, exceptions, p.candidates, p.tops, p.stats, p.speed,
+            p.urgency, p.spread_ref, p.displayed,
+        )  # fmt: skip
+
+    def prepare(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: int,
+        price: int,
+        strategy: Strategy,
+        now: int,
+        rules: RuleSet,
+        ctx: DecisionContext | None = None,
+    ) -> Plan:
+        """The inputs of a decision: eligible venues, scored levels, protected quotes, target."""
+        ctx = ctx or DecisionContext()
         nbbo = snapshot(self.market.nbbo(symbol, now))
         far = far_price(nbbo, side)
         buy = side == "BUY"
@@ -405,16 +451,21 @@ class SmartOrderRouter:
         protected, excepted = self.protection.protected_quotes(pctx)
         target = min(quantity, sum(c.size for c in cands))
         speed = {vid: speed_score(st) for vid, st in stats.items()}
-        alloc = self._search(side, strategy, cands, protected, target, speed, ctx)
-        exceptions = exceptions_used(side, alloc.worst_price, alloc.swept, excepted)
-        children = self._children(
-            order_id, side, quantity, price, alloc, protected, cands, eligible, rules
+        return Plan(
+            nbbo=nbbo,
+            params=params,
+            eligible=eligible,
+            stats=stats,
+            candidates=cands,
+            tops=tops,
+            protected=protected,
+            excepted=excepted,
+            target=target,
+            speed=speed,
+            urgency=urg,
+            spread_ref=spread_ref,
+            displayed=displayed,
         )
-        return self._decision(
-            order_id, user_id, symbol, side, quantity, price, strategy, now, rules, ctx,
-            nbbo, children, alloc, exceptions, cands, tops, stats, speed, urg, spread_ref,
-            displayed,
-        )  # fmt: skip
 
     def _search(
         self,
