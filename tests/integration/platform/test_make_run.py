@@ -359,7 +359,7 @@ def test_orders_killed_while_trading_is_restarted_and_positions_match_the_trades
             )
             assert answer.status_code in (200, 201), answer.text
         try:
-            time.sleep(3.0)  # the halts reach matching; in-flight commands finish
+            _wait(lambda: _quiet(running, 3.0), 60, "the halted market to stop trading")
             expected = asyncio.run(_independent_positions(running.env["NEXUS_KAFKA_BOOTSTRAP"]))
             _wait(lambda: _orders_lag(http, running) == 0, 30, "orders to catch up")
             users = sorted({u for u, _ in expected})
@@ -369,13 +369,22 @@ def test_orders_killed_while_trading_is_restarted_and_positions_match_the_trades
                 for p in http.get(f"{running.url('orders')}/users/{user}/positions").json():
                     if Decimal(p["quantity"]):
                         got[(user, p["symbol"])] = Decimal(p["quantity"])
-            assert got == expected
+            missing = {k: v for k, v in expected.items() if got.get(k) != v}
+            extra = {k: v for k, v in got.items() if k not in expected}
+            assert not missing and not extra, (missing, extra)
         finally:
             for symbol in SYMBOLS:
                 http.post(
                     f"{running.url('risk')}/halts/resume",
                     json={"scope": "SYMBOL", "target": symbol, "reason": "test done"},
                 )
+
+
+def _quiet(run: Running, seconds: float) -> bool:
+    """No trade answered to the simulator for ``seconds``."""
+    before = run.sim()["trades"]
+    time.sleep(seconds)
+    return bool(run.sim()["trades"] == before)
 
 
 def _healthy(http: httpx.Client, url: str) -> bool:
