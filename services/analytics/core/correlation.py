@@ -33,8 +33,15 @@ from nexus.errors import ValidationError
 
 from . import kernels
 from .types import CorrelationMatrix, VaREstimate
-from .validation import FloatArray, as_matrix, as_numeric_matrix, check_int, check_unit_interval
-from .var import normal_var_from_volatility
+from .validation import (
+    FloatArray,
+    as_matrix,
+    as_numeric_matrix,
+    as_vector,
+    check_int,
+    check_unit_interval,
+)
+from .var import checked_variance, normal_var_from_volatility
 
 PSD_TOLERANCE = 1e-12
 RISKMETRICS_LAMBDA = 0.94
@@ -303,9 +310,16 @@ class IncrementalCovariance:
         """
         if self.count - self.ddof < 2:
             raise ValidationError("not enough rows for a covariance", "count")
-        w = np.ascontiguousarray(exposures, dtype=np.float64)
-        if w.shape != (self.n_assets,):
-            raise ValidationError(f"exposures must have length {self.n_assets}", "exposures")
+        w = exposures
+        if not (
+            type(w) is np.ndarray
+            and w.dtype == np.float64
+            and w.shape == (self.n_assets,)
+            and w.flags.c_contiguous
+        ):
+            w = as_vector(exposures, "exposures", length=self.n_assets)
         m2_var, _ = kernels.quadratic_form_kernel(self._m2, w)
-        sigma = math.sqrt(max(m2_var / (self.count - self.ddof), 0.0))
-        return normal_var_from_volatility(sigma, confidence, horizon_days, self.count)
+        if not math.isfinite(m2_var):
+            w = as_vector(exposures, "exposures", length=self.n_assets)  # names a bad value
+        variance = checked_variance(m2_var / (self.count - self.ddof), self._m2, w)
+        return normal_var_from_volatility(math.sqrt(variance), confidence, horizon_days, self.count)

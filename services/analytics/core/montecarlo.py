@@ -209,8 +209,19 @@ def simulate_pnl(
         variance, _ = kernels.quadratic_form_kernel(sigma, w)
         sd = math.sqrt(checked_variance(variance, sigma, w))
         z, mix = draws.half(paths, 1)
-        y = z[:, 0] if mix is None else z[:, 0] * mix
-        fast: FloatArray = drift + root_h * sd * draws.mirror(y, paths)
+        y = z[:, 0]
+        if mix is not None:
+            y *= mix
+        y *= root_h * sd  # in place: one pass over the half, then the mirror
+        fast = np.empty(paths)
+        half = y.shape[0]
+        if draws.antithetic:
+            fast[:half] = y
+            np.negative(y[: paths - half], out=fast[half:])
+        else:
+            fast[:] = y
+        if drift != 0.0:
+            fast += drift
         return fast
     asset_map = _AssetMap(sigma, root_h)
     out = np.empty(paths)
@@ -260,7 +271,7 @@ def monte_carlo_var(
         antithetic=antithetic,
         sampler=sampler,
     )
-    if not np.isfinite(pnl).all():
+    if not kernels.all_finite_kernel(pnl):
         raise ValidationError("simulated P&L overflows float64", "exposures")
     tail = kernels.historical_tail_kernel(pnl, c, Z_CI)
     var = float(tail[kernels.TAIL_VAR])

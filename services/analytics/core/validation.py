@@ -11,6 +11,8 @@ import numpy.typing as npt
 
 from nexus.errors import ValidationError
 
+from . import kernels
+
 FloatArray = npt.NDArray[np.float64]
 
 MAX_HORIZON_DAYS = 250
@@ -18,6 +20,8 @@ MAX_HORIZON_DAYS = 250
 
 def check_confidence(value: Any, field: str = "confidence") -> float:
     """A confidence level strictly inside (0.5, 1)."""
+    if type(value) is float and 0.5 < value < 1.0:  # the common case, without ABC checks
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise ValidationError(f"{field} must be a number in (0.5, 1)", field)
     c = float(value)
@@ -28,6 +32,8 @@ def check_confidence(value: Any, field: str = "confidence") -> float:
 
 def check_horizon(value: Any, field: str = "horizon_days") -> int:
     """A horizon in whole trading days, 1..250."""
+    if type(value) is int and 1 <= value <= MAX_HORIZON_DAYS:
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ValidationError(f"{field} must be an integer number of days", field)
     h = int(value)
@@ -38,6 +44,8 @@ def check_horizon(value: Any, field: str = "horizon_days") -> int:
 
 def check_int(value: Any, field: str, low: int | None = None, high: int | None = None) -> int:
     """An integer (Python or numpy, never ``bool``) in ``low..high`` (bounds optional)."""
+    if type(value) is int and (low is None or value >= low) and (high is None or value <= high):
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ValidationError(f"{field} must be an integer", field)
     x = int(value)
@@ -115,15 +123,13 @@ def as_vector(
         raise ValidationError(f"{field} must have length {length}, got {arr.shape[0]}", field)
     if arr.shape[0] < min_length:
         raise ValidationError(f"{field} needs at least {min_length} values", field)
-    if not np.isfinite(arr).all():
+    if not kernels.all_finite_kernel(arr):
         raise ValidationError(f"{field} must be finite", field)
     return arr
 
 
 def as_covariance(value: Any, field: str = "covariance") -> FloatArray:
     """A finite, square, symmetric float64 matrix (PSD is the caller's promise)."""
-    from . import kernels  # validation is imported by the kernels' callers only
-
     arr = as_numeric_matrix(value, field)
     n = arr.shape[0]
     if arr.shape != (n, n):

@@ -32,6 +32,7 @@ Conventions (also carried by every :class:`VaREstimate`):
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -76,6 +77,15 @@ class CornishFisherDomainError(ValidationError):
         )
         self.skewness = skewness
         self.excess_kurtosis = excess_kurtosis
+
+
+@functools.lru_cache(maxsize=256)
+def normal_constants(confidence: float) -> tuple[float, float]:
+    """``(z, phi(z) / (1 - c))``: the normal quantile of a loss at ``confidence`` and the
+    normal ES multiplier (cached: a service asks for the same few confidences)."""
+    alpha = 1.0 - confidence
+    z = -float(ndtri(alpha))
+    return z, normal_pdf(z) / alpha
 
 
 def normal_pdf(x: float) -> float:
@@ -125,7 +135,14 @@ def historical_var(
     c = check_confidence(confidence)
     h = check_horizon(horizon_days)
     x = as_vector(pnl, "pnl", min_length=2)
-    scaling = check_scaling(scaling)
+    return _historical(x, c, h, check_scaling(scaling), age_decay)
+
+
+def _historical(
+    x: FloatArray, c: float, h: int, scaling: HorizonScaling, age_decay: float | None
+) -> VaREstimate:
+    """:func:`historical_var` of a validated finite P&L vector."""
+    n_observations = x.shape[0]
     factor = math.sqrt(h)
     if age_decay is not None:
         if scaling is HorizonScaling.OVERLAPPING:
@@ -173,7 +190,7 @@ def historical_var(
         es_standard_error=factor * se_es,
         var_ci_lower=factor * ci_lo,
         var_ci_upper=factor * ci_hi,
-        n_observations=int(np.asarray(pnl).shape[0]),
+        n_observations=n_observations,
         horizon_scaling=scaling,
         quantile_rule=QUANTILE_RULE,
         uncertainty_method="order-statistic 95% CI for VaR (SE = width / 3.92); asymptotic ES SE",
@@ -314,7 +331,7 @@ def _parametric_estimate(
     estimator: str = "covariance as given",
 ) -> VaREstimate:
     alpha = 1.0 - c
-    z = -float(ndtri(alpha))
+    z, normal_tail = normal_constants(c)
     cf = skewness is not None or excess_kurtosis is not None
     if cf:
         s = float(skewness or 0.0) / math.sqrt(h)
@@ -329,7 +346,7 @@ def _parametric_estimate(
             raise CornishFisherDomainError(s, k, c)
     else:
         q = z
-        tail = normal_pdf(z) / alpha
+        tail = normal_tail
     sd = sigma * math.sqrt(h)
     var = -h * mu + q * sd
     es = -h * mu + tail * sd
@@ -368,6 +385,8 @@ def _shape(mom: FloatArray) -> tuple[float, float]:
 
 def check_scaling(scaling: Any) -> HorizonScaling:
     """A :class:`HorizonScaling` or its documented name (``"sqrt_time"``, ``"overlapping"``)."""
+    if type(scaling) is HorizonScaling:
+        return scaling
     try:
         return HorizonScaling(scaling)
     except ValueError as exc:
@@ -378,13 +397,12 @@ def linear_pnl(r: FloatArray, w: FloatArray) -> FloatArray:
     """``r @ w`` for a matrix whose values were not scanned (:func:`as_numeric_matrix`).
 
     A NaN or inf in a column with a non-zero exposure reaches its day's P&L, so only the
-    columns of zero exposure (which a BLAS may skip) are scanned here; a non-finite P&L
-    raises, naming bad returns or an overflow (never a silent zero VaR).
+    columns of zero exposure (which a BLAS may skip) are scanned
+    (:func:`kernels.linear_pnl_kernel`); the caller tests the P&L and raises on a
+    non-finite one, naming bad returns or an overflow (never a silent zero VaR).
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        pnl: FloatArray = r @ w
-    zero = w == 0.0
-    if zero.any() and not np.isfinite(r[:, zero]).all():
+    pnl, ok = kernels.linear_pnl_kernel(r, w)
+    if not ok:
         raise ValidationError("returns must be finite", "returns")
     return pnl
 
@@ -417,7 +435,7 @@ def var_from_returns(
     asset-level simulation (same distribution for a linear book; see :mod:`.montecarlo`).
     """
     try:
-        m = VaRMethod(method)
+        m = method if type(method) is VaRMethod else VaRMethod(method)
     except ValueError as exc:
         raise ValidationError(f"unknown VaR method {method!r}", "method") from exc
     c = check_confidence(confidence)
@@ -428,10 +446,10 @@ def var_from_returns(
     w = as_vector(exposures, "exposures", length=r.shape[1])
     if m in (VaRMethod.HISTORICAL, VaRMethod.HISTORICAL_AGE_WEIGHTED):
         pnl = linear_pnl(r, w)
-        if not np.isfinite(pnl).all():
+        if not kernels.all_finite_kernel(pnl):
             raise _nonfinite_pnl(r)
         decay = age_decay if m is VaRMethod.HISTORICAL_AGE_WEIGHTED else None
-        return historical_var(pnl, c, h, scaling=scaling, age_decay=decay)
+        return _historical(pnl, c, h, scaling, decay)
     if scaling is not HorizonScaling.SQRT_TIME:
         raise ValidationError("overlapping scaling applies to historical VaR only", "scaling")
     n = r.shape[0]

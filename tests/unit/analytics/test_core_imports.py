@@ -15,6 +15,7 @@ ALLOWED_ROOTS = {
     "datetime",
     "decimal",
     "enum",
+    "functools",
     "warnings",
     "hashlib",
     "math",
