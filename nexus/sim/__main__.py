@@ -13,6 +13,7 @@ import msgspec
 from nexus.sim.audit import audit_accounts, write_audit_jsonl
 from nexus.sim.config import SimConfig
 from nexus.sim.labels import encode_labels
+from nexus.sim.profiles import PROFILES, realistic_config
 from nexus.sim.runner import simulate
 from nexus.sim.sink import matching_engine_sink, replay
 from nexus.sim.wire import read_events
@@ -34,6 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wash", type=int, default=None, help="wash-trading episodes")
     p.add_argument("--momentum", type=int, default=None, help="momentum-ignition episodes")
     p.add_argument("--config", type=Path, default=None, help="JSON SimConfig (flags override)")
+    p.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="default",
+        help="realistic: depth-relative episodes plus the legitimate look-alikes "
+        "(market makers, HFT, institutions, sliced parents, news jumps, related accounts)",
+    )
     p.add_argument("--out", type=Path, required=True, help="event stream file")
     p.add_argument(
         "--format",
@@ -56,11 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
     """Merge ``--config`` with the flags into a validated :class:`SimConfig`."""
-    base = (
-        msgspec.json.decode(args.config.read_bytes(), type=SimConfig)
-        if args.config
-        else SimConfig()
-    )
+    if args.config:
+        base = msgspec.json.decode(args.config.read_bytes(), type=SimConfig)
+    elif getattr(args, "profile", "default") == "realistic":
+        base = realistic_config(args.seed, args.symbols, args.users, args.seconds)
+    else:
+        base = SimConfig()
     changes: dict[str, object] = {
         "seed": args.seed,
         "symbols": args.symbols,

@@ -39,7 +39,10 @@ class EpisodeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     * ``size_multiple``: the manipulative orders' size as a multiple of the median lot count;
     * ``orders``: orders per episode (layers, ignition burst, wash pairs; 1 for spoofing);
     * ``cancel_after_ms``: delay from placement to cancel of the non-bona-fide orders;
-    * ``gap_ms``: spacing between consecutive orders of an episode.
+    * ``gap_ms``: spacing between consecutive orders of an episode;
+    * ``depth_multiple``: when set, the manipulative orders are sized against the displayed
+      depth instead (a spoof or each layer: a multiple of its own level's quantity; each
+      ignition order: of the far touch's quantity), as real manipulation is.
     """
 
     count: Count
@@ -47,6 +50,47 @@ class EpisodeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     orders: Range = Range(1, 1)
     cancel_after_ms: Range = Range(50, 800)
     gap_ms: Range = Range(1, 20)
+    depth_multiple: Range | None = None
+
+
+class LegitConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Legitimate behaviour that looks like manipulation to a naive detector (all off by
+    default; on in :func:`nexus.sim.profiles.realistic_config`). Each actor is a dedicated
+    user (owners of their own accounts) with no background activity.
+
+    * ``market_makers``: two-sided normal-size quotes at the touch, re-quoted all day;
+    * ``hft``: small orders near the touch cancelled within milliseconds, an order-to-trade
+      ratio of roughly 50-110;
+    * ``institutions``: a large resting order (``institution_depth_multiple`` of its level)
+      cancelled after seconds or minutes, no activity on the other side;
+    * ``sliced_parents``: a parent order worked as several aggressive IOC children in one
+      direction;
+    * ``news_jumps``: many background participants buying (or selling) aggressively at once,
+      some taking profit afterwards;
+    * ``related_accounts``: two users of one beneficial owner quoting the same symbol (one
+      bids, one offers) without ever crossing each other.
+    Counts of actors (market makers, hft) and of episodes (the rest) over the whole run.
+    """
+
+    market_makers: Count = 0
+    hft: Count = 0
+    institutions: Count = 0
+    sliced_parents: Count = 0
+    news_jumps: Count = 0
+    related_accounts: Count = 0
+    institution_depth_multiple: Range = Range(1.0, 3.0)
+    institution_rest_s: Range = Range(2.0, 120.0)
+
+    @property
+    def actors(self) -> int:
+        """Dedicated users the behaviours need."""
+        return (
+            self.market_makers
+            + self.hft
+            + self.institutions
+            + self.sliced_parents
+            + 2 * self.related_accounts
+        )
 
 
 class SimConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -87,6 +131,8 @@ class SimConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     momentum_ignition: EpisodeConfig = EpisodeConfig(
         count=5, size_multiple=Range(3, 8), orders=Range(6, 15), gap_ms=Range(2, 30)
     )
+    # legitimate look-alikes (off unless set; see LegitConfig)
+    legit: LegitConfig = LegitConfig()
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for combinations the types cannot express."""

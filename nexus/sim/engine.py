@@ -165,6 +165,13 @@ class SymbolDriver:
         self._push(ts, OP_CANCEL, handle, 0, 0, 0, 0, 0)
         ep.times.append(ts)
 
+    def depth_at(self, side: int, price: int) -> int:
+        """Displayed quantity at ``price`` on ``side`` (0 when there is no level there)."""
+        for level_price, qty, _ in self.book.depth(side, 32):
+            if level_price == price:
+                return int(qty)
+        return 0
+
     def open_quantity(self, handle: int) -> int:
         order = self.book.order(handle)
         return 0 if order is None else order[2]

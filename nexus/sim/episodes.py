@@ -60,6 +60,10 @@ class Market(Protocol):
         """Open quantity of a resting order (0 if it is not resting)."""
         ...
 
+    def depth_at(self, side: int, price: int) -> int:
+        """Displayed quantity at ``price`` on ``side``."""
+        ...
+
     def at_front(self, handle: int) -> bool:
         """Is this resting order the oldest at the best level of its side?"""
         ...
@@ -128,7 +132,11 @@ def spoofing_or_layering(ep: Episode, m: Market, median_lots: float) -> None:
             if price <= 0:
                 break
             role = "spoof" if ep.kind == SPOOFING else "layer"
-            placed.append(m.submit(ts, account, side, price, lots * m.lot_raw, TIF_GTC, ep, role))
+            qty = lots * m.lot_raw
+            if cfg.depth_multiple is not None:
+                level = m.depth_at(side, price)
+                qty = max(qty, round(draw(rng, cfg.depth_multiple) * level / m.lot_raw) * m.lot_raw)
+            placed.append(m.submit(ts, account, side, price, qty, TIF_GTC, ep, role))
             prices_sent.append(price)
         m.schedule(ts + _ms(rng, cfg.gap_ms), genuine)
 
@@ -223,14 +231,21 @@ def momentum_ignition(ep: Episode, m: Market, median_lots: float) -> None:
     burst = draw_int(rng, cfg.orders)
     lots = max(1, round(draw(rng, cfg.size_multiple) * median_lots))
     account = ep.accounts[0]
-    state = {"sent": 0}
+    state = {"sent": 0, "sent_qty": 0}
     exits: list[int] = []
 
     def aggress(ts: int) -> None:
         bid, ask = m.top(ts)
         far = ask if side == BUY else bid
         price = max(m.tick_raw, far + sign * int(rng.integers(0, 3)) * m.tick_raw)
-        m.submit(ts, account, side, price, lots * m.lot_raw, TIF_IOC, ep, "ignition")
+        qty = lots * m.lot_raw
+        if cfg.depth_multiple is not None:
+            level = m.depth_at(1 - side, far)
+            qty = max(
+                m.lot_raw, round(draw(rng, cfg.depth_multiple) * level / m.lot_raw) * m.lot_raw
+            )
+            state["sent_qty"] += qty
+        m.submit(ts, account, side, price, qty, TIF_IOC, ep, "ignition")
         state["sent"] += 1
         nxt = ts + _ms(rng, cfg.gap_ms)
         m.schedule(nxt, aggress if state["sent"] < burst else unwind)
@@ -242,6 +257,8 @@ def momentum_ignition(ep: Episode, m: Market, median_lots: float) -> None:
             price = near + sign * k * m.tick_raw
             if price > 0:
                 qty = max(1, lots * burst // 3) * m.lot_raw
+                if cfg.depth_multiple is not None:
+                    qty = max(m.lot_raw, state["sent_qty"] // 3 // m.lot_raw * m.lot_raw)
                 exits.append(m.submit(ts, account, 1 - side, price, qty, TIF_GTC, ep, "unwind"))
         m.schedule(ts + _ms(rng, cfg.cancel_after_ms), cancel_exits)
 

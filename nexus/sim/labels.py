@@ -42,6 +42,18 @@ class EpisodeLabel(msgspec.Struct, frozen=True, kw_only=True):
     trade_ids: list[str]
 
 
+class LegitLabel(msgspec.Struct, frozen=True, kw_only=True):
+    """One legitimate look-alike behaviour (never an episode: alerts on it are false)."""
+
+    kind: str
+    symbol: str
+    user_ids: list[str]
+    accounts: list[str]
+    window_start_ns: int
+    window_end_ns: int
+    orders: int
+
+
 class FlowStats(msgspec.Struct, frozen=True, kw_only=True):
     """Counts of the generated stream and the background-flow ratios."""
 
@@ -65,6 +77,7 @@ class LabelFile(msgspec.Struct, frozen=True, kw_only=True):
     users: list[UserRecord]
     episodes: list[EpisodeLabel]
     stats: FlowStats
+    legit: list[LegitLabel] = []
 
 
 _ENCODER = msgspec.json.Encoder()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
@@ -19,7 +19,14 @@ from nexus.sim import episodes as ep_mod
 from nexus.sim.config import SimConfig
 from nexus.sim.engine import EventBuffer, OrderRegistry, SymbolDriver
 from nexus.sim.flow import AccountSampler, background_flow
-from nexus.sim.labels import EpisodeLabel, FlowStats, LabelFile, encode_accounts, encode_labels
+from nexus.sim.labels import (
+    EpisodeLabel,
+    FlowStats,
+    LabelFile,
+    LegitLabel,
+    encode_accounts,
+    encode_labels,
+)
 from nexus.sim.layout import (
     A_HANDLE,
     A_OP,
@@ -42,8 +49,9 @@ from nexus.sim.layout import (
     K_NEW,
     K_TRADE,
 )
+from nexus.sim.legit import LegitActor, schedule_legit
 from nexus.sim.sink import Action
-from nexus.sim.users import Population, build_population
+from nexus.sim.users import Population, add_dedicated_users, build_population
 from nexus.sim.wire import FrameEncoder
 
 I64 = npt.NDArray[np.int64]
@@ -74,6 +82,7 @@ class SimResult:
     seq_base: I64
     applied: list[tuple[int, I64]]
     end_ticks: list[int]
+    legit: list[LegitActor] = field(default_factory=list)
 
     @property
     def end_prices(self) -> list[str]:
@@ -211,12 +220,26 @@ class SimResult:
                     ],
                 )
             )
+        legit = [
+            LegitLabel(
+                kind=a.kind,
+                symbol=self.symbols[a.symbol],
+                user_ids=[users[u].user_id for u in a.users],
+                accounts=[acc_ids[x] for x in a.accounts],
+                window_start_ns=min(a.log.times),
+                window_end_ns=max(a.log.times),
+                orders=len(a.log.handles),
+            )
+            for a in self.legit
+            if a.log.times
+        ]
         return LabelFile(
             config=self.config,
             symbols=self.symbols,
             users=users,
             episodes=out,
             stats=self.stats(),
+            legit=legit,
         )
 
     def write_labels(self, path: str | Path) -> None:
@@ -310,6 +333,11 @@ def simulate(cfg: SimConfig) -> SimResult:
     population = build_population(
         cfg.users, round(acc.low), round(acc.high), cfg.shared_owner_fraction, setup
     )
+    background_users = len(population.users)
+    if cfg.legit.actors:
+        population = add_dedicated_users(
+            population, cfg.legit.actors, pairs=cfg.legit.related_accounts
+        )
     sampler = AccountSampler(population)
     expected = int(cfg.orders_per_second * cfg.seconds * cfg.symbols)
     registry = OrderRegistry(capacity=int(expected * 1.2) + 1024)
@@ -342,6 +370,9 @@ def simulate(cfg: SimConfig) -> SimResult:
             ep_mod.momentum_ignition(ep, m, median_lots)
         else:
             ep_mod.spoofing_or_layering(ep, m, median_lots)
+    legit = schedule_legit(
+        cfg, background_users, population.user_accounts, background_users, drivers
+    )
     for d in drivers:
         d.run()
     events = sink.table
@@ -368,6 +399,7 @@ def simulate(cfg: SimConfig) -> SimResult:
         seq_base=np.zeros(cfg.symbols, dtype=np.int64),
         applied=[(d.symbol, seg) for d in drivers for seg in d.applied],
         end_ticks=[d.mid_at(cfg.start_ns + int(cfg.seconds * 1e9)) for d in drivers],
+        legit=legit,
     )
 
 

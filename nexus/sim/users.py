@@ -76,3 +76,37 @@ def build_population(
         user_accounts=user_accounts,
         activity=weights.tolist(),
     )
+
+
+def add_dedicated_users(population: Population, count: int, pairs: int = 0) -> Population:
+    """``population`` plus ``count`` dedicated users (one account each, no background
+    activity, their own owners) for scripted behaviours; the last ``2 * pairs`` of them come in
+    pairs sharing one beneficial owner."""
+    users = list(population.users)
+    account_ids = list(population.account_ids)
+    account_user = list(population.account_user)
+    user_accounts = [list(a) for a in population.user_accounts]
+    activity = list(population.activity)
+    first_paired = len(users) + count - 2 * pairs
+    for _ in range(count):
+        u = len(users)
+        a = len(account_ids)
+        account_ids.append(f"A{a + 1:06d}")
+        account_user.append(u)
+        user_accounts.append([a])
+        activity.append(0.0)
+        owner = u if u < first_paired or (u - first_paired) % 2 == 0 else u - 1
+        users.append(
+            UserRecord(
+                user_id=f"U{u + 1:05d}",
+                beneficial_owner=f"BO{owner + 1:05d}",
+                accounts=[account_ids[a]],
+            )
+        )
+    return Population(
+        users=users,
+        account_ids=account_ids,
+        account_user=account_user,
+        user_accounts=user_accounts,
+        activity=activity,
+    )
