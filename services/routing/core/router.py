@@ -556,7 +556,8 @@ class SmartOrderRouter:
             else:
                 raise RoutingError("no venue is available to route to")
             # never let the residual trade through a protected quote the split did not sweep
-            bounds = [p.protect_price for p in protected if p.venue_id not in swept_venues]
+            taken = {c.venue_id for c, q in alloc.legs if c.level == 0 and q == c.size}
+            bounds = [p.protect_price for p in protected if p.venue_id not in taken]
             limit = price
             if bounds:
                 bound = min(bounds) if buy else max(bounds)
