@@ -134,9 +134,9 @@ def test_smart_urgency_grows_with_size_relative_to_displayed() -> None:
 
 
 async def test_smart_large_order_weighs_latency_more_than_small_one() -> None:
-    # latency costs urgency x $0.0005/ms: ~8 ms at the small order's urgency (~0.25) is below
+    # latency costs urgency x $0.0005/ms: ~7 ms at the small order's urgency (~0.25) is below
     # FD's $0.001 fee, at the large order's (~0.37) above it
-    slow_cheap = BookVenue("SC", asks=[(px("10.00"), sh(20000))], taker_fee=0, latency_ns=8_000_000)
+    slow_cheap = BookVenue("SC", asks=[(px("10.00"), sh(20000))], taker_fee=0, latency_ns=7_000_000)
     fast_dear = BookVenue(
         "FD", asks=[(px("10.00"), sh(20000))], taker_fee=px("0.001"), latency_ns=100_000
     )
