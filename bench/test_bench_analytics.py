@@ -1,10 +1,12 @@
 """Portfolio analytics benchmarks, side by side with plain numpy and published libraries.
 
 100 positions x 1,000 days (and 1,000 positions for the scaling case), one process, warm
-kernels. Each group holds our calculator and the equivalent plain-numpy computation (and
-scikit-learn's LedoitWolf for shrinkage; Riskfolio-Lib risk contributions when installed).
-Targets from issue 7 are printed next to the measured median; figures and the command are
-recorded in docs/bench/analytics.md. BLAS is limited to one thread for the whole module.
+kernels. Each group holds our calculator and, side by side, **the same algorithm in plain
+numpy** (``*_numpy_same_algorithm``: the same estimator, the same statistics out, no input
+validation), plus peers (scikit-learn's LedoitWolf; Riskfolio-Lib when installed) and the
+older "numpy shortcut" lines. Targets from issue 7 are printed next to the measured median;
+figures and the command are recorded in docs/bench/analytics.md. BLAS is limited to one
+thread for the whole module. Compare ratios within one run (the machine is shared).
 """
 
 from __future__ import annotations
@@ -24,11 +26,97 @@ from services.analytics.core import kernels
 from services.analytics.core.correlation import IncrementalCovariance, estimate_covariance
 from services.analytics.core.decomposition import var_decomposition
 from services.analytics.core.montecarlo import monte_carlo_var
-from services.analytics.core.var import historical_var, var_from_returns
+from services.analytics.core.var import Z_CI, historical_var, var_from_returns
 from services.analytics.core.workload import synthetic_exposures, synthetic_returns
 
 DAYS, ASSETS = 1_000, 100
 Z99 = float(-ndtri(0.01))
+PHI99 = math.exp(-0.5 * Z99 * Z99) / math.sqrt(2.0 * math.pi) / 0.01
+
+
+# -- the same algorithms in plain numpy (what each of our calculators computes) -----------
+
+
+def numpy_parametric(r: np.ndarray, w: np.ndarray, c: float = 0.99) -> tuple[float, ...]:
+    """Normal VaR, ES, their delta-method SEs and CI from the P&L variance of ``R w``."""
+    pnl = r @ w
+    n = pnl.shape[0]
+    sigma = float(np.std(pnl, ddof=1))
+    var, es = Z99 * sigma, PHI99 * sigma
+    se_var = math.sqrt(Z99 * Z99 * sigma * sigma / (2 * (n - 1)))
+    se_es = math.sqrt(PHI99 * PHI99 * sigma * sigma / (2 * (n - 1)))
+    return var, es, se_var, se_es, var - Z_CI * se_var, var + Z_CI * se_var
+
+
+def numpy_historical(pnl: np.ndarray, c: float = 0.99) -> tuple[float, ...]:
+    """Inverted-CDF VaR, Acerbi-Tasche ES, order-statistic CI and ES SE by one partition."""
+    n = pnl.shape[0]
+    m = n * (1 - c)
+    k = max(1, min(math.ceil(m - 1e-9), n))
+    half = Z_CI * math.sqrt(n * c * (1 - c))
+    kw = max(1, min(k, math.floor(m - half + 1e-9)))
+    kb = max(k, min(n, math.ceil(m + half - 1e-9)))
+    part = np.partition(pnl, sorted({kw - 1, k - 1, kb - 1}))
+    kth = part[k - 1]
+    var = -kth
+    es = -(part[: k - 1].sum() + (m - (k - 1)) * kth) / m
+    loss_var = float(np.var(part[:k], ddof=1)) if k >= 2 else 0.0
+    se_es = math.sqrt((loss_var + c * (es - var) ** 2) / (n * (1 - c)))
+    return var, es, -part[kb - 1], -part[kw - 1], se_es
+
+
+def numpy_decomposition(cov: np.ndarray, w: np.ndarray) -> tuple[object, ...]:
+    """Marginal, component, incremental VaR and component ES (lists), as ours returns."""
+    cw = cov @ w
+    variance = float(w @ cw)
+    sigma = math.sqrt(variance)
+    total = Z99 * sigma
+    marginal = Z99 * cw / sigma
+    component = w * marginal
+    component_es = w * PHI99 * cw / sigma
+    reduced = variance - 2.0 * w * cw + w * w * np.diag(cov)
+    incremental = total - Z99 * np.sqrt(np.clip(reduced, 0.0, None))
+    return (
+        total,
+        PHI99 * sigma,
+        marginal.tolist(),
+        component.tolist(),
+        incremental.tolist(),
+        component_es.tolist(),
+    )
+
+
+def numpy_ledoit_wolf(r: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ledoit-Wolf (2004) towards ``mu I``, the estimator of ours and of scikit-learn."""
+    t, n = r.shape
+    x = r - r.mean(axis=0)
+    emp = x.T @ x / t
+    mu = np.trace(emp) / n
+    beta = (((x * x).sum(axis=1) ** 2).sum() / t - (emp * emp).sum()) / (n * t)
+    delta = ((emp * emp).sum() - 2 * mu * np.trace(emp) + n * mu * mu) / n
+    shrink = 0.0 if beta == 0 else min(beta, delta) / delta
+    out = (1 - shrink) * emp
+    out.flat[:: n + 1] += shrink * mu
+    return out, shrink
+
+
+def numpy_monte_carlo_full(factor: np.ndarray, w: np.ndarray, seed: int = 1) -> tuple:
+    """Antithetic asset-level simulation ``Z L'`` (half the draws, mirrored), P&L, tail."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((50_000, factor.shape[0]))
+    half = (z @ factor.T) @ w
+    return numpy_historical(np.concatenate((half, -half)))
+
+
+def numpy_monte_carlo_linear(sigma: float, nu: float | None = None, seed: int = 1) -> tuple:
+    """Antithetic univariate P&L ``sigma_p Y`` (normal or scaled Student-t), tail."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal(50_000)
+    if nu is not None:
+        z = z * np.sqrt(nu / rng.chisquare(nu, 50_000)) * math.sqrt((nu - 2) / nu)
+    return numpy_historical(sigma * np.concatenate((z, -z)))
+
+
 HAS_RISKFOLIO = importlib.util.find_spec("riskfolio") is not None
 
 
@@ -72,6 +160,12 @@ def test_bench_parametric_var_from_returns_ours(benchmark, book) -> None:
 
 
 @pytest.mark.benchmark(group="parametric-var-raw")
+def test_bench_parametric_var_from_returns_numpy_same_algorithm(benchmark, book) -> None:
+    r, w = book
+    run(benchmark, lambda: numpy_parametric(r, w), None)
+
+
+@pytest.mark.benchmark(group="parametric-var-raw")
 def test_bench_parametric_var_from_returns_numpy_cov(benchmark, book) -> None:
     r, w = book
 
@@ -100,6 +194,21 @@ def test_bench_incremental_covariance_push_one_day_ours(benchmark, book) -> None
 
 
 @pytest.mark.benchmark(group="parametric-var-incremental")
+def test_bench_parametric_var_incremental_numpy_same_algorithm(benchmark, book) -> None:
+    r, w = book
+    inc = IncrementalCovariance(ASSETS)
+    inc.extend(r)
+    m2, count = inc._m2, inc.count
+
+    def numpy_incremental() -> tuple[float, float, float]:
+        sigma = math.sqrt(float(w @ m2 @ w) / (count - 1))
+        se = math.sqrt(Z99 * Z99 * sigma * sigma / (2 * (count - 1)))
+        return Z99 * sigma, PHI99 * sigma, se
+
+    run(benchmark, numpy_incremental, None, rounds=2000)
+
+
+@pytest.mark.benchmark(group="parametric-var-incremental")
 def test_bench_parametric_var_from_kept_covariance_numpy(benchmark, book) -> None:
     r, w = book
     cov = np.cov(r, rowvar=False)
@@ -110,6 +219,12 @@ def test_bench_parametric_var_from_kept_covariance_numpy(benchmark, book) -> Non
 def test_bench_parametric_var_1000_positions_ours(benchmark, big_book) -> None:
     r, w = big_book
     run(benchmark, lambda: var_from_returns(r, w, 0.99, 1, "parametric_normal"), 20.0, 50)
+
+
+@pytest.mark.benchmark(group="parametric-var-1000-positions")
+def test_bench_parametric_var_1000_positions_numpy_same_algorithm(benchmark, big_book) -> None:
+    r, w = big_book
+    run(benchmark, lambda: numpy_parametric(r, w), None, 50)
 
 
 @pytest.mark.benchmark(group="parametric-var-1000-positions")
@@ -134,16 +249,29 @@ def test_bench_historical_var_ours(benchmark, book) -> None:
 
 
 @pytest.mark.benchmark(group="historical-var")
+def test_bench_historical_var_numpy_same_algorithm(benchmark, book) -> None:
+    r, w = book
+    pnl = r @ w
+    run(benchmark, lambda: numpy_historical(pnl), None, rounds=2000)
+
+
+@pytest.mark.benchmark(group="historical-var")
 def test_bench_historical_var_numpy_quantile(benchmark, book) -> None:
     r, w = book
     pnl = r @ w
     run(benchmark, lambda: -np.quantile(pnl, 0.01, method="inverted_cdf"), None, rounds=2000)
 
 
-@pytest.mark.benchmark(group="historical-var")
+@pytest.mark.benchmark(group="historical-var-raw")
 def test_bench_historical_var_from_returns_ours(benchmark, book) -> None:
     r, w = book
     run(benchmark, lambda: var_from_returns(r, w, 0.99, 1, "historical"), None, rounds=1000)
+
+
+@pytest.mark.benchmark(group="historical-var-raw")
+def test_bench_historical_var_from_returns_numpy_same_algorithm(benchmark, book) -> None:
+    r, w = book
+    run(benchmark, lambda: numpy_historical(r @ w), None, rounds=1000)
 
 
 # -- covariance estimators -----------------------------------------------------------------
@@ -153,6 +281,12 @@ def test_bench_historical_var_from_returns_ours(benchmark, book) -> None:
 def test_bench_ledoit_wolf_ours(benchmark, book) -> None:
     r, _ = book
     run(benchmark, lambda: estimate_covariance(r, "ledoit_wolf"), 1.0)
+
+
+@pytest.mark.benchmark(group="ledoit-wolf")
+def test_bench_ledoit_wolf_numpy_same_algorithm(benchmark, book) -> None:
+    r, _ = book
+    run(benchmark, lambda: numpy_ledoit_wolf(r), None)
 
 
 @pytest.mark.benchmark(group="ledoit-wolf")
@@ -168,7 +302,7 @@ def test_bench_ewma_covariance_ours(benchmark, book) -> None:
 
 
 @pytest.mark.benchmark(group="ewma")
-def test_bench_ewma_covariance_numpy(benchmark, book) -> None:
+def test_bench_ewma_covariance_numpy_same_algorithm(benchmark, book) -> None:
     r, _ = book
     lam = 0.94
     w = (1 - lam) * lam ** np.arange(DAYS - 1, -1, -1)
@@ -176,6 +310,19 @@ def test_bench_ewma_covariance_numpy(benchmark, book) -> None:
 
     def numpy_ewma() -> np.ndarray:
         x = r * np.sqrt(w)[:, None]
+        return x.T @ x
+
+    run(benchmark, numpy_ewma, None)
+
+
+@pytest.mark.benchmark(group="ewma")
+def test_bench_ewma_covariance_numpy_weights_each_call(benchmark, book) -> None:
+    r, _ = book
+    lam = 0.94
+
+    def numpy_ewma() -> np.ndarray:
+        w = (1 - lam) * lam ** np.arange(DAYS - 1, -1, -1)
+        x = r * np.sqrt(w / w.sum())[:, None]
         return x.T @ x
 
     run(benchmark, numpy_ewma, None)
@@ -189,6 +336,13 @@ def test_bench_monte_carlo_full_100k_ours(benchmark, book) -> None:
     r, w = book
     cov = np.cov(r, rowvar=False)
     run(benchmark, lambda: monte_carlo_var(cov, w, 0.99, n_paths=100_000, seed=1), 100.0, 10)
+
+
+@pytest.mark.benchmark(group="monte-carlo")
+def test_bench_monte_carlo_full_100k_numpy_same_algorithm(benchmark, book) -> None:
+    r, w = book
+    factor = np.linalg.cholesky(np.cov(r, rowvar=False))
+    run(benchmark, lambda: numpy_monte_carlo_full(factor, w), None, 10)
 
 
 @pytest.mark.benchmark(group="monte-carlo")
@@ -218,6 +372,22 @@ def test_bench_monte_carlo_linear_fast_path_100k_ours(benchmark, book) -> None:
 
 
 @pytest.mark.benchmark(group="monte-carlo")
+def test_bench_monte_carlo_linear_fast_path_100k_numpy_same_algorithm(benchmark, book) -> None:
+    r, w = book
+    sigma = math.sqrt(w @ np.cov(r, rowvar=False) @ w)
+    run(benchmark, lambda: numpy_monte_carlo_linear(sigma), None, 50)
+
+
+@pytest.mark.benchmark(group="monte-carlo")
+def test_bench_monte_carlo_student_t_linear_fast_path_100k_numpy_same_algorithm(
+    benchmark, book
+) -> None:
+    r, w = book
+    sigma = math.sqrt(w @ np.cov(r, rowvar=False) @ w)
+    run(benchmark, lambda: numpy_monte_carlo_linear(sigma, nu=5.0), None, 50)
+
+
+@pytest.mark.benchmark(group="monte-carlo")
 def test_bench_monte_carlo_student_t_linear_fast_path_100k_ours(benchmark, book) -> None:
     r, w = book
     cov = np.cov(r, rowvar=False)
@@ -237,6 +407,13 @@ def test_bench_full_decomposition_ours(benchmark, book) -> None:
     r, w = book
     cov = np.cov(r, rowvar=False)
     run(benchmark, lambda: var_decomposition(cov, w, 0.99), 2.0)
+
+
+@pytest.mark.benchmark(group="decomposition")
+def test_bench_full_decomposition_numpy_same_algorithm(benchmark, book) -> None:
+    r, w = book
+    cov = np.cov(r, rowvar=False)
+    run(benchmark, lambda: numpy_decomposition(cov, w), None)
 
 
 @pytest.mark.benchmark(group="decomposition")
@@ -267,4 +444,50 @@ def test_bench_risk_contributions_riskfolio(benchmark, book) -> None:
         lambda: rp.Risk_Contribution(weights, returns=returns, cov=cov, rm="MV"),
         None,
         50,
+    )
+
+
+# -- Monte Carlo accuracy per millisecond (variance reduction) ----------------------------
+
+EFFICIENCY_SEEDS = 12
+
+
+@pytest.mark.benchmark(group="monte-carlo-efficiency")
+@pytest.mark.parametrize(
+    ("sampler", "antithetic", "paths"),
+    [
+        ("pseudo", False, 100_000),
+        ("pseudo", True, 100_000),
+        ("sobol", False, 100_000),
+        ("sobol", True, 100_000),
+        ("sobol", True, 16_384),
+    ],
+)
+def test_bench_monte_carlo_full_error_per_ms(
+    benchmark, book, sampler: str, antithetic: bool, paths: int
+) -> None:
+    """Full asset-level Monte Carlo VaR (100 assets) over 12 seeds: the spread of the VaR
+    across seeds is its standard error; ``SE x sqrt(ms per run)`` (lower is better) is the
+    error at equal cost (an i.i.d. estimator's SE falls as 1/sqrt(paths) = 1/sqrt(time))."""
+    r, w = book
+    cov = np.cov(r, rowvar=False)
+    estimates: list[float] = []
+
+    def batch() -> None:
+        estimates.clear()
+        for seed in range(EFFICIENCY_SEEDS):
+            est = monte_carlo_var(
+                cov, w, 0.99, n_paths=paths, seed=seed, sampler=sampler, antithetic=antithetic
+            )
+            estimates.append(est.var)
+
+    benchmark.pedantic(batch, rounds=2, iterations=1, warmup_rounds=0)
+    ms = benchmark.stats.stats.median * 1e3 / EFFICIENCY_SEEDS
+    se = float(np.std(estimates, ddof=1))
+    work = se * math.sqrt(ms)
+    benchmark.extra_info.update(ms_per_run=ms, var_se=se, se_sqrt_ms=work)
+    print(
+        f"\n[analytics] mc efficiency {paths} paths sampler={sampler} antithetic={antithetic}: "
+        f"{ms:.1f} ms/run, VaR {np.mean(estimates):.1f}, SE {se:.2f} "
+        f"({se / np.mean(estimates):.2%}), SE x sqrt(ms) {work:.2f}, SE/ms {se / ms:.4f}"
     )
