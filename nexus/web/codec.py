@@ -8,25 +8,33 @@ Encoders and per-type decoders are built once and reused.
 from __future__ import annotations
 
 import decimal
+import re
 from typing import Any, TypeVar
 
 import msgspec
 
-from nexus.money import Fixed, Money
+from nexus.money import Fixed, FixedPointError, Money
 
 T = TypeVar("T")
 
-#: JSON Schema of a Fixed as a decimal string (|value| < 1e9 documented, 9 places).
+#: JSON Schema of a Fixed as a decimal string: at most 10 integer digits and 9 places, and
+#: |value| <= 9223372036.854775807 (the int64 raw); enforced by :func:`dec_hook` as written.
 FIXED_SCHEMA: dict[str, Any] = {
     "type": "string",
-    "pattern": r"^-?[0-9]{1,9}(\.[0-9]{1,9})?$",
+    "pattern": r"^-?[0-9]{1,10}(\.[0-9]{1,9})?$",
+    "maxLength": 21,
     "examples": ["101.25"],
 }
-#: JSON Schema of a Money as a decimal string (|value| < 1e20 documented, 9 places).
+#: JSON Schema of a Money as a decimal string (at most 20 integer digits, 9 places).
 MONEY_SCHEMA: dict[str, Any] = {
     "type": "string",
     "pattern": r"^-?[0-9]{1,20}(\.[0-9]{1,9})?$",
+    "maxLength": 31,
     "examples": ["1250000.50"],
+}
+_PATTERNS: dict[type, re.Pattern[str]] = {
+    Fixed: re.compile(FIXED_SCHEMA["pattern"], re.ASCII),
+    Money: re.compile(MONEY_SCHEMA["pattern"], re.ASCII),
 }
 
 
@@ -38,11 +46,23 @@ def enc_hook(obj: Any) -> Any:
 
 
 def dec_hook(type_: type, obj: Any) -> Any:
-    """Decode exact money types from decimal strings (numbers are refused)."""
+    """Decode exact money types from decimal strings matching the documented pattern.
+
+    Numbers, exponents, ``NaN``, over-long or out-of-range text are refused with a
+    ``ValueError`` (which msgspec reports as a validation error naming the field, a 422):
+    a ``FixedPointOverflowError`` must never escape the decoder as a 500.
+    """
     if type_ is Fixed or type_ is Money:
         if not isinstance(obj, str):
             raise ValueError(f"Expected a decimal string for {type_.__name__}")
-        return type_(obj)
+        pattern = _PATTERNS[type_]
+        if len(obj) > 40 or pattern.match(obj) is None:
+            shown = obj if len(obj) <= 40 else obj[:40] + "..."
+            raise ValueError(f"Expected a decimal string matching {pattern.pattern}, got {shown!r}")
+        try:
+            return type_(obj)
+        except FixedPointError as exc:
+            raise ValueError(str(exc)) from None
     raise NotImplementedError(f"cannot decode {type_.__name__}")
 
 

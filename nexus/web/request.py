@@ -15,6 +15,7 @@ import falcon.asgi
 import msgspec
 
 from nexus.web.codec import convert, decoder_for
+from nexus.web.edge import body_may_need_check, edge_error
 from nexus.web.problems import (
     FieldError,
     HTTPProblem,
@@ -56,11 +57,14 @@ async def read_body(
     if not data.strip():
         raise MalformedRequest("request body is empty; a JSON document is required")
     try:
-        return decoder_for(type_).decode(data)
+        body = decoder_for(type_).decode(data)
     except msgspec.ValidationError as exc:
         raise ValidationFailed([field_error_of(exc, "body")]) from None
     except msgspec.DecodeError as exc:
         raise MalformedRequest(f"body is not valid JSON: {exc}") from None
+    if body_may_need_check(data):
+        _refuse_edge_values(body, "body")
+    return body
 
 
 def read_query(req: falcon.asgi.Request, type_: type[T]) -> T:
@@ -83,9 +87,18 @@ def read_query(req: falcon.asgi.Request, type_: type[T]) -> T:
             elif isinstance(value, list) and not _is_sequence(field.type):
                 params[field.encode_name] = value[-1]
     try:
-        return convert(params, type_, strict=False)
+        query = convert(params, type_, strict=False)
     except msgspec.ValidationError as exc:
         raise ValidationFailed([field_error_of(exc, "query")]) from None
+    _refuse_edge_values(query, "query")
+    return query
+
+
+def _refuse_edge_values(value: Any, location: str) -> None:
+    """422 naming the field of a value msgspec accepted but nothing behind the edge can take."""
+    found = edge_error(value)
+    if found is not None:
+        raise invalid(found[0], found[1], location)
 
 
 def invalid(field: str, message: str, location: str = "body") -> ValidationFailed:

@@ -28,9 +28,20 @@ def test_money_types_encode_as_decimal_strings() -> None:
 
 
 def test_money_types_decode_from_strings_exactly() -> None:
-    fill = decode_json(b'{"price":"0.000000001","notional":"1e3","fee":"1.5"}', Fill)
+    fill = decode_json(b'{"price":"0.000000001","notional":"1000","fee":"1.5"}', Fill)
     assert fill.price == Fixed.from_raw(1)
     assert fill.notional == Money("1000")
+
+
+@pytest.mark.parametrize(
+    "text", ["1e3", "99999999999999999999", "9999999999", "NaN", "", "+1", "1.0000000001", "١"]
+)
+def test_money_text_outside_the_documented_pattern_is_a_validation_error(text: str) -> None:
+    """Exponents and out-of-range values used to escape the hook as FixedPointOverflowError."""
+    body = b'{"price":"%s","notional":"1","fee":"1"}' % text.encode()
+    with pytest.raises(msgspec.ValidationError) as info:
+        decode_json(body, Fill)
+    assert field_error_of(info.value).field == "$.price"
 
 
 def test_price_as_json_number_is_validation_error_at_its_path() -> None:
