@@ -8,6 +8,7 @@ review workflow only allows the moves of :data:`~services.surveillance.store.TRA
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -135,6 +136,18 @@ class ScanBody(RequestBody):
     end_ns: TimestampNs
     symbols: Annotated[list[Symbol], Meta(min_length=1, max_length=MAX_SCAN_FILTER)] | None = None
     users: Annotated[list[Identifier], Meta(min_length=1, max_length=MAX_SCAN_FILTER)] | None = None
+
+
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+
+
+def threshold_field(exc: ThresholdError) -> str:
+    """The body path of a threshold validation error (``$.thresholds.min_trades``)."""
+    field = exc.field
+    if field is None or field == "$":
+        unknown = _UNKNOWN_FIELD.search(str(exc))
+        field = f"$.{unknown.group(1)}" if unknown else "$"
+    return "$.thresholds" + field[1:] if field.startswith("$") else f"$.thresholds.{field}"
 
 
 def summary_of(row: Any) -> AlertSummary:
@@ -318,11 +331,7 @@ class ThresholdsResource:
                 name, body.thresholds, actor=principal_of(req).subject, reason=body.reason
             )
         except ThresholdError as exc:
-            field = exc.field or "$"
-            raise invalid(
-                "$.thresholds" + field[1:] if field.startswith("$") else f"$.thresholds.{field}",
-                str(exc),
-            ) from exc
+            raise invalid(threshold_field(exc), str(exc)) from exc
         resp.media = ThresholdsView(
             detector=name, thresholds=applied, changes=await self._store.history(name)
         )
