@@ -159,7 +159,7 @@ async def test_crossed_market_exception_is_recorded() -> None:
 
 async def test_flickering_quote_exception_within_one_second() -> None:
     a = BookVenue("A", asks=[(px("10.02"), sh(1000))])
-    router, market, clock = build_router(a)
+    router, market, _ = build_router(a)
     market.update_l1("XYZ", "F", px("9.90"), sh(100), px("10.02"), sh(100), T_NOW - 2 * 10**9)
     market.update_l1("XYZ", "F", px("9.90"), sh(100), px("10.00"), sh(100), T_NOW - 500_000_000)
     d = await router.route_order("o", "u", "XYZ", "BUY", sh(300), 0, Strategy.SMART)
