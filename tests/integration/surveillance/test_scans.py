@@ -1,0 +1,148 @@
+"""Historical scans over the archive give the live alerts; the SSE stream and ops endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from services.surveillance.store import content_key
+from tests.integration.surveillance.conftest import Headers, Running, eventually
+from tests.support.surveillance import T0, new_order, self_trade, trade
+
+pytestmark = pytest.mark.integration
+
+
+async def _scan(running: Running, body: dict[str, Any]) -> dict[str, Any]:
+    http, auth = running.http, running.headers
+    started = await http.post("/scans", json=body, headers=auth)
+    assert started.status_code == 202, started.text
+    scan_id = started.json()["scan_id"]
+    assert started.headers["location"] == f"/scans/{scan_id}"
+    state: dict[str, Any] = {}
+
+    async def done() -> bool:
+        state.update((await http.get(f"/scans/{scan_id}", headers=auth)).json())
+        return state["status"] in ("COMPLETED", "FAILED", "CANCELLED")
+
+    await eventually(done)
+    return state
+
+
+async def test_scan_of_the_archive_finds_exactly_the_live_alerts(
+    surveillance: Running, unique_name: Callable[[str], str], tokens: Headers
+) -> None:
+    users = [unique_name(f"u{i}") for i in range(3)]
+    symbols = [unique_name(f"S{i}").upper() for i in range(3)]
+    events: list[Any] = []
+    ts = 0
+    for round_ in range(4):
+        for i, symbol in enumerate(symbols):
+            ts += 1
+            events.append(new_order(f"o{ts}", users[i], symbol, "BUY", 100, 10, ts))
+            ts += 1
+            if (round_ + i) % 2 == 0:
+                events.append(self_trade(f"{symbol}-t{ts}", users[i], symbol, ts))
+            else:
+                events.append(trade(f"{symbol}-t{ts}", users[i], users[(i + 1) % 3], symbol, ts))
+    await surveillance.flow.publish(events)
+
+    async def archived_all() -> bool:
+        return await surveillance.archived() == len(events)
+
+    await eventually(archived_all)
+    live = {a["alert_id"]: a for a in await surveillance.alerts() if a["symbol"] in symbols}
+    assert len(live) == 3
+    live_final = {}
+    for alert_id in live:
+        detail = await surveillance.http.get(f"/alerts/{alert_id}", headers=surveillance.headers)
+        live_final[alert_id] = detail.json()["alert"]
+
+    result = await _scan(surveillance, {"start_ns": T0, "end_ns": T0 + ts + 1, "symbols": symbols})
+    assert result["status"] == "COMPLETED", result
+    assert result["events_total"] == result["events_scanned"] == len(events)
+    assert result["alerts_found"] == 3
+    found = await surveillance.http.get(
+        f"/scans/{result['scan_id']}/alerts", params={"limit": 2}, headers=surveillance.headers
+    )
+    page = found.json()
+    rest = await surveillance.http.get(
+        f"/scans/{result['scan_id']}/alerts",
+        params={"cursor": page["next_cursor"]},
+        headers=surveillance.headers,
+    )
+    scanned = {a["alert_id"]: a for a in page["items"] + rest.json()["items"]}
+    assert set(scanned) == set(live_final)
+    for alert_id, alert in scanned.items():
+        assert content_key(alert) == content_key(live_final[alert_id])
+
+    only_one = await _scan(
+        surveillance, {"start_ns": T0, "end_ns": T0 + ts + 1, "users": [users[1]]}
+    )
+    assert only_one["alerts_found"] == 1
+    early = await _scan(surveillance, {"start_ns": T0, "end_ns": T0 + 3, "symbols": symbols})
+    assert early["events_total"] == 2
+    assert early["alerts_found"] == 1
+
+    http, auth = surveillance.http, surveillance.headers
+    finished = await http.delete(f"/scans/{result['scan_id']}", headers=auth)
+    assert finished.status_code == 409
+    assert (await http.get("/scans/scan-none", headers=auth)).status_code == 404
+    assert (await http.delete("/scans/scan-none", headers=auth)).status_code == 404
+    assert (await http.get("/scans/scan-none/alerts", headers=auth)).status_code == 404
+    backwards = await http.post("/scans", json={"start_ns": T0 + 5, "end_ns": T0}, headers=auth)
+    assert backwards.status_code == 422
+    assert backwards.json()["errors"][0]["field"] == "$.end_ns"
+    empty_symbols = await http.post(
+        "/scans", json={"start_ns": T0, "end_ns": T0 + 1, "symbols": []}, headers=auth
+    )
+    assert empty_symbols.status_code == 422
+    keyed = {**auth, "Idempotency-Key": "nightly-1"}
+    body = {"start_ns": T0, "end_ns": T0 + 1}
+    first = await http.post("/scans", json=body, headers=keyed)
+    second = await http.post("/scans", json=body, headers=keyed)
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert first.json()["scan_id"] == second.json()["scan_id"]
+
+
+async def test_alert_stream_pushes_new_versions_and_ops_endpoints_answer(
+    surveillance: Running, unique_name: Callable[[str], str]
+) -> None:
+    user, symbol = unique_name("u"), unique_name("S").upper()
+    http = surveillance.http
+    received: list[str] = []
+
+    async def listen() -> None:
+        async with http.stream("GET", "/alerts/stream", headers=surveillance.headers) as resp:
+            assert resp.status_code == 200
+            assert resp.headers["content-type"].startswith("text/event-stream")
+            async for line in resp.aiter_lines():
+                received.append(line)
+                if line.startswith("data:") and symbol in line:
+                    return
+
+    listener = asyncio.create_task(listen())
+    await eventually(lambda: _has(received, ": connected"))
+    await surveillance.flow.publish([self_trade("t0", user, symbol, 0)])
+    await asyncio.wait_for(listener, timeout=30)
+    assert any(line == "event: alert" for line in received)
+    assert any(line.startswith("id: SV-WA-") and line.endswith(":1") for line in received)
+
+    assert (await http.get("/healthz")).status_code == 200
+    assert (await http.get("/readyz")).status_code == 200
+    metrics = (await http.get("/metrics")).text
+    assert "nexus_consumer_lag" in metrics
+    spec = (await http.get("/openapi.json")).json()
+    for path in (
+        "/alerts",
+        "/alerts/{alert_id}/status",
+        "/scans/{scan_id}",
+        "/thresholds/{detector}",
+    ):
+        assert path in spec["paths"]
+
+
+async def _has(lines: list[str], text: str) -> bool:
+    return text in lines
