@@ -12,7 +12,9 @@ from typing import Any
 import falcon.asgi
 
 from nexus.web.auth import Authenticator, require_roles
+from nexus.web.edge import edge_error
 from nexus.web.metrics import ServiceMetrics
+from nexus.web.request import invalid
 from nexus.web.routing import EndpointSpec
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -103,6 +105,23 @@ class AuthMiddleware:
         req.context.principal = principal
         if spec is not None:
             require_roles(principal, spec.roles)
+        _refuse_bad_path_params(params)
+
+
+#: longest path parameter accepted (ids and symbols are far shorter)
+MAX_PATH_PARAM = 256
+
+
+def _refuse_bad_path_params(params: Mapping[str, Any]) -> None:
+    """422 for a path parameter with control characters or absurd length (never reaches SQL)."""
+    for name, value in params.items():
+        if not isinstance(value, str):
+            continue
+        if len(value) > MAX_PATH_PARAM:
+            raise invalid(name, f"longer than {MAX_PATH_PARAM} characters", "path")
+        found = edge_error(value, name)
+        if found is not None:
+            raise invalid(name, found[1], "path")
 
 
 class LifecycleMiddleware:
