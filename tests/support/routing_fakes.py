@@ -69,6 +69,9 @@ class BookVenue(ExecutionVenue):
     sent: list[ChildOrder] = field(default_factory=list)
     cancels: list[str] = field(default_factory=list)
     fills_by_child: dict[str, list[Fill]] = field(default_factory=dict)
+    market: Any = None  # when set, the venue republishes its book after every match
+    symbol: str = "XYZ"
+    clock: Any = None
     _seq: int = 0
 
     @property
@@ -118,6 +121,8 @@ class BookVenue(ExecutionVenue):
                 book[i] = (price, size - take)
                 i += 1
         self.fills_by_child.setdefault(child.child_id, []).extend(fills)
+        if self.market is not None and fills:
+            self.publish(self.market, self.symbol, self.clock() if self.clock else 0)
         return fills
 
     def _report(self, child: ChildOrder, status: ChildStatus | None = None) -> ChildReport:

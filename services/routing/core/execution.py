@@ -4,8 +4,10 @@ Accounting is exact: a fill counts once (by ``fill_id``), a child never counts m
 quantity, and each round routes only ``quantity - filled - in_doubt``. A child whose fate the
 venue cannot confirm (timeout and then a failed cancel, or a lost session) puts its unconfirmed
 quantity *in doubt*: it is never routed again, so the parent cannot over-fill whatever the venue
-did with it. A venue that rejects, times out or loses its session is excluded from the rest of
-the parent, and one that failed to respond is declared in self-help (Rule 611(b)(1)).
+did with it. A venue that does not honour its displayed quote - it rejects, fills less than the
+child it was sent against its displayed size, times out or loses its session - is excluded from
+the rest of the parent and declared in self-help (Rule 611(b)(1)), so its stale quote no longer
+blocks the remainder from going elsewhere. A later round routes only into visible liquidity.
 
 INTERNALIZE_FIRST runs its first round on internal venues only (at the NBBO or better), then
 routes the remainder out with SMART.
@@ -116,6 +118,7 @@ async def execute(
     excluded: set[str] = set()
     self_help: set[str] = set()
     rejected = timed_out = 0
+    residual_ids: set[str] = set()
     rnd = 0
     internal_first = strategy == Strategy.INTERNALIZE_FIRST
     while rnd < router.config.max_rounds:
@@ -135,17 +138,22 @@ async def execute(
         decision = router.decide(
             order_id, user_id, symbol, side, remaining, price, strat, now, rules, ctx
         )
-        if only_internal:
-            # internal first: only what the internal venue can take at the NBBO or better
+        if only_internal or rnd > 0:
+            # internal first: only what the internal venue can take at the NBBO or better; and
+            # a later round only re-routes into visible liquidity (the first sent the residual)
             sweeps = tuple(c for c in decision.children if c.kind != "RESIDUAL")
             if not sweeps:
-                rnd += 1
-                continue
+                if only_internal:
+                    rnd += 1
+                    continue
+                break
             decision = msgspec.structs.replace(decision, children=sweeps)
         decisions.append(decision)
         orders: list[tuple[ExecutionVenue, ChildOrder]] = []
         for c in decision.children:
             suffix = ":res" if c.kind == "RESIDUAL" else ""
+            if suffix:
+                residual_ids.add(f"{order_id}:r{rnd}:{c.venue_id}{suffix}")
             orders.append(
                 (
                     router.venues[c.venue_id],
@@ -197,11 +205,14 @@ async def execute(
                 rejected += 1
             if status in (ChildStatus.UNKNOWN, ChildStatus.WORKING):
                 in_doubt += child.quantity - got
-            if status in (ChildStatus.REJECTED, ChildStatus.UNKNOWN) or ex.timed_out:
+            failed = status in (ChildStatus.REJECTED, ChildStatus.UNKNOWN) or ex.timed_out
+            faded = got < child.quantity and child.child_id not in residual_ids
+            if failed or faded:
+                # it did not honour its displayed quote: neither routed to nor protected for
+                # the rest of this parent (self-help), so the remainder can go elsewhere
                 excluded.add(child.venue_id)
-                progress = True  # the venue set changed: another round may find liquidity
-            if status == ChildStatus.UNKNOWN or ex.timed_out:
                 self_help.add(child.venue_id)
+                progress = True  # the venue set changed: another round may find liquidity
         rnd += 1
         if not progress:
             break
@@ -236,13 +247,14 @@ def _report(
     avg = _round_div(notional_sq, filled) if filled else 0
     first: NbboSnapshot | None = decisions[0].nbbo if decisions else None
     pi = pi_share = eff = 0
-    if filled and first is not None and first.bid_price and first.ask_price:
-        far = first.ask_price if side == "BUY" else first.bid_price
+    far = 0 if first is None else (first.ask_price if side == "BUY" else first.bid_price)
+    if filled and first is not None and far:
         signed = (far * filled - notional_sq) if side == "BUY" else (notional_sq - far * filled)
         pi = _round_div(signed, SCALE)
         pi_share = _round_div(signed, filled)
-        mid2 = first.bid_price + first.ask_price  # twice the midpoint
-        eff = _round_div(abs(2 * notional_sq - mid2 * filled), filled)
+        if first.bid_price and first.ask_price:
+            mid2 = first.bid_price + first.ask_price  # twice the midpoint
+            eff = _round_div(abs(2 * notional_sq - mid2 * filled), filled)
     iso_children = {c.order.child_id for c in children if c.order.iso}
     rounds_nbbo = {d.round: d.nbbo for d in decisions}
     child_round = {c.order.child_id: c.round for c in children}

@@ -57,4 +57,5 @@ def build_router(
     for v in venues:
         router.register_venue(v)
         v.publish(market, symbol, now - 1_000)
+        v.market, v.symbol, v.clock = market, symbol, clock
     return router, market, clock
