@@ -126,7 +126,7 @@ def test_stats_decay_with_a_half_life_in_event_time() -> None:
 def test_stats_latency_quantiles_and_quality() -> None:
     t = VenueStatsTracker()
     t.register(VenueProfile(venue_id="A", expected_latency_ns=1_000_000))
-    for i in range(99):
+    for _ in range(99):
         t.observe_child("A", ts_ns=1, sent=1, filled=1, rejected=False, latency_ns=1_000_000,
                         improvement_per_share=100.0, effective_spread=2000.0)  # fmt: skip
     t.observe_child("A", ts_ns=1, sent=1, filled=1, rejected=False, latency_ns=50_000_000)
