@@ -11,7 +11,6 @@ later is added, one that moved to another port gets a new session on the same st
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -168,9 +167,7 @@ class VenueDirectory:
             await asyncio.sleep(interval_s)
 
     async def stop(self) -> None:
-        """Stop every session."""
-        for venue in self.venues.values():
-            with contextlib.suppress(Exception):
-                await venue.stop()
+        """Stop every session (concurrently: each waits for its logout)."""
+        await asyncio.gather(*(v.stop() for v in self.venues.values()), return_exceptions=True)
         self.venues.clear()
         self._endpoints.clear()

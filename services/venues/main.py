@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import signal
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -136,7 +137,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the venue and serve until a signal."""
     profile = build_profile(args)
     prices = await start_prices(settings, args.symbols)
-    exchange = Exchange(profile, prices)
+    # a run number in every venue id: execution ids never repeat across restarts
+    exchange = Exchange(profile, prices, id_prefix=f"{profile.name}.{time.time_ns() // 1_000_000}")
     bus = bus_from_bootstrap(settings.kafka_bootstrap)
     service = VenueService(exchange, bus)
     loop = asyncio.get_running_loop()

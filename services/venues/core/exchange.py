@@ -44,6 +44,8 @@ _TIF: Final = {"DAY": TIF_DAY, "GTC": TIF_GTC, "IOC": TIF_IOC}
 #: book results that leave nothing resting
 _DONE: Final = {FILLED, EXPIRED, CANCELLED}
 TAKER_PROBABILITY: Final = 0.15
+#: chance per requote that a side's top level steps back (or returns) one tick
+WIDEN_TOGGLE_PROBABILITY: Final = 0.1
 
 
 class VenueReject(ValueError):
@@ -103,6 +105,8 @@ class _SymbolState:
     book: Book
     fundamental: int
     participant_handles: list[int] = field(default_factory=list)
+    widen_bid: int = 0
+    widen_ask: int = 0
 
 
 class Exchange:
@@ -110,12 +114,16 @@ class Exchange:
 
     ``fundamentals`` maps each listed symbol to its starting fundamental price (raw).
     Client order ids are unique per FIX session (``session``); the venue numbers its own
-    order ids ``<venue>-<n>`` and execution ids ``<venue>-E<n>``.
+    order ids ``<prefix>-<n>`` and execution ids ``<prefix>-E<n>``, where ``id_prefix``
+    (default: the venue name) names the process run, so ids stay unique across restarts.
     """
 
-    def __init__(self, profile: VenueProfile, fundamentals: Mapping[str, int]) -> None:
+    def __init__(
+        self, profile: VenueProfile, fundamentals: Mapping[str, int], *, id_prefix: str = ""
+    ) -> None:
         self.profile = profile
         self.name = profile.name
+        self._prefix = id_prefix or profile.name
         self._rng = random.Random(profile.seed)
         self._tick = profile.tick_raw
         self._symbols: dict[str, _SymbolState] = {
@@ -156,9 +164,15 @@ class Exchange:
         st.participant_handles.clear()
         p = self.profile
         tick = self._tick
-        shift = self._rng.choice((-1, 0, 0, 0, 1))
-        bid0 = (st.fundamental // tick - (p.spread_ticks - 1) // 2 - p.offset_ticks + shift) * tick
-        ask0 = bid0 + p.spread_ticks * tick + 2 * p.offset_ticks * tick
+        # each side is sometimes a tick less aggressive, so venues differ at the top of book
+        # but never lock or cross each other (all quote the same fundamental)
+        base = st.fundamental // tick - (p.spread_ticks - 1) // 2 - p.offset_ticks
+        if self._rng.random() < WIDEN_TOGGLE_PROBABILITY:
+            st.widen_bid ^= 1
+        if self._rng.random() < WIDEN_TOGGLE_PROBABILITY:
+            st.widen_ask ^= 1
+        bid0 = (base - st.widen_bid) * tick
+        ask0 = (base + p.spread_ticks + 2 * p.offset_ticks + st.widen_ask) * tick
         for level in range(p.levels):
             for side, px in ((SIDE_BUY, bid0 - level * tick), (SIDE_SELL, ask0 + level * tick)):
                 if px <= 0:
@@ -417,11 +431,11 @@ class Exchange:
 
     def _next_order_id(self) -> str:
         self._order_seq += 1
-        return f"{self.name}-{self._order_seq}"
+        return f"{self._prefix}-{self._order_seq}"
 
     def _next_exec_id(self) -> str:
         self._exec_seq += 1
-        return f"{self.name}-E{self._exec_seq}"
+        return f"{self._prefix}-E{self._exec_seq}"
 
     def _fill(
         self, order: _ClientOrder, px: int, qty: int, leaves: int, ts: int, *, maker: bool

@@ -83,7 +83,7 @@ class VenueProfile(msgspec.Struct, frozen=True, kw_only=True):
     offset_ticks: Annotated[int, Meta(ge=0, le=100)] = 0
     fade_probability: Probability = 0.05
     reject_probability: Probability = 0.0
-    requote_ms: Annotated[float, Meta(ge=1.0, le=60_000.0)] = 250.0
+    requote_ms: Annotated[float, Meta(ge=1.0, le=60_000.0)] = 500.0
     seed: int = 1
 
     @property
