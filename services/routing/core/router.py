@@ -36,11 +36,11 @@ from services.routing.core.protection import (
     exceptions_used,
 )
 from services.routing.core.scoring import (
+    INTERNAL_PRIORITY,
     ScoreParams,
-    level_key,
     speed_score,
-    terms,
     urgency,
+    venue_terms,
 )
 from services.routing.core.search import Allocation, Candidate, allocate
 from services.routing.core.stats import VenueStatsTracker
@@ -51,6 +51,7 @@ from services.routing.core.types import (
     RoutingDecision,
     Side,
     Strategy,
+    VenueProfile,
     VenueScore,
     VenueStats,
 )
@@ -143,12 +144,14 @@ class SmartOrderRouter:
         self.clock = clock
         self.config = config or RouterConfig()
         self._venues: dict[str, ExecutionVenue] = {}
+        self._profiles: dict[str, VenueProfile] = {}  # static by contract: read once
 
     # -- venues and market data -----------------------------------------------------------------
     def register_venue(self, venue: ExecutionVenue) -> None:
         """Make ``venue`` routable (its quotes' protected flag comes from its profile)."""
         profile = venue.profile
         self._venues[profile.venue_id] = venue
+        self._profiles[profile.venue_id] = profile
         self.market.add_venue(profile.venue_id, profile.protected)
         self.stats.register(profile)
 
@@ -395,9 +398,10 @@ class SmartOrderRouter:
         for vid, ven in self._venues.items():
             if vid in ctx.excluded or vid in unavailable:
                 continue
-            if strategy == Strategy.EXTERNAL_ONLY and ven.profile.kind == "INTERNAL":
+            kind = self._profiles[vid].kind
+            if strategy == Strategy.EXTERNAL_ONLY and kind == "INTERNAL":
                 continue
-            if ctx.only_internal and ven.profile.kind != "INTERNAL":
+            if ctx.only_internal and kind != "INTERNAL":
                 continue
             eligible[vid] = ven
         tick = rules.tick_size(symbol, far or price or DOLLAR)
@@ -417,26 +421,33 @@ class SmartOrderRouter:
         stats = {vid: self.stats.snapshot(vid) for vid in eligible}
         candidates: list[tuple[tuple[int, int, int, str, int], Candidate]] = []
         tops: dict[str, tuple[int, int, int, int]] = {}  # venue -> (price, available, fee, slip)
+        # the per-level key of scoring.terms/level_key, inlined: fee cap and priority are the
+        # only parts that depend on the price (a unit test keeps the two equal)
+        internal_first = strategy == Strategy.INTERNALIZE_FIRST and far > 0
         for vid, _protected, levels in self.market.book_side(symbol, taking_side(side), now):
-            target_venue = eligible.get(vid)
-            if target_venue is None:
+            if vid not in eligible:
                 continue
             st = stats[vid]
+            prof = self._profiles[vid]
+            base = venue_terms(params, st)
+            adj = base.slippage + base.latency + base.reject - base.improvement
+            fee_at_dollar = rules.capped_fee(prof.taker_fee, DOLLAR)
+            internal = internal_first and prof.kind == "INTERNAL"
+            lat = st.latency_p50_ns
             available = 0
             for i, (px, sz) in enumerate(levels):
                 if price and ((px > price) if buy else (px < price)):
                     break
-                t = terms(params, st, target_venue.profile.taker_fee, target_venue.profile.kind, px)
-                key = level_key(params, t, px)
-                candidates.append(
-                    ((key, t.fee, st.latency_p50_ns, vid, i), Candidate(vid, i, px, sz, key))
-                )
+                fee = fee_at_dollar if px >= DOLLAR else rules.capped_fee(prof.taker_fee, px)
+                key = (px if buy else -px) + adj + fee
+                if internal and ((px <= far) if buy else (px >= far)):
+                    key -= INTERNAL_PRIORITY
+                candidates.append(((key, fee, lat, vid, i), Candidate(vid, i, px, sz, key)))
                 available += sz
-                if i == 0:
-                    tops[vid] = (px, 0, t.fee, t.slippage)
-            if vid in tops:
-                px0, _, fee0, slip0 = tops[vid]
-                tops[vid] = (px0, available, fee0, slip0)
+            if levels and available:
+                px0 = levels[0][0]
+                fee0 = fee_at_dollar if px0 >= DOLLAR else rules.capped_fee(prof.taker_fee, px0)
+                tops[vid] = (px0, available, fee0, base.slippage)
         candidates.sort(key=lambda kc: kc[0])
         cands = [c for _, c in candidates]
         quotes = self.market.quotes(symbol, now)
@@ -533,7 +544,7 @@ class SmartOrderRouter:
         for vid, legs in per_venue.items():
             qty = sum(q for _, q in legs)
             worst = max(c.price for c, _ in legs) if buy else min(c.price for c, _ in legs)
-            fee = eligible[vid].profile.taker_fee
+            fee = self._profiles[vid].taker_fee
             children.append(
                 RouteChild(
                     venue_id=vid,

@@ -93,6 +93,41 @@ def terms(
     return Terms(fee, slippage, latency, reject, improvement, priority)
 
 
+def venue_terms(params: ScoreParams, stats: VenueStats) -> Terms:
+    """The price-independent part of :func:`terms` (fee and priority left at 0), once per venue."""
+    strategy = params.strategy
+    if strategy in (Strategy.BEST_PRICE, Strategy.FASTEST):
+        return Terms(0, 0, 0, 0, 0, 0)
+    slippage = round((1.0 - stats.fill_rate) * params.spread_ref)
+    if strategy == Strategy.LOWEST_COST:
+        return Terms(0, slippage, 0, 0, 0, 0)
+    latency = round(params.urgency * params.latency_cost_per_ms * stats.latency_p50_ns / 1_000_000)
+    reject = round(stats.reject_rate * params.spread_ref)
+    return Terms(0, slippage, latency, reject, round(stats.price_improvement), 0)
+
+
+def at_price(
+    params: ScoreParams, base: Terms, taker_fee: int, kind: VenueKind, price: int
+) -> Terms:
+    """A venue's :func:`venue_terms` completed for one price: the capped fee and the priority."""
+    priority = 0
+    if (
+        params.strategy == Strategy.INTERNALIZE_FIRST
+        and kind == "INTERNAL"
+        and params.far_price > 0
+        and ((price <= params.far_price) if params.side == "BUY" else (price >= params.far_price))
+    ):
+        priority = INTERNAL_PRIORITY
+    return Terms(
+        params.rules.capped_fee(taker_fee, price),
+        base.slippage,
+        base.latency,
+        base.reject,
+        base.improvement,
+        priority,
+    )
+
+
 def level_key(params: ScoreParams, t: Terms, price: int) -> int:
     """Per-share cost of a level: side-signed price plus the adjustment."""
     return (price if params.side == "BUY" else -price) + t.adjustment

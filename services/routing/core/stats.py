@@ -71,9 +71,11 @@ class VenueStatsTracker:
         self._half_life = half_life_ns
         self._prior_fill = prior_fill_rate
         self._venues: dict[str, _VenueState] = {}
+        self._snapshots: dict[str, VenueStats] = {}  # decay scales every sum alike: exact
 
     def register(self, profile: VenueProfile) -> None:
         """Start a venue from its priors (a venue registered again keeps what it learned)."""
+        self._snapshots.pop(profile.venue_id, None)
         if profile.venue_id in self._venues:
             self._venues[profile.venue_id].profile = profile
             return
@@ -115,6 +117,7 @@ class VenueStatsTracker:
         state = self._venues.get(venue_id)
         if state is None:
             return
+        self._snapshots.pop(venue_id, None)
         self._decay(state, ts_ns)
         state.children += 1.0
         state.rejected += 1.0 if rejected else 0.0
@@ -153,8 +156,11 @@ class VenueStatsTracker:
 
     def snapshot(self, venue_id: str) -> VenueStats:
         """The venue's figures now (``KeyError`` for a venue never registered)."""
+        cached = self._snapshots.get(venue_id)
+        if cached is not None:
+            return cached
         s = self._venues[venue_id]
-        return VenueStats(
+        snap = VenueStats(
             venue_id=venue_id,
             fill_rate=s.filled / s.sent if s.sent > 0 else self._prior_fill,
             reject_rate=s.rejected / s.children if s.children > 0 else 0.0,
@@ -166,6 +172,8 @@ class VenueStatsTracker:
             observations=s.observations,
             updated_ns=s.updated_ns,
         )
+        self._snapshots[venue_id] = snap
+        return snap
 
     def _quantile(self, s: _VenueState, q: float) -> int:
         total = sum(s.hist)

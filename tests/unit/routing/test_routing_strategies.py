@@ -239,3 +239,57 @@ async def test_every_strategy_records_rules_nbbo_and_alternatives(strategy: Stra
     assert sorted(x.rank for x in d.alternatives) == [1, 2]
     assert d.routed_quantity == sh(150)
     assert strategy.value in d.rationale
+
+
+@pytest.mark.parametrize("strategy", list(Strategy), ids=lambda s: s.value)
+@pytest.mark.parametrize("kind", ["EXTERNAL", "INTERNAL"])
+@pytest.mark.parametrize("price", [px("0.50"), px("9.99"), px("10.00"), px("10.01")])
+def test_per_venue_terms_completed_at_a_price_equal_the_full_terms(
+    strategy: Strategy, kind: str, price: int
+) -> None:
+    from nexus.regulation import REG_NMS_2005
+    from services.routing.core.scoring import at_price, venue_terms
+
+    params = ScoreParams(
+        strategy=strategy, side="BUY", spread_ref=CENT, urgency=0.7,
+        latency_cost_per_ms=500_000, far_price=px("10.00"), rules=REG_NMS_2005,
+    )  # fmt: skip
+    stats = VenueStats(
+        venue_id="A", fill_rate=0.7, reject_rate=0.2, latency_p50_ns=3_000_000,
+        latency_p99_ns=9_000_000, price_improvement=-200.0, effective_spread=0.0, weight=1.0,
+        observations=1, updated_ns=0,
+    )  # fmt: skip
+    fee = px("0.0035")
+    full = terms(params, stats, fee, kind, price)  # type: ignore[arg-type]
+    assert at_price(params, venue_terms(params, stats), fee, kind, price) == full  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("strategy", list(Strategy), ids=lambda s: s.value)
+@pytest.mark.parametrize("side", ["BUY", "SELL"])
+def test_router_level_keys_equal_the_documented_terms(strategy: Strategy, side: str) -> None:
+    from services.routing.core.scoring import level_key
+
+    mk = BookVenue(
+        "MK",
+        asks=[(px("10.00"), sh(100)), (px("10.02"), sh(100))],
+        bids=[(px("9.99"), sh(100)), (px("9.97"), sh(100))],
+        taker_fee=px("0.004"),
+    )
+    inv = BookVenue(
+        "INV",
+        asks=[(px("10.01"), sh(300))],
+        bids=[(px("9.98"), sh(300))],
+        taker_fee=-px("0.001"),
+        latency_ns=4_000_000,
+    )
+    nx = BookVenue("NX", asks=[(px("10.00"), sh(100))], bids=[(px("9.99"), sh(50))],
+                   kind="INTERNAL", protected=False)  # fmt: skip
+    router, _, _ = build_router(mk, inv, nx)
+    _learn(router, "INV", filled=sh(60), rejected=True, improvement=300.0)
+    plan = router.prepare("XYZ", side, sh(400), 0, strategy, T_NOW, router.rules.at(T_NOW))  # type: ignore[arg-type]
+    profiles = {v.vid: v for v in (mk, inv, nx)}
+    assert plan.candidates
+    for c in plan.candidates:
+        v = profiles[c.venue_id]
+        t = terms(plan.params, plan.stats[c.venue_id], v.taker_fee, v.kind, c.price)  # type: ignore[arg-type]
+        assert c.key == level_key(plan.params, t, c.price)
