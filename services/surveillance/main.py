@@ -57,6 +57,7 @@ class SurveillanceOptions:
     halt_base_backoff_s: float = 0.5
     halt_max_backoff_s: float = 30.0
     publish_interval_s: float = 1.0
+    stream_keepalive_s: float = 15.0
 
 
 @dataclass
@@ -107,7 +108,7 @@ def build(settings: Settings, options: SurveillanceOptions | None = None) -> Sur
         lateness_ns=opts.lateness_ns,
     )
     scans = ScanJobs(ScanStore(runtime), archive, service.scan_engine)
-    hub = AlertHub()
+    hub = AlertHub(keepalive_s=opts.stream_keepalive_s)
     service.add_listener(hub.publish)
 
     async def start_up() -> None:

@@ -28,9 +28,10 @@ _CLOSED: Any = object()
 class AlertHub:
     """Fans new alert versions out to the connected streams."""
 
-    def __init__(self, queue_size: int = QUEUE_SIZE) -> None:
+    def __init__(self, queue_size: int = QUEUE_SIZE, keepalive_s: float = KEEPALIVE_S) -> None:
         self._queues: set[asyncio.Queue[Any]] = set()
         self._queue_size = queue_size
+        self._keepalive_s = keepalive_s
 
     @property
     def listeners(self) -> int:
@@ -66,7 +67,7 @@ class AlertHub:
             yield falcon.asgi.SSEvent(comment="connected")
             while True:
                 try:
-                    item = await asyncio.wait_for(queue.get(), timeout=keepalive_s)
+                    item = await asyncio.wait_for(queue.get(), timeout=self._keepalive_s)
                 except TimeoutError:
                     yield falcon.asgi.SSEvent(comment="keep-alive")
                     continue

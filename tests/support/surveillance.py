@@ -86,7 +86,7 @@ def new_order(
 ) -> OrderNew:
     """A resting limit order (price and quantity in whole units)."""
     return OrderNew(
-        event_id=f"new-{order_id}",
+        event_id=f"new-{symbol}-{order_id}",
         ts_event=T0 + ts,
         symbol=symbol,
         order_id=order_id,
@@ -120,9 +120,10 @@ def self_trade(trade_id: str, user: str, symbol: str, ts: int, price: int = 100)
 
 
 def trade(trade_id: str, buyer: str, seller: str, symbol: str, ts: int, price: int = 100) -> Trade:
-    """A trade of 10 units between two users' accounts."""
+    """A trade of 10 units between two users' accounts; its id is ``<symbol>-<trade_id>``
+    (ids are unique across a test module's shared topics)."""
     return Trade(
-        event_id=trade_id,
+        event_id=f"{symbol}-{trade_id}",
         ts_event=T0 + ts,
         symbol=symbol,
         price=price * P,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,12 +18,14 @@ import httpx
 import pytest
 
 from nexus.bus import KafkaBus
-from nexus.config import Settings
+from nexus.config import Settings, load_settings
 from nexus.events import ORDER_CODEC, TRADE_CODEC, Trade
-from nexus.web import running_server
+from nexus.infra import Stack, drop_database, ensure_database
+from nexus.web import Authenticator, running_server
+from services.surveillance.core.detectors.base import DETECTORS
 from services.surveillance.main import Surveillance, SurveillanceOptions, build
 from tests.integration.platform.conftest import SettingsFactory, service_settings, tokens
-from tests.support.surveillance import self_trade_detector
+from tests.support.surveillance import install_self_trade_detector, self_trade_detector
 
 __all__ = ["self_trade_detector", "service_settings", "tokens"]
 
@@ -111,6 +114,7 @@ def options_for(flow: Flow, **overrides: Any) -> SurveillanceOptions:
         halt_max_backoff_s=0.2,
         publish_interval_s=0.1,
         risk_timeout_s=0.5,
+        stream_keepalive_s=0.5,
     )
     return replace(base, **overrides)
 
@@ -142,8 +146,13 @@ class Running:
         await eventually(check)
         return found[0]
 
-    async def archived(self) -> int:
-        value: int = await self.built.runtime.pool.fetchval("SELECT count(*) FROM event_archive")
+    async def archived(self, *symbols: str) -> int:
+        """Archived events (of ``symbols`` if given)."""
+        value: int = await self.built.runtime.pool.fetchval(
+            "SELECT count(*) FROM event_archive WHERE cardinality($1::text[]) = 0"
+            " OR symbol = ANY($1::text[])",
+            list(symbols),
+        )
         return value
 
 
@@ -173,10 +182,31 @@ async def surveillance_settings(service_settings: SettingsFactory) -> Settings:
     return replace(settings, service_urls={"risk": NO_RISK_URL})
 
 
-@pytest.fixture
-async def surveillance(
-    surveillance_settings: Settings, flow: Flow, tokens: Headers, self_trade_detector: Any
-) -> AsyncIterator[Running]:
-    """A running surveillance service with the scripted detector, on this test's flow."""
-    async with run_surveillance(surveillance_settings, flow, tokens) as running:
-        yield running
+@pytest.fixture(scope="module")
+async def surveillance(stack: Stack, kafka_bootstrap: str) -> AsyncIterator[Running]:
+    """One running surveillance service per module (scripted detector, the module's own flow
+    and database); tests sharing it use their own users and symbols."""
+    token = f"m{uuid.uuid4().hex[:8]}"
+    flow = Flow(token, kafka_bootstrap)
+    await flow.create()
+    database = f"nexus_test_surveillance_{token}"
+    dsn = await ensure_database(stack.pg_dsn, database)
+    base = load_settings({}).with_infra(
+        kafka_bootstrap=stack.kafka_bootstrap, pg_dsn=stack.pg_dsn, redis_url=stack.redis_url
+    )
+    settings = replace(
+        base, service_pg_dsns={"surveillance": dsn}, service_urls={"risk": NO_RISK_URL}
+    )
+    saved = install_self_trade_detector()
+    auth = Authenticator(load_settings({}))
+
+    def headers(subject: str, roles: str) -> dict[str, str]:
+        return {"Authorization": "Bearer " + auth.issue_token(subject, roles.split("|"))}
+
+    try:
+        async with run_surveillance(settings, flow, headers) as running:
+            yield running
+    finally:
+        DETECTORS.clear()
+        DETECTORS.update(saved)
+        await drop_database(stack.pg_dsn, database)

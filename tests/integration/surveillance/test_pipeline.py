@@ -41,7 +41,7 @@ async def test_self_trades_become_one_versioned_alert_stored_and_published(
     ).json()
     assert [v["version"] for v in detail["versions"]] == [1, 2, 3]
     assert [v["alert"]["severity"] for v in detail["versions"]] == ["MEDIUM", "HIGH", "CRITICAL"]
-    assert detail["alert"]["trade_ids"] == ["t1", "t3", "t4"]
+    assert detail["alert"]["trade_ids"] == [f"{symbol}-t{i}" for i in (1, 3, 4)]
     assert detail["alert"]["evidence"] == {"self_trades": 3}
 
     published: list[SurveillanceAlert] = []
@@ -63,8 +63,8 @@ async def test_self_trades_become_one_versioned_alert_stored_and_published(
     assert last.severity == "CRITICAL"
     assert last.score == pytest.approx(0.9)
     assert last.account_ids == [f"{user}-acc"]
-    assert last.trade_ids == ["t1", "t3", "t4"]
-    assert await surveillance.archived() == 5
+    assert last.trade_ids == [f"{symbol}-t{i}" for i in (1, 3, 4)]
+    assert await surveillance.archived(symbol) == 5
 
 
 async def test_undecodable_records_are_dead_lettered_and_the_flow_goes_on(
@@ -80,4 +80,4 @@ async def test_undecodable_records_are_dead_lettered_and_the_flow_goes_on(
         return sum(r.stats.dead_lettered for r in surveillance.built.runtime.runners) >= 1
 
     await eventually(dead_lettered)
-    assert await surveillance.archived() == 1
+    assert await surveillance.archived(symbol) == 1

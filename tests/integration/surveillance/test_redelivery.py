@@ -74,7 +74,7 @@ async def test_consumer_killed_mid_batch_resumes_the_episode_without_duplicates(
         assert [a["alert_id"] for a in mine] == [alert["alert_id"]]
         versions = await _versions(running, alert["alert_id"])
         _assert_no_duplicate_versions(versions)
-        assert versions[-1]["trade_ids"] == ["t0", "t1", "t2", "t3"]
+        assert versions[-1]["trade_ids"] == [f"{symbol}-t{i}" for i in range(4)]
         assert await pool.fetchval("SELECT count(*) FROM event_archive") == 4
         assert (
             await pool.fetchval(
@@ -98,15 +98,20 @@ async def test_handler_retry_after_a_failed_store_feeds_the_engine_once(
             raise ConnectionError("database went away")
         return await save(*args, **kwargs)
 
+    failures_before = sum(r.stats.handler_failures for r in surveillance.built.runtime.runners)
     store.save = flaky_save  # type: ignore[method-assign]
-    await surveillance.flow.publish([self_trade(f"t{i}", user, symbol, i) for i in range(2)])
-    alert = await surveillance.wait_alert(lambda a: a["symbol"] == symbol)
+    try:
+        await surveillance.flow.publish([self_trade(f"t{i}", user, symbol, i) for i in range(2)])
+        alert = await surveillance.wait_alert(lambda a: a["symbol"] == symbol)
+    finally:
+        store.save = save  # type: ignore[method-assign]
     assert failures["left"] == 0
     versions = await _versions(surveillance, alert["alert_id"])
     _assert_no_duplicate_versions(versions)
     # the retried batch was not fed to the engine twice: two trades, not four
-    assert versions[-1]["trade_ids"] == ["t0", "t1"]
-    assert sum(r.stats.handler_failures for r in surveillance.built.runtime.runners) == 2
+    assert versions[-1]["trade_ids"] == [f"{symbol}-t0", f"{symbol}-t1"]
+    failures_after = sum(r.stats.handler_failures for r in surveillance.built.runtime.runners)
+    assert failures_after - failures_before == 2
 
 
 async def test_restart_warms_the_engine_from_the_archive_so_an_episode_continues(
@@ -127,4 +132,7 @@ async def test_restart_warms_the_engine_from_the_archive_so_an_episode_continues
         assert again["alert_id"] == alert["alert_id"]
         assert again["severity"] == "HIGH"
         versions = await _versions(second, alert["alert_id"])
-        assert [v["trade_ids"] for v in versions] == [["t0"], ["t0", "t1"]]
+        assert [v["trade_ids"] for v in versions] == [
+            [f"{symbol}-t0"],
+            [f"{symbol}-t0", f"{symbol}-t1"],
+        ]

@@ -80,7 +80,12 @@ async def test_listing_filters_paginates_and_details_alerts(
     assert [v["version"] for v in detail["versions"]] == list(range(1, len(detail["versions"]) + 1))
     assert detail["history"] == []
 
-    # errors: problem+json naming the field, never 500
+
+async def test_listing_rejects_bad_input_and_callers_as_problem_json(
+    surveillance: Running, tokens: Headers
+) -> None:
+    http, auth = surveillance.http, surveillance.headers
+    t0 = 1_800_000_000_000_000_000
     for params, field in (
         ({"severity": "URGENT"}, "severity"),
         ({"from_ns": "yesterday"}, "from_ns"),

@@ -49,10 +49,13 @@ async def test_scan_of_the_archive_finds_exactly_the_live_alerts(
                 events.append(trade(f"{symbol}-t{ts}", users[i], users[(i + 1) % 3], symbol, ts))
     await surveillance.flow.publish(events)
 
-    async def archived_all() -> bool:
-        return await surveillance.archived() == len(events)
+    async def consumed_all() -> bool:
+        if await surveillance.archived(*symbols) != len(events):
+            return False
+        alerts = [a for a in await surveillance.alerts() if a["symbol"] in symbols]
+        return len(alerts) == 3 and all(a["severity"] == "HIGH" for a in alerts)
 
-    await eventually(archived_all)
+    await eventually(consumed_all)
     live = {a["alert_id"]: a for a in await surveillance.alerts() if a["symbol"] in symbols}
     assert len(live) == 3
     live_final = {}
@@ -86,9 +89,14 @@ async def test_scan_of_the_archive_finds_exactly_the_live_alerts(
     assert early["events_total"] == 2
     assert early["alerts_found"] == 1
 
-    http, auth = surveillance.http, surveillance.headers
-    finished = await http.delete(f"/scans/{result['scan_id']}", headers=auth)
+    finished = await surveillance.http.delete(
+        f"/scans/{result['scan_id']}", headers=surveillance.headers
+    )
     assert finished.status_code == 409
+
+
+async def test_scan_api_validates_input_and_is_idempotent_by_key(surveillance: Running) -> None:
+    http, auth = surveillance.http, surveillance.headers
     assert (await http.get("/scans/scan-none", headers=auth)).status_code == 404
     assert (await http.delete("/scans/scan-none", headers=auth)).status_code == 404
     assert (await http.get("/scans/scan-none/alerts", headers=auth)).status_code == 404
@@ -130,6 +138,9 @@ async def test_alert_stream_pushes_new_versions_and_ops_endpoints_answer(
     assert any(line == "event: alert" for line in received)
     assert any(line.startswith("id: SV-WA-") and line.endswith(":1") for line in received)
 
+
+async def test_ops_endpoints_answer(surveillance: Running) -> None:
+    http = surveillance.http
     assert (await http.get("/healthz")).status_code == 200
     assert (await http.get("/readyz")).status_code == 200
     metrics = (await http.get("/metrics")).text
