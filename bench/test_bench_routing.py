@@ -46,11 +46,11 @@ class _NautilusMarket:
     """Ten Nautilus L2 books, one per venue; the NBBO is the best over their best prices."""
 
     def __init__(self) -> None:
+        from nautilus_trader.model.book import OrderBook
         from nautilus_trader.model.data import QuoteTick
         from nautilus_trader.model.enums import BookType
         from nautilus_trader.model.identifiers import InstrumentId
         from nautilus_trader.model.objects import Price, Quantity
-        from nautilus_trader.model.orderbook import OrderBook
 
         self._tick = QuoteTick
         self._price, self._qty = Price, Quantity
@@ -76,15 +76,14 @@ class _NautilusMarket:
             out.append((self.books[venue], tick))
         return out
 
-    def nbbo(self) -> tuple[float, float]:
-        bid = 0.0
-        ask = float("inf")
+    def nbbo(self) -> tuple[Any, Any]:
+        bid = ask = None
         for book in self.books.values():
             b = book.best_bid_price()
             a = book.best_ask_price()
-            if b is not None and b > bid:
+            if b is not None and (bid is None or b > bid):
                 bid = b
-            if a is not None and a < ask:
+            if a is not None and (ask is None or a < ask):
                 ask = a
         return bid, ask
 
