@@ -240,6 +240,11 @@ def momentum_ignition(ep: Episode, m: Market, median_lots: float) -> None:
         price = max(m.tick_raw, far + sign * int(rng.integers(0, 3)) * m.tick_raw)
         qty = lots * m.lot_raw
         if cfg.depth_multiple is not None:
+            # Sized against the far touch and priced through it, so each order clears it.
+            price = (
+                max(price, far + sign * m.tick_raw) if side == BUY else min(price, far - m.tick_raw)
+            )
+            price = max(m.tick_raw, price)
             level = m.depth_at(1 - side, far)
             qty = max(
                 m.lot_raw, round(draw(rng, cfg.depth_multiple) * level / m.lot_raw) * m.lot_raw

@@ -52,7 +52,7 @@ def realistic_config(
             size_multiple=Range(3, 8),
             orders=Range(6, 15),
             gap_ms=Range(2, 30),
-            depth_multiple=Range(0.4, 1.0),
+            depth_multiple=Range(1.0, 2.0),
         ),
         legit=LegitConfig(
             market_makers=actors,

@@ -263,6 +263,7 @@ class SurveillanceEngine:
             self.user_sizes.add(ev.user_id, order.quantity)
             sym.sizes.add(order.quantity)
             sym.order_rate.add((order.owner_id, order.side), ev.ts)
+            sym.order_rate.add("*", ev.ts)
             self.profiles.on_new(ev, order)
         elif kind == TRADE:
             sym.observe_price(ev.price)
@@ -275,8 +276,10 @@ class SurveillanceEngine:
                 book.fill(sell, ev.quantity)
                 sell.ts_last = ev.ts
             sym.last_trade_price = ev.price
+            sym.trade_sizes.add(ev.quantity)
             sym.exec_rate.add(self.owner_of(ev.buy_account, ev.buy_user), ev.ts)
             sym.exec_rate.add(self.owner_of(ev.sell_account, ev.sell_user), ev.ts)
+            sym.exec_rate.add("*", ev.ts)
             sym.trades.append((ev.ts, ev.price, ev.quantity, ev.side, ev.trade_id))
             for d in self._detector_list:
                 d.handle_trade(ev, sym, buy, sell)

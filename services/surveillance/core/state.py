@@ -74,6 +74,8 @@ class SymbolState:
     """Everything detectors share about one symbol."""
 
     __slots__ = (
+        "_typical_exec",
+        "_typical_order",
         "book",
         "cancel_rate",
         "detector_state",
@@ -85,6 +87,7 @@ class SymbolState:
         "sizes",
         "symbol",
         "tick",
+        "trade_sizes",
         "trades",
     )
 
@@ -93,6 +96,7 @@ class SymbolState:
         self.book = Book()
         self.tick = 0
         self.sizes = RollingMedian(SIZE_WINDOW, SIZE_REFRESH)
+        self.trade_sizes = RollingMedian(SIZE_WINDOW, SIZE_REFRESH)
         self.last_trade_price = 0
         self.last_ts = 0
         self.events = 0
@@ -102,6 +106,8 @@ class SymbolState:
         self.exec_rate = DecayedRates(ACTIVITY_TAU_S)
         self.order_rate = DecayedRates(ACTIVITY_TAU_S)
         self.cancel_rate = DecayedRates(ACTIVITY_TAU_S)
+        self._typical_exec = -1.0
+        self._typical_order = -1.0
 
     def observe_price(self, price: int) -> None:
         """Refine the tick size: the gcd of every positive price seen."""
@@ -117,8 +123,29 @@ class SymbolState:
         """Median order size of the symbol's recent orders (raw); 0.0 before any."""
         return self.sizes.median
 
+    def typical_exec_rate(self, ts: int) -> float:
+        """Executions per second of the median active owner of this symbol: the prior every
+        owner's own rate is floored at, so a newcomer is judged as a typical participant."""
+        if self._typical_exec < 0:
+            owners = max(1, len(self.exec_rate) - 1)
+            return max(RATE_FLOOR_PER_S, 2.0 * self.exec_rate.rate("*", ts) / owners)
+        return self._typical_exec
+
+    def typical_order_rate(self, ts: int) -> float:
+        """New orders per second and side of the median active owner of this symbol."""
+        if self._typical_order < 0:
+            keys = max(1, len(self.order_rate) - 1)
+            return max(RATE_FLOOR_PER_S, self.order_rate.rate("*", ts) / keys)
+        return self._typical_order
+
+    def refresh_typical(self, ts: int) -> None:
+        """Recompute the median owner rates (called every few hundred events)."""
+        self._typical_exec = max(RATE_FLOOR_PER_S, self.exec_rate.median_rate(ts))
+        self._typical_order = max(RATE_FLOOR_PER_S, self.order_rate.median_rate(ts))
+
     def trim(self, now_ns: int) -> None:
-        """Drop idle activity keys."""
+        """Drop idle activity keys and refresh the typical rates."""
+        self.refresh_typical(now_ns)
         self.exec_rate.trim(now_ns)
         self.order_rate.trim(now_ns)
         self.cancel_rate.trim(now_ns)

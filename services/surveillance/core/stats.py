@@ -10,7 +10,7 @@ every detector, documented in docs/surveillance.md.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from typing import Final
 
 NS: Final = 1_000_000_000
@@ -52,6 +52,20 @@ def _poisson_tail_direct(k: int, lam: float) -> float:
         log_term += math.log(lam / i)
 
 
+def fisher_combined(p_values: list[float]) -> float:
+    """Fisher's combined p-value of independent p-values (1.0 for none).
+
+    ``-2 sum(ln p)`` is chi-squared with ``2k`` degrees of freedom under the null, whose tail
+    is the Poisson sum below; a set of ordinary values combines to about 0.5, never to a
+    vanishing product.
+    """
+    k = len(p_values)
+    if k == 0:
+        return 1.0
+    x = -sum(math.log(max(P_FLOOR, min(1.0, p))) for p in p_values)
+    return min(1.0, max(0.0, 1.0 - poisson_sf(k, x)))
+
+
 def chance_within(rate_per_s: float, seconds: float) -> float:
     """P(at least one event of a Poisson process of ``rate_per_s`` within ``seconds``)."""
     return -math.expm1(-max(0.0, rate_per_s) * max(0.0, seconds))
@@ -67,6 +81,13 @@ def tail_fraction(sorted_values: list[int], value: int) -> float:
     n = len(sorted_values)
     at_least = n - bisect_left(sorted_values, value)
     return (at_least + 1) / (n + 1)
+
+
+def equal_fraction(sorted_values: list[int], value: int) -> float:
+    """Laplace-smoothed fraction of ``sorted_values`` equal to ``value``."""
+    n = len(sorted_values)
+    equal = bisect_right(sorted_values, value) - bisect_left(sorted_values, value)
+    return (equal + 1) / (n + 1)
 
 
 class DecayedRates:
@@ -113,6 +134,11 @@ class DecayedRates:
         observed = max(ts - self._first_ts, 0)
         effective = -math.expm1(-observed / self._tau_ns) * self._tau_ns
         return value / (max(effective, 0.05 * self._tau_ns) / NS)
+
+    def median_rate(self, ts: int, exclude: object = "*") -> float:
+        """Median rate over the keys (``exclude`` left out); 0.0 with none."""
+        rates = sorted(self.rate(k, ts) for k in self._values if k != exclude)
+        return rates[len(rates) // 2] if rates else 0.0
 
     def trim(self, ts: int) -> None:
         """Drop keys idle for ten time constants."""

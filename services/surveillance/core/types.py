@@ -194,7 +194,7 @@ class WashTradingThresholds(Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
     version: Version = 1
     min_trades: Annotated[int, Meta(ge=1, le=10_000)] = 2
-    max_gap_ms: Millis = 300_000.0
+    max_gap_ms: Millis = 120_000.0
     same_account: bool = True
     same_user: bool = True
     same_owner: bool = True
@@ -213,8 +213,8 @@ class MomentumIgnitionThresholds(Struct, frozen=True, kw_only=True, forbid_unkno
     min_aggressive_orders: Annotated[int, Meta(ge=2, le=10_000)] = 3
     max_gap_ms: Millis = 2_000.0
     max_burst_ms: Millis = 30_000.0
-    min_move_sigmas: Ratio = 4.0
-    min_move_ticks: Ticks = 2
+    min_move_sigmas: Ratio = 3.0
+    min_move_ticks: Ticks = 1
     vol_horizon_ms: Millis = 1_000.0
     min_burst_share: Fraction = 0.5
     reversal_window_ms: Millis = 300_000.0

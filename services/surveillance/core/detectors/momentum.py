@@ -21,7 +21,7 @@ from typing import Any, Final
 from services.surveillance.core.book import OrderState
 from services.surveillance.core.detectors.base import Finding, PatternDetector, register_detector
 from services.surveillance.core.normalise import BUY, Ev
-from services.surveillance.core.state import RATE_FLOOR_PER_S, SymbolState
+from services.surveillance.core.state import SymbolState
 from services.surveillance.core.stats import chance_within, evidence_score, gaussian_tail
 from services.surveillance.core.types import MomentumIgnitionThresholds
 
@@ -139,7 +139,10 @@ class MomentumIgnitionDetector(PatternDetector):
             or ev.ts - b.start_ts > t.max_burst_ms * MS
         ):
             ref = sym.book.mid() or sym.last_trade_price
-            rate = max(RATE_FLOOR_PER_S, sym.order_rate.rate((order.owner_id, -order.side), ev.ts))
+            rate = max(
+                sym.typical_order_rate(ev.ts),
+                sym.order_rate.rate((order.owner_id, -order.side), ev.ts),
+            )
             b = Burst(order, ref, st.cum_agg[order.side], rate)
             st.bursts[order.user_id] = b
             st.watched.setdefault(order.user_id, []).append(b)

@@ -18,12 +18,13 @@ cancel rates were to put that many orders in and out of the book that close toge
 from __future__ import annotations
 
 import contextlib
+from bisect import bisect_left
 from typing import Any, Final
 
 from services.surveillance.core.book import OrderState
 from services.surveillance.core.detectors.base import Finding, PatternDetector, register_detector
 from services.surveillance.core.normalise import BUY, LIMIT, Ev
-from services.surveillance.core.state import RATE_FLOOR_PER_S, SymbolState
+from services.surveillance.core.state import SymbolState
 from services.surveillance.core.stats import (
     chance_within,
     evidence_score,
@@ -35,6 +36,7 @@ from services.surveillance.core.types import LayeringThresholds, SpoofingThresho
 MS: Final = 1_000_000
 MIN_DELAY_S: Final = 0.001
 SIDE_DEPTH_LEVELS: Final = 5
+USER_PRIOR: Final = 20.0
 SCALE: Final = 1e9
 
 
@@ -138,11 +140,16 @@ class _RestingDetector(PatternDetector):
                 0, sym.book.side_depth(order.side, SIDE_DEPTH_LEVELS) - order.remaining
             )
         p_size = tail_fraction(sym.sizes.sorted_window(), qty)
-        if history >= t.min_user_history:
-            window = self.ctx.user_sizes.window(order.user_id)
-            if window is not None:
-                p_size = max(p_size, tail_fraction(window.sorted_window(), qty))
-        rate = max(RATE_FLOOR_PER_S, sym.exec_rate.rate(order.owner_id, ev.ts))
+        window = self.ctx.user_sizes.window(order.user_id)
+        if window is not None:
+            # The user's own tail, shrunk towards the symbol's with USER_PRIOR pseudo-orders:
+            # a user who often sends orders this large (a market maker, an institution) makes
+            # the size ordinary; a short history alone proves nothing either way.
+            mine = window.sorted_window()
+            at_least = len(mine) - bisect_left(mine, qty)
+            p_user = (at_least + USER_PRIOR * p_size) / (len(mine) + USER_PRIOR)
+            p_size = max(p_size, p_user)
+        rate = max(sym.typical_exec_rate(ev.ts), sym.exec_rate.rate(order.owner_id, ev.ts))
         c = Candidate(order, p_size, rate)
         c.size_vs_symbol = qty / sym_median
         c.size_vs_user = qty / user_median if history >= t.min_user_history else 0.0
@@ -166,8 +173,8 @@ class _RestingDetector(PatternDetector):
                 o = c.order
                 if o.side == order.side or ev.ts < o.ts_new:
                     continue
-                if o.ts_cancel and ev.ts > o.ts_cancel + window:
-                    continue
+                if o.ts_cancel and ev.ts > o.ts_cancel:
+                    continue  # the execution must happen while the order rests
                 if order.ts_new < o.ts_new - window:
                     continue  # an order working long before the candidate: not its purpose
                 if not c.first_opp_ts:
@@ -239,9 +246,10 @@ class SpoofingDetector(_RestingDetector):
             return
         delay_s = max(MIN_DELAY_S, (c.first_opp_ts - o.ts_new) / 1e9)
         p_coinc = chance_within(c.exec_rate, delay_s)
+        # Larger than the level it joins: the book shows more than the market offered there.
         p_depth = 1.0
         if o.level_depth_before and o.quantity > o.level_depth_before:
-            p_depth = max(0.05, o.level_depth_before / o.quantity)
+            p_depth = max(0.01, o.level_depth_before / o.quantity)
         elif not o.level_depth_before:
             p_depth = 0.5
         p = c.p_size * p_coinc * p_depth
@@ -426,8 +434,9 @@ class LayeringDetector(_RestingDetector):
         cancel_times = [o.ts_cancel for o in cancelled]
         cancel_span_s = max(MIN_DELAY_S, (max(cancel_times) - min(cancel_times)) / 1e9)
         owner = first.owner_id
-        order_rate = max(RATE_FLOOR_PER_S, sym.order_rate.rate((owner, first.side), t0))
-        cancel_rate = max(RATE_FLOOR_PER_S, sym.cancel_rate.rate(owner, t0))
+        typical = sym.typical_order_rate(t0)
+        order_rate = max(typical, sym.order_rate.rate((owner, first.side), t0))
+        cancel_rate = max(typical, sym.cancel_rate.rate(owner, t0))
         p_place = poisson_sf(k - 1, order_rate * place_span_s)
         p_cancel = poisson_sf(len(cancelled) - 1, cancel_rate * cancel_span_s)
         exec_rate = min(x.exec_rate for x in group)

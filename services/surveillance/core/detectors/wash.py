@@ -18,13 +18,22 @@ from services.surveillance.core.book import OrderState
 from services.surveillance.core.detectors.base import Finding, PatternDetector, register_detector
 from services.surveillance.core.normalise import Ev
 from services.surveillance.core.state import SymbolState
-from services.surveillance.core.stats import DecayedRates, evidence_score, poisson_sf
+from services.surveillance.core.stats import (
+    DecayedRates,
+    equal_fraction,
+    evidence_score,
+    fisher_combined,
+    poisson_sf,
+    tail_fraction,
+)
 from services.surveillance.core.types import WashTradingThresholds
 
 MS: Final = 1_000_000
 SCALE: Final = 1e9
 #: Time constant of the per-owner volume shares.
 SHARE_TAU_S: Final = 300.0
+#: The smallest crowd an owner's share is floored against.
+MIN_CROWD: Final = 50
 
 
 class WashEpisode:
@@ -45,6 +54,7 @@ class WashEpisode:
         "prices",
         "quantity",
         "share_product",
+        "size_tails",
         "symbol_trades_at_start",
         "trade_ids",
         "users",
@@ -58,6 +68,7 @@ class WashEpisode:
         self.trade_ids: list[str] = []
         self.order_ids: list[str] = []
         self.aggressors: list[str] = []
+        self.size_tails: list[float] = []
         self.accounts: set[str] = set()
         self.users: set[str] = set()
         self.directions: set[tuple[str, str]] = set()
@@ -73,13 +84,14 @@ class WashEpisode:
 class WashState:
     """Per-symbol wash state: open episodes per owner and decayed buy/sell volumes."""
 
-    __slots__ = ("buy", "episodes", "sell", "trades")
+    __slots__ = ("buy", "episodes", "sell", "trade_rate", "trades")
 
     def __init__(self) -> None:
         self.episodes: dict[str, WashEpisode] = {}
         self.buy = DecayedRates(SHARE_TAU_S)
         self.sell = DecayedRates(SHARE_TAU_S)
         self.trades = 0
+        self.trade_rate = DecayedRates(SHARE_TAU_S)
 
 
 @register_detector
@@ -99,6 +111,7 @@ class WashTradingDetector(PatternDetector):
         t: WashTradingThresholds = self.thresholds
         st = self._ws(sym)
         st.trades += 1
+        st.trade_rate.add("*", ev.ts)
         buy_owner = self.ctx.owner_of(ev.buy_account, ev.buy_user)
         sell_owner = self.ctx.owner_of(ev.sell_account, ev.sell_user)
         # Shares are read before this trade is counted, so the episode does not explain itself.
@@ -140,16 +153,26 @@ class WashTradingDetector(PatternDetector):
         ep.prices.append(ev.price)
         # Floor each share at one trade in fifty, so a newcomer is not infinitely surprising.
         if new_crossing:
-            ep.share_product += max(b_share, 0.02) * max(s_share, 0.02)
-        if (
-            buy is not None
-            and sell is not None
-            and buy.filled == ev.quantity
-            and sell.filled == ev.quantity
-            and buy.remaining <= 0
-            and sell.remaining <= 0
-        ):
-            ep.exclusive += 1
+            # A share is floored at one owner in the crowd, so a newcomer is not infinitely
+            # surprising.
+            floor = 1.0 / max(MIN_CROWD, len(st.buy))
+            ep.share_product += max(b_share, floor) * max(s_share, floor)
+            # How unusual the crossing's size is among the symbol's trades (before it).
+            p_cross = tail_fraction(sym.trade_sizes.sorted_window(), ev.quantity)
+            aggressor = buy if ev.side > 0 else sell
+            maker = sell if ev.side > 0 else buy
+            if (
+                aggressor is not None
+                and maker is not None
+                and aggressor.quantity == ev.quantity
+                and maker.remaining <= 0
+                and maker.filled == ev.quantity
+            ):
+                # Arranged: the aggressor asked for exactly the resting order's quantity and
+                # the two traded with each other and nobody else.
+                ep.exclusive += 1
+                p_cross *= equal_fraction(sym.sizes.sorted_window(), ev.quantity)
+            ep.size_tails.append(p_cross)
         self._report(ev, sym, ep)
 
     @staticmethod
@@ -166,9 +189,16 @@ class WashTradingDetector(PatternDetector):
         # resting orders is one crossing); the chance model compares them with what the
         # owner's shares of buying and selling would produce among the symbol's trades.
         k = len(ep.aggressors)
-        window_trades = max(k, self._ws(sym).trades - ep.symbol_trades_at_start)
+        # The window is the episode plus one gap before it: a run is judged against what the
+        # symbol's trading would produce over a comparable stretch, not only its own span.
+        st = self._ws(sym)
+        rate = st.trade_rate.rate("*", ep.last_ts)
+        horizon_s = (ep.last_ts - ep.first_ts) / 1e9 + t.max_gap_ms / 1000.0
+        window_trades = max(k, st.trades - ep.symbol_trades_at_start, rate * horizon_s)
         lam = ep.share_product / k * window_trades
-        p = poisson_sf(k, lam)
+        p_count = poisson_sf(k, lam)
+        p_size = fisher_combined(ep.size_tails)
+        p = p_count * p_size
         round_trip = len(ep.directions) >= 2 and len(ep.accounts) >= 2
         score = evidence_score(p)
         span_s = (ep.last_ts - ep.first_ts) / 1e9
@@ -197,6 +227,8 @@ class WashTradingDetector(PatternDetector):
             "price_high": f"{hi / SCALE:g}",
             "span_ms": round(span_s * 1000, 3),
             "expected_by_chance": round(lam, 6),
+            "p_count": p_count,
+            "p_crossings": p_size,
             "p_chance": p,
             "net_beneficial_position_change": "0",
         }
