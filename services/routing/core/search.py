@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from services.routing.core.protection import ProtectedQuote
 from services.routing.core.types import Side
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """One level of one venue: ``level`` 0 is the venue's displayed top of book."""
 
     venue_id: str
@@ -76,21 +76,21 @@ def allocate(
     if not usable:
         return EMPTY
     tops = {c.venue_id: c for c in usable if c.level == 0}
-    bounds = sorted(
-        {_signed(side, p.protect_price) for p in protected}
-        | {max(_signed(side, c.price) for c in usable)}
-    )
+    buy = side == "BUY"
+    signed = [c.price if buy else -c.price for c in usable]
+    prot = [(p.protect_price if buy else -p.protect_price, p) for p in protected]
+    bounds = sorted({sp for sp, _ in prot} | {max(signed)})
     best: Allocation | None = None
     tried = 0
     for theta in bounds:
-        forced = [p for p in protected if _signed(side, p.protect_price) < theta]
+        forced = [p for sp, p in prot if sp < theta]
         legs: list[tuple[Candidate, int]] = []
         forced_keys: set[tuple[str, int]] = set()
         ok = True
         forced_total = 0
         for p in forced:
             top = tops.get(p.venue_id)
-            if top is None or _signed(side, top.price) > theta:
+            if top is None or (top.price if buy else -top.price) > theta:
                 ok = False
                 break
             legs.append((top, top.size))
@@ -100,16 +100,20 @@ def allocate(
             continue
         tried += 1
         remaining = target - forced_total
-        for c in usable:
+        objective = sum(c.key * q for c, q in legs)
+        worst = max((c.price if buy else -c.price for c, _ in legs), default=-(2**63))
+        for c, sp in zip(usable, signed, strict=True):
             if remaining == 0:
                 break
-            if (c.venue_id, c.level) in forced_keys or _signed(side, c.price) > theta:
+            if sp > theta or (forced_keys and (c.venue_id, c.level) in forced_keys):
                 continue
             take = c.size if c.size < remaining else remaining
             legs.append((c, take))
+            objective += c.key * take
+            if sp > worst:
+                worst = sp
             remaining -= take
         qty = target - remaining
-        objective = sum(q * c.key for c, q in legs)
         if (
             best is None
             or qty > best.quantity
@@ -120,13 +124,12 @@ def allocate(
                 and len(forced) < len(best.swept)
             )
         ):
-            worst = max((_signed(side, c.price) for c, q in legs if q > 0), default=0)
             best = Allocation(
-                legs=tuple((c, q) for c, q in legs if q > 0),
+                legs=tuple(legs),
                 quantity=qty,
                 objective=objective,
                 swept=tuple(forced),
-                worst_price=abs(worst),
+                worst_price=abs(worst) if legs else 0,
                 bounds_tried=0,
             )
     if best is None:
