@@ -24,7 +24,6 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
 
 from nexus.errors import ValidationError
 from nexus.money import Money, Rounding
@@ -46,7 +45,7 @@ from .validation import (
     check_confidence,
     check_horizon,
 )
-from .var import checked_variance
+from .var import checked_variance, normal_constants
 
 
 def var_decomposition(
@@ -62,9 +61,8 @@ def var_decomposition(
     h = check_horizon(horizon_days)
     sigma_m = as_covariance(cov)
     w = as_vector(exposures, "exposures", length=sigma_m.shape[0])
-    mu = np.zeros_like(w) if mean is None else as_vector(mean, "mean", length=w.shape[0])
-    z = -float(ndtri(1.0 - c))
-    es_scale = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) / (1.0 - c)
+    mu = np.zeros(w.shape[0]) if mean is None else as_vector(mean, "mean", length=w.shape[0])
+    z, es_scale = normal_constants(c)
     variance, total, es_total, out = kernels.euler_kernel(sigma_m, w, mu, z, es_scale, h)
     checked_variance(variance, sigma_m, w)  # raises on a non-PSD covariance or an overflow
     if not variance > 0.0:

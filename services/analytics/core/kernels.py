@@ -316,6 +316,12 @@ def quadratic_form_kernel(cov: FloatArray, weights: FloatArray) -> tuple[float, 
 
 
 @_njit
+def quadratic_value_kernel(cov: FloatArray, weights: FloatArray) -> float:
+    """``w' cov w`` alone (one ``dgemv`` and a dot; nothing else boxed)."""
+    return float(np.dot(weights, np.dot(cov, weights)))
+
+
+@_njit
 def linear_pnl_kernel(returns: FloatArray, weights: FloatArray) -> tuple[FloatArray, bool]:
     """``(returns @ weights, ok)`` by BLAS ``dgemv``, without numpy's floating-point error
     checks (an overflow shows as a non-finite P&L, which the caller tests).
@@ -701,6 +707,7 @@ def warm_up() -> None:
     euler_kernel(np.eye(3), w, np.zeros(3), 2.3, 2.6, 1)
     linear_pnl_kernel(r, w)
     all_finite_kernel(w)
+    quadratic_value_kernel(np.eye(3), w)
     tail_from_partition_kernel(np.sort(pnl), 0.4, 1, 1, 2)
     sample_covariance(r, 1)
     ewma_covariance(r, 0.94)

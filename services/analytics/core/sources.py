@@ -147,11 +147,9 @@ class InMemoryPrices:
     ) -> PriceHistory:
         tables = [self._table(s) for s in symbols]
         days = sorted({d for table in tables for d in table if start <= d <= end})
-        raw = np.zeros((len(days), len(symbols)), dtype=np.int64)
-        for j, table in enumerate(tables):
-            for i, day in enumerate(days):
-                raw[i, j] = table.get(day, MISSING_PRICE_RAW)
-        return PriceHistory(tuple(symbols), tuple(days), raw)
+        columns = [[table.get(day, MISSING_PRICE_RAW) for day in days] for table in tables]
+        raw = np.array(columns, dtype=np.int64).reshape(len(symbols), len(days)).T
+        return PriceHistory(tuple(symbols), tuple(days), np.ascontiguousarray(raw))
 
     async def latest_prices(self, symbols: Sequence[str]) -> dict[str, Fixed]:
         out: dict[str, Fixed] = {}

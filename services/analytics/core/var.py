@@ -316,7 +316,12 @@ def normal_var_from_volatility(
     if not (math.isfinite(sigma) and sigma >= 0.0):
         raise ValidationError("sigma must be a finite non-negative number", "sigma")
     n_observations = check_int(n_observations, "n_observations", 2)
-    return _parametric_estimate(0.0, sigma, c, h, n_observations, False, None, None)
+    return normal_estimate(sigma, c, h, n_observations)
+
+
+def normal_estimate(sigma: float, c: float, h: int, n: int) -> VaREstimate:
+    """Normal VaR/ES (zero drift) of validated inputs: the hot path of the incremental VaR."""
+    return _parametric_estimate(0.0, sigma, c, h, n, False, None, None)
 
 
 def _parametric_estimate(
