@@ -22,6 +22,7 @@ SERVICE_PORTS: dict[str, int] = {
     "analytics": 8105,
     "surveillance": 8106,
     "routing": 8107,
+    "dashboard": 8108,
 }
 
 #: Environment variables read by :func:`load_settings` (the README documents each).
