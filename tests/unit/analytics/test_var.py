@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import msgspec
 import numpy as np
@@ -460,13 +461,41 @@ def test_historical_var_is_positively_homogeneous(seed: int, scale: float) -> No
 def test_to_var_result_rounds_explicitly_and_keeps_conventions() -> None:
     est = var.historical_var(_pnl(), 0.99, 10)
     result = var.to_var_result(est, "1000000.00", places=2, rounding=Rounding.HALF_EVEN)
-    assert result.var == f"{est.var:.2f}" or abs(float(result.var) - est.var) <= 0.005
-    assert len(result.var.split(".")[1]) == 2
+    expected = Decimal(repr(est.var)).quantize(Decimal("0.01"), rounding="ROUND_HALF_EVEN")
+    assert result.var == str(expected)
     assert result.rounding == "HALF_EVEN to 2 decimal places"
     assert result.ci_level == 0.95
     assert result.horizon_days == 10
     decoded = msgspec.json.decode(msgspec.json.encode(result), type=type(result))
     assert decoded == result
+
+
+@pytest.mark.parametrize(
+    ("mode", "want"),
+    [
+        (Rounding.HALF_EVEN, ["100.12", "100.12", "-100.12"]),
+        (Rounding.HALF_UP, ["100.13", "100.12", "-100.13"]),
+        (Rounding.HALF_DOWN, ["100.12", "100.12", "-100.12"]),
+        (Rounding.FLOOR, ["100.12", "100.12", "-100.13"]),
+        (Rounding.CEILING, ["100.13", "100.13", "-100.12"]),
+    ],
+)
+def test_to_var_result_rounding_modes_are_told_apart_on_ties(mode, want) -> None:
+    """An exact tie (100.125) and its neighbours: HALF_EVEN and HALF_UP differ on the tie."""
+    est = VaREstimate(
+        method=VaRMethod.HISTORICAL,
+        confidence=0.99,
+        horizon_days=1,
+        var=100.125,
+        expected_shortfall=100.1225,
+        var_standard_error=1.0,
+        es_standard_error=1.0,
+        var_ci_lower=-100.125,
+        var_ci_upper=101.0,
+        n_observations=10,
+    )
+    result = var.to_var_result(est, "0", places=2, rounding=mode)
+    assert [result.var, result.expected_shortfall, result.var_ci_lower] == want
 
 
 def test_to_var_result_ceiling_rounding_never_understates() -> None:
