@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 AUTH_TIMEOUT_SECONDS = 10.0
 CLOSE_UNAUTHORIZED = 3401
 SummaryOf = Callable[[str], Awaitable[dict[str, Any]]]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class Subscription:
@@ -51,11 +52,13 @@ class Subscription:
         send: Callable[[str], Awaitable[None]],
         summary_of: SummaryOf,
         throttle_seconds: float,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.user_id = user_id
         self._send = send
         self._summary_of = summary_of
         self._throttle = throttle_seconds
+        self._sleep = sleep
         self.dirty = asyncio.Event()
         self.seq = 0
         self.task: asyncio.Task[None] | None = None
@@ -75,23 +78,34 @@ class Subscription:
         """Snapshot first, then coalesced, throttled updates until cancelled."""
         await self._push("snapshot")
         while True:
-            await asyncio.sleep(self._throttle)
+            await self._sleep(self._throttle)
             await self.dirty.wait()
             self.dirty.clear()
             await self._push("update")
 
 
 class SummaryHub:
-    """Subscriptions by user; :meth:`notify` marks the users whose metrics moved."""
+    """Subscriptions by user; :meth:`notify` marks the users whose metrics moved.
 
-    def __init__(self, summary_of: SummaryOf, *, throttle_seconds: float = 0.25) -> None:
+    ``sleep`` is the clock the throttle waits on (``asyncio.sleep``; tests pass a fake
+    clock so that the throttle is checked without wall-clock timing).
+    """
+
+    def __init__(
+        self,
+        summary_of: SummaryOf,
+        *,
+        throttle_seconds: float = 0.25,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self._summary_of = summary_of
         self.throttle_seconds = throttle_seconds
+        self._sleep = sleep
         self._by_user: dict[str, set[Subscription]] = {}
 
     def subscribe(self, user_id: str, send: Callable[[str], Awaitable[None]]) -> Subscription:
         """Start pushing ``user_id``'s summary through ``send`` (snapshot first)."""
-        sub = Subscription(user_id, send, self._summary_of, self.throttle_seconds)
+        sub = Subscription(user_id, send, self._summary_of, self.throttle_seconds, self._sleep)
         self._by_user.setdefault(user_id, set()).add(sub)
         sub.task = asyncio.create_task(sub.run(), name=f"ws-summary-{user_id}")
         return sub
