@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from services.routing.core.errors import VenueUnavailable
+from services.routing.core.errors import RoutingError, VenueUnavailable
 from services.routing.core.market import snapshot
 from services.routing.core.types import (
     ChildExecution,
@@ -135,9 +135,17 @@ async def execute(
             round=rnd,
             only_internal=only_internal,
         )
-        decision = router.decide(
-            order_id, user_id, symbol, side, remaining, price, strat, now, rules, ctx
-        )
+        try:
+            decision = router.decide(
+                order_id, user_id, symbol, side, remaining, price, strat, now, rules, ctx
+            )
+        except RoutingError:
+            if only_internal:  # no internal venue to try first
+                rnd += 1
+                continue
+            if not decisions:
+                raise
+            break  # every venue failed this parent: what is left stays unfilled
         if only_internal or rnd > 0:
             # internal first: only what the internal venue can take at the NBBO or better; and
             # a later round only re-routes into visible liquidity (the first sent the residual)
@@ -255,16 +263,12 @@ def _report(
         if first.bid_price and first.ask_price:
             mid2 = first.bid_price + first.ask_price  # twice the midpoint
             eff = _round_div(abs(2 * notional_sq - mid2 * filled), filled)
-    iso_children = {c.order.child_id for c in children if c.order.iso}
-    rounds_nbbo = {d.round: d.nbbo for d in decisions}
+    bounds = {d.round: int(d.metrics.get("protection_bound", 0)) for d in decisions}
     child_round = {c.order.child_id: c.round for c in children}
     through = 0
     for f in all_fills:
-        n = rounds_nbbo.get(child_round.get(f.child_id, -1))
-        if n is None or f.child_id in iso_children or n.state == "CROSSED":
-            continue
-        far = n.ask_price if side == "BUY" else n.bid_price
-        if far and ((f.price > far) if side == "BUY" else (f.price < far)):
+        bound = bounds.get(child_round.get(f.child_id, -1), 0)
+        if bound and ((f.price > bound) if side == "BUY" else (f.price < bound)):
             through += 1
     leaves = quantity - filled - in_doubt
     status = "FILLED" if filled == quantity else ("PARTIALLY_FILLED" if filled else "UNFILLED")

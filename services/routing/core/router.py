@@ -370,11 +370,17 @@ class SmartOrderRouter:
         children = self._children(
             order_id, side, quantity, price, alloc, p.protected, p.candidates, p.eligible, rules
         )
-        return self._decision(
+        decision = self._decision(
             order_id, user_id, symbol, side, quantity, price, strategy, now, rules, ctx,
             p.nbbo, children, alloc, exceptions, p.candidates, p.tops, p.stats, p.speed,
             p.urgency, p.spread_ref, p.displayed,
         )  # fmt: skip
+        # the price beyond which a fill would trade through a protected quote the split left
+        taken = {c.venue_id for c, q in alloc.legs if c.level == 0 and q == c.size}
+        left = [q.protect_price for q in p.protected if q.venue_id not in taken]
+        bound = (min(left) if side == "BUY" else max(left)) if left else 0
+        decision.metrics["protection_bound"] = float(bound)
+        return decision
 
     def prepare(
         self,
