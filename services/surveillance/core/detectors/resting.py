@@ -57,6 +57,7 @@ class Candidate:
         "exec_rate",
         "first_opp_ts",
         "opp_order_ids",
+        "opp_order_qty",
         "opp_qty",
         "opp_trade_ids",
         "order",
@@ -75,6 +76,7 @@ class Candidate:
         self.opp_trade_ids: list[str] = []
         self.opp_order_ids: list[str] = []
         self.opp_qty = 0
+        self.opp_order_qty = 0
         self.anchor = ""
         self.reported = False
         self.size_vs_level = 0.0
@@ -184,6 +186,7 @@ class _RestingDetector(PatternDetector):
                     c.opp_qty += ev.quantity
                 if order.order_id not in c.opp_order_ids:
                     c.opp_order_ids.append(order.order_id)
+                    c.opp_order_qty += order.quantity
                 if o.ts_cancel:
                     self._judge(ev, sym, c)
 
@@ -238,10 +241,12 @@ class SpoofingDetector(_RestingDetector):
         life_ms = (o.ts_cancel - o.ts_new) / MS
         if life_ms > t.max_lifetime_ms or o.fill_ratio > t.max_fill_ratio:
             return
-        if c.opp_qty >= o.quantity:
+        if max(c.opp_qty, c.opp_order_qty) >= o.quantity:
             return  # the "genuine" side is as large as the order: not a lure
         if o.level_depth_before and o.quantity < t.min_size_vs_level_depth * o.level_depth_before:
             return
+        if sym.book.open_of(o.owner_id, -o.side) > t.max_opposite_open_ratio * o.quantity:
+            return  # still quoting the other side as large: two-sided, not a lure
         if self._layered(sym, c):
             return
         delay_s = max(MIN_DELAY_S, (c.first_opp_ts - o.ts_new) / 1e9)
@@ -425,7 +430,7 @@ class LayeringDetector(_RestingDetector):
             for oid in x.opp_order_ids:
                 if oid not in opp_orders:
                     opp_orders.append(oid)
-            opp_qty = max(opp_qty, x.opp_qty)
+            opp_qty = max(opp_qty, x.opp_qty, x.opp_order_qty)
         if opp_qty >= total:
             return
         k = len({o.price for o in orders})
