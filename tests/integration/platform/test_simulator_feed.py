@@ -8,9 +8,8 @@ import pytest
 
 from nexus.sim.config import SimConfig
 from nexus.sim.feed import feed
-from nexus.web import running_server
-from services.matching.main import build as build_matching
 from tests.integration.platform.conftest import SettingsFactory
+from tests.integration.platform.matching_stack import matching_and_risk
 
 pytestmark = pytest.mark.integration
 
@@ -18,9 +17,9 @@ pytestmark = pytest.mark.integration
 async def test_one_simulated_window_is_matched_by_the_service_into_trades(
     service_settings: SettingsFactory, unique_name: Callable[[str], str]
 ) -> None:
-    app, _, service = build_matching(await service_settings("matching"))
+    settings = await service_settings("matching", "risk")
     config = SimConfig(seed=3, symbols=2, users=20, seconds=1.0, id_prefix=unique_name("F"))
-    async with running_server(app) as url:
+    async with matching_and_risk(settings) as (url, service, _):
         outcome = await feed(url, config, rate=10_000, windows=1)
     # Every submit, amend and cancel reached the service; refusals are only of orders that had
     # already traded away (404/409 on a late cancel), never malformed requests (400/422/5xx).

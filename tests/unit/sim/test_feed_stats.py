@@ -6,8 +6,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import msgspec
+
 from nexus.sim import SimConfig, simulate
-from nexus.sim.feed import FeedStats, _episodes_started, summary_lines, write_status
+from nexus.sim.feed import FeedStats, _episodes_started, run_prefix, summary_lines, write_status
 
 
 def test_status_file_holds_the_counters_and_is_replaced_whole(tmp_path: Path) -> None:
@@ -43,3 +45,11 @@ def test_only_episodes_that_started_before_the_stop_are_labelled() -> None:
     assert Counter(e.type for e in _episodes_started(labels, 2**62).episodes) == Counter(
         e.type for e in labels.episodes
     )
+
+
+def test_each_run_has_its_own_order_id_prefix_valid_for_the_simulator() -> None:
+    first, later = run_prefix(1_796_300_000_000_000_000), run_prefix(1_796_300_000_001_000_000)
+    assert first != later
+    assert first.startswith("R") and first.endswith("-")
+    SimConfig(id_prefix=first).validate()  # within the config's pattern and length
+    msgspec.json.decode(msgspec.json.encode(SimConfig(id_prefix=first)), type=SimConfig)
