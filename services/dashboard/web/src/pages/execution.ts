@@ -1,0 +1,79 @@
+import { api, type Json } from "../api";
+import { card, clear, errorBox, fmtNs, h, table } from "../dom";
+
+const price = (v: unknown): string => (v === null || v === undefined || v === 0 || v === "0" ? "—" : String(v));
+
+/** A symbol's books per venue and the NBBO (refreshed each second), routing decisions with
+ * their rationale and alternatives, venue rankings and statistics. */
+export function executionPage(app: HTMLElement, symbol: string): () => void {
+  const sym = h("input", { id: "exec-symbol", value: symbol, "aria-label": "symbol" }) as HTMLInputElement;
+  sym.addEventListener("change", () => (location.hash = `#/execution/${encodeURIComponent(sym.value.trim().toUpperCase())}`));
+  const nbbo = h("div", { id: "nbbo" });
+  const rankings = h("div", { id: "rankings" });
+  const venues = h("div", { id: "venues" });
+  const decisions = h("div", { id: "decisions" });
+  const reports = h("div", { id: "reports" });
+  app.replaceChildren(
+    h("h1", {}, "Execution · ", sym),
+    card("NBBO and venue books", nbbo),
+    h("div", { class: "grid" }, card("Venue rankings (buy 100)", rankings), card("Venue statistics", venues)),
+    card("Routing decisions", decisions),
+    card("Regulatory reports", reports),
+  );
+  const s = encodeURIComponent(symbol);
+  const loadNbbo = async (): Promise<void> => {
+    try {
+      const n = await api("routing", `/nbbo/${s}`);
+      clear(
+        nbbo,
+        h("p", { class: "nbbo" }, h("strong", {}, `${price(n.bid_price)} × ${price(n.ask_price)}`), ` · sizes ${n.bid_size ?? ""} × ${n.ask_size ?? ""} · bid at ${(n.bid_venues ?? []).join(", ")} · ask at ${(n.ask_venues ?? []).join(", ")} · ${n.state ?? ""}`),
+        table(
+          ["Venue", "Bid size", "Bid", "Ask", "Ask size", "Protected", "Quote time (UTC)"],
+          (n.quotes ?? []).map((q: Json) => [q.venue, q.bid_size, price(q.bid_price), price(q.ask_price), q.ask_size, q.protected ? "yes" : q.stale ? "stale" : "no", fmtNs(q.ts_event)]),
+        ),
+      );
+    } catch (e) {
+      clear(nbbo, errorBox(e));
+    }
+  };
+  const loadRest = async (): Promise<void> => {
+    try {
+      const r: Json[] = await api("routing", `/rankings/${s}?side=BUY&quantity=100`);
+      clear(rankings, table(["#", "Venue", "Score", "Why"], r.map((v, i) => [i + 1, v.venue, String(v.score ?? ""), v.reason ?? (v.reasons ?? []).join("; ")])));
+    } catch (e) {
+      clear(rankings, errorBox(e));
+    }
+    try {
+      const v: Json = await api("routing", "/venues");
+      const rows: Json[] = Array.isArray(v) ? v : (v.items ?? Object.values(v));
+      clear(venues, table(["Venue", "Fill rate", "Latency p50/p99 (ms)", "Reject rate"], rows.map((x) => [x.venue ?? x.name, String(x.fill_rate ?? x.stats?.fill_rate ?? ""), `${x.latency_p50_ms ?? x.stats?.latency_p50_ms ?? ""} / ${x.latency_p99_ms ?? x.stats?.latency_p99_ms ?? ""}`, String(x.reject_rate ?? x.stats?.reject_rate ?? "")])));
+    } catch (e) {
+      clear(venues, errorBox(e));
+    }
+    try {
+      const d: Json = await api("routing", "/orders?limit=20");
+      const rows: Json[] = Array.isArray(d) ? d : (d.items ?? []);
+      clear(
+        decisions,
+        rows.length
+          ? table(
+              ["Order", "User", "Symbol", "Side", "Qty", "Strategy", "Status", "Rationale"],
+              rows.map((o) => [o.order_id, o.user_id, o.symbol, o.side, o.quantity, o.strategy ?? "", o.status ?? "", o.rationale ?? o.decision?.rationale ?? ""]),
+            )
+          : h("p", { class: "muted" }, "No routed orders yet."),
+      );
+    } catch (e) {
+      clear(decisions, errorBox(e));
+    }
+    try {
+      await api("routing", "/reports/606");
+      clear(reports, h("a", { href: "/api/routing/reports/606?format=csv", download: "rule606.csv" }, "Rule 606 (CSV)"), " ", h("a", { href: "/api/routing/reports/605?format=csv", download: "rule605.csv" }, "Rule 605 (CSV)"));
+    } catch (e) {
+      clear(reports, h("p", { class: "muted" }, "The routing service offers no 606/605 reports yet."));
+    }
+  };
+  void loadNbbo();
+  void loadRest();
+  const timer = window.setInterval(() => void loadNbbo(), 1000);
+  return () => clearInterval(timer);
+}

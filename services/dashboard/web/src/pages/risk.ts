@@ -1,0 +1,144 @@
+import { api, post, session, socket, type Json } from "../api";
+import { backtestChart, barChart, heatmap } from "../charts";
+import { card, clear, errorBox, fmtDecimal, fmtNum, h, liveBadge, table } from "../dom";
+
+const METHODS = ["historical", "parametric_normal", "cornish_fisher", "monte_carlo_normal", "monte_carlo_student_t"];
+
+function summaryView(summary: Json): HTMLElement {
+  return table(
+    ["Measure", "Value"],
+    Object.entries(summary ?? {})
+      .filter(([, v]) => typeof v !== "object" || v === null)
+      .map(([k, v]) => [k, typeof v === "string" ? fmtDecimal(v) : String(v)]),
+  );
+}
+
+/** A portfolio: summary and positions with live marks, VaR/ES by method, decomposition,
+ * correlations, stress scenarios and the VaR backtest. */
+export function riskPage(app: HTMLElement, userId: string): () => void {
+  const badge = liveBadge();
+  const summary = h("div", { id: "risk-summary" });
+  const positions = h("div", { id: "risk-positions" });
+  const vars = h("div", { id: "risk-var" });
+  const decomposition = h("div", { id: "risk-decomposition" });
+  const correlation = h("div", { id: "risk-correlation" });
+  const stress = h("div", { id: "risk-stress" });
+  const backtest = h("div", { id: "risk-backtest" });
+  const who = h("input", { id: "risk-user", value: userId, "aria-label": "user" }) as HTMLInputElement;
+  who.addEventListener("change", () => (location.hash = `#/risk/${encodeURIComponent(who.value.trim())}`));
+  app.replaceChildren(
+    h("h1", {}, "Portfolio risk · ", who, " ", badge.el),
+    h("div", { class: "grid" }, card("Summary", summary), card("Positions (live marks)", positions)),
+    card("VaR and expected shortfall (1 day, 99%)", vars),
+    card("Component VaR", decomposition),
+    card("Correlation", correlation),
+    card("Stress scenarios", stress),
+    card("VaR backtest", backtest),
+  );
+  const u = encodeURIComponent(userId);
+  const loadPositions = async (): Promise<void> => {
+    try {
+      const rows: Json[] = await api("analytics", `/users/${u}/positions`);
+      clear(
+        positions,
+        table(
+          ["Symbol", "Quantity", "Mark", "Market value", "Sector"],
+          rows.map((p) => [p.symbol, fmtDecimal(p.quantity), fmtDecimal(p.price), fmtDecimal(p.market_value ?? ""), p.sector ?? ""]),
+        ),
+      );
+    } catch (e) {
+      clear(positions, errorBox(e));
+    }
+  };
+  const loadAll = async (): Promise<void> => {
+    await loadPositions();
+    try {
+      clear(summary, summaryView(await api("analytics", `/users/${u}/summary`)));
+    } catch (e) {
+      clear(summary, errorBox(e));
+    }
+    const results = await Promise.all(
+      METHODS.map((m) => api("analytics", `/users/${u}/var?confidence=0.99&method=${m}`).catch((e) => e)),
+    );
+    clear(
+      vars,
+      table(
+        ["Method", "VaR", "ES", "VaR CI", "Observations", "Simulations"],
+        results.map((r, i) =>
+          r instanceof Error
+            ? [METHODS[i], h("span", { class: "muted" }, r.message), "", "", "", ""]
+            : [METHODS[i], fmtDecimal(r.var), fmtDecimal(r.expected_shortfall), `${fmtDecimal(r.var_ci_lower)} – ${fmtDecimal(r.var_ci_upper)} (${(r.ci_level * 100).toFixed(0)}%)`, r.n_observations, r.n_simulations || ""],
+        ),
+      ),
+    );
+    try {
+      const held: Json[] = await api("analytics", `/users/${u}/positions`);
+      const factor = held[0]?.symbol;
+      const d = await api("analytics", `/users/${u}/risk-decomposition${factor ? `?factors=${factor}` : ""}`);
+      clear(
+        decomposition,
+        barChart(d.symbols, d.component_var.map(Number), d.component_var.map(fmtDecimal)),
+        h("p", { class: "muted" }, `total VaR ${fmtDecimal(d.total_var)} · ES ${fmtDecimal(d.expected_shortfall)} · ${d.method}`),
+      );
+    } catch (e) {
+      clear(decomposition, errorBox(e));
+    }
+    try {
+      const c = await api("analytics", `/users/${u}/correlation`);
+      clear(correlation, heatmap(c.symbols, c.matrix), h("p", { class: "muted" }, `${c.estimator}, ${c.n_observations} observations`));
+    } catch (e) {
+      clear(correlation, errorBox(e));
+    }
+    try {
+      const scenarios: Json[] = await api("analytics", "/stress/scenarios");
+      const rows: Json[] = await post("analytics", `/users/${u}/stress`, { scenarios: scenarios.map((s) => s.name) });
+      clear(
+        stress,
+        table(
+          ["Scenario", "P&L", "Stressed VaR"],
+          rows.map((r) => [r.scenario ?? r.name, fmtDecimal(r.total_pnl ?? r.pnl), fmtDecimal(r.stressed_var ?? "")]),
+        ),
+      );
+    } catch (e) {
+      clear(stress, errorBox(e));
+    }
+    try {
+      const b = await api("analytics", `/users/${u}/var/backtest?confidence=0.99`);
+      const chart = h("div", { class: "chart", id: "backtest-chart" });
+      const zone = b.basel_zone ?? b.traffic_light;
+      clear(
+        backtest,
+        zone ? h("p", {}, "Basel traffic light: ", h("span", { class: `pill zone-${zone}` }, zone)) : null,
+        table(
+          ["Test", "Statistic", "p-value"],
+          [
+            ["Exceptions", `${b.n_exceptions} of ${b.n_observations} (expected rate ${fmtNum(b.expected_rate * 100)}%, observed ${fmtNum(b.observed_rate * 100)}%)`, ""],
+            ["Kupiec POF", fmtNum(b.lr_pof, 3), fmtNum(b.p_value_pof, 4)],
+            ["Christoffersen independence", fmtNum(b.lr_independence, 3), fmtNum(b.p_value_independence, 4)],
+            ["Conditional coverage", fmtNum(b.lr_conditional_coverage, 3), fmtNum(b.p_value_conditional_coverage, 4)],
+          ],
+        ),
+        chart,
+      );
+      if (Array.isArray(b.days) && Array.isArray(b.pnl) && Array.isArray(b.var)) {
+        backtestChart(chart, b.days, b.pnl.map(Number), b.var.map(Number));
+      }
+    } catch (e) {
+      clear(backtest, errorBox(e));
+    }
+  };
+  void loadAll();
+  const s = session();
+  return socket(
+    "analytics",
+    "/ws/summary",
+    (msg) => {
+      if (msg.type === "snapshot" || msg.type === "update") {
+        clear(summary, summaryView(msg.summary));
+        if (msg.type === "update") void loadPositions();
+      }
+    },
+    badge.set,
+    (send) => send({ type: "subscribe", user_id: userId || s?.subject }),
+  );
+}
