@@ -35,7 +35,16 @@ from nexus.config import SERVICE_PORTS, Settings, load_settings
 from nexus.infra import InfraError, Stack, port_in_use, start_stack, wait_for_health
 
 #: Start order: the platform first, then the services that consume it.
-SERVICE_ORDER = ("risk", "matching", "orders", "marketdata", "analytics", "surveillance", "routing")
+SERVICE_ORDER = (
+    "risk",
+    "matching",
+    "orders",
+    "marketdata",
+    "analytics",
+    "surveillance",
+    "routing",
+    "dashboard",
+)
 #: Simulated external exchanges (``services.venues``): maker-taker, inverted, slower.
 VENUES = ("ALPHA", "BRAVO", "CHARLIE")
 #: Development tokens printed at start: (role, subject). The trader is a simulated user.
