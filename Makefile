@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.nexus-installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast bench lint build clean install
+.PHONY: run test test-fast bench lint build clean install dashboard browser-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +22,24 @@ install: $(STAMP)
 build: $(STAMP)
 	flock .build.lock $(PY) setup.py --quiet build_ext --inplace -j 2
 
+## dashboard: build the web page (npm ci + vite build, versions locked in package-lock.json)
+DASH := services/dashboard/web
+DASH_SOURCES := $(DASH)/package-lock.json $(DASH)/index.html $(DASH)/vite.config.ts $(DASH)/tsconfig.json \
+	$(wildcard $(DASH)/src/*.ts $(DASH)/src/*.css $(DASH)/src/pages/*.ts)
+$(DASH)/dist/index.html: $(DASH_SOURCES)
+	cd $(DASH) && npm ci --no-audit --no-fund --loglevel=error && npm run build
+dashboard: $(DASH)/dist/index.html
+
+## browser-deps: Debian's Chromium for the browser tests (Playwright's own download is unreachable)
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 ## run: start the embedded stack (broker, PostgreSQL, Redis) and every service
-run: build
+run: build dashboard
 	$(PY) -m nexus.cli up
 
 ## test: unit, integration (real broker, PostgreSQL, Redis) and perf gates, with coverage
-test: build
+test: build dashboard browser-deps
 	$(PY) -m pytest tests --cov --cov-branch --cov-report=term --cov-report=json:coverage.json $(PYTEST_ARGS)
 	$(PY) -m tools.coverage_gate coverage.json
 
