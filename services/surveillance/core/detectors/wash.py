@@ -117,10 +117,13 @@ class WashTradingDetector(PatternDetector):
         # Shares are read before this trade is counted, so the episode does not explain itself.
         b_share = self._share(st.buy, buy_owner, ev.ts)
         s_share = self._share(st.sell, sell_owner, ev.ts)
-        st.buy.add(buy_owner, ev.ts, ev.quantity / SCALE)
-        st.buy.add("*", ev.ts, ev.quantity / SCALE)
-        st.sell.add(sell_owner, ev.ts, ev.quantity / SCALE)
-        st.sell.add("*", ev.ts, ev.quantity / SCALE)
+        if buy_owner != sell_owner:
+            # Only trades with someone else show the owner's independent buying and selling;
+            # counting its self-crossings would let a busy wash trader explain itself away.
+            st.buy.add(buy_owner, ev.ts, ev.quantity / SCALE)
+            st.buy.add("*", ev.ts, ev.quantity / SCALE)
+            st.sell.add(sell_owner, ev.ts, ev.quantity / SCALE)
+            st.sell.add("*", ev.ts, ev.quantity / SCALE)
         if ev.buy_account == ev.sell_account:
             kind, ok = "same_account", t.same_account
         elif ev.buy_user == ev.sell_user:
