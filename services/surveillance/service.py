@@ -82,6 +82,8 @@ class SurveillanceService:
         self._warmup_ns = warmup_ns
         #: Next offset the engine has not seen yet, per partition.
         self._fed: dict[TopicPartition, int] = {}
+        #: Next offset not archived yet, per partition (a retried batch is archived once).
+        self._archived: dict[TopicPartition, int] = {}
         #: Alerts produced but not yet durably stored (kept across a handler retry).
         self._pending: list[SurveillanceAlert] = []
         self._publish_lock = asyncio.Lock()
@@ -148,7 +150,9 @@ class SurveillanceService:
             return 0
         alerts = self.engine.process_events([a.event for a in tail if relevant(a.event)])
         for archived in tail:
-            self._fed[archived.tp] = max(self._fed.get(archived.tp, 0), archived.offset + 1)
+            next_offset = archived.offset + 1
+            self._fed[archived.tp] = max(self._fed.get(archived.tp, 0), next_offset)
+            self._archived[archived.tp] = max(self._archived.get(archived.tp, 0), next_offset)
         # alerts of a batch that crashed before its alerts were stored are stored now
         self._pending.extend(alerts)
         await self._flush()
@@ -158,8 +162,11 @@ class SurveillanceService:
     async def on_batch(self, batch: Sequence[Delivery[Any]]) -> None:
         """Archive, detect (once per record), store; publication and halts follow."""
         fresh = [d for d in batch if d.message.offset >= self._fed.get(d.message.tp, 0)]
-        records = [(d.message, d.event) for d in batch if relevant(d.event)]
-        await self._archive.append(records)
+        unarchived = [d for d in batch if d.message.offset >= self._archived.get(d.message.tp, 0)]
+        await self._archive.append([(d.message, d.event) for d in unarchived if relevant(d.event)])
+        for d in unarchived:
+            tp = d.message.tp
+            self._archived[tp] = max(self._archived.get(tp, 0), d.message.offset + 1)
         if fresh:
             events = [d.event for d in fresh if relevant(d.event)]
             alerts = self.engine.process_events(events) if events else []

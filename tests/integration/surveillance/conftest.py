@@ -22,6 +22,7 @@ from nexus.config import Settings, load_settings
 from nexus.events import ORDER_CODEC, TRADE_CODEC, Trade
 from nexus.infra import Stack, drop_database, ensure_database
 from nexus.web import Authenticator, running_server
+from services.surveillance.archive import EventArchive
 from services.surveillance.core.detectors.base import DETECTORS
 from services.surveillance.main import Surveillance, SurveillanceOptions, build
 from tests.integration.platform.conftest import SettingsFactory, service_settings, tokens
@@ -147,13 +148,9 @@ class Running:
         return found[0]
 
     async def archived(self, *symbols: str) -> int:
-        """Archived events (of ``symbols`` if given)."""
-        value: int = await self.built.runtime.pool.fetchval(
-            "SELECT count(*) FROM event_archive WHERE cardinality($1::text[]) = 0"
-            " OR symbol = ANY($1::text[])",
-            list(symbols),
-        )
-        return value
+        """Archived events (of ``symbols`` if given), duplicates excluded."""
+        archive = EventArchive(self.built.runtime)
+        return await archive.count(0, 2**63 - 1, list(symbols) or None)
 
 
 @contextlib.asynccontextmanager

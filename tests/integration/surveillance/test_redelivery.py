@@ -63,7 +63,7 @@ async def test_consumer_killed_mid_batch_resumes_the_episode_without_duplicates(
 
     async with run_surveillance(surveillance_settings, flow, tokens) as running:
         pool = running.built.runtime.pool
-        assert await pool.fetchval("SELECT count(*) FROM event_archive") == 3
+        assert await running.archived(symbol) == 3
         # the redelivered batch (and the warm-up) finish the episode; one more trade extends it
         await flow.publish([self_trade("t3", user, symbol, 3)])
         alert = await running.wait_alert(
@@ -75,7 +75,7 @@ async def test_consumer_killed_mid_batch_resumes_the_episode_without_duplicates(
         versions = await _versions(running, alert["alert_id"])
         _assert_no_duplicate_versions(versions)
         assert versions[-1]["trade_ids"] == [f"{symbol}-t{i}" for i in range(4)]
-        assert await pool.fetchval("SELECT count(*) FROM event_archive") == 4
+        assert await running.archived(symbol) == 4
         assert (
             await pool.fetchval(
                 "SELECT count(*) FROM nexus_outbox WHERE id = $1", alert["alert_id"]
