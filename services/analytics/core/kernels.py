@@ -277,7 +277,8 @@ def gram(x: FloatArray) -> FloatArray:
     """``x' x`` through numpy, which calls BLAS ``syrk`` for a product with its own
     transpose (half the flops of the general product Numba's ``@`` calls) and returns an
     exactly symmetric matrix."""
-    out: FloatArray = x.T @ x
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow shows in the result
+        out: FloatArray = x.T @ x
     return out
 
 

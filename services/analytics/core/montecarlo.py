@@ -226,10 +226,11 @@ def simulate_pnl(
     asset_map = _AssetMap(sigma, root_h)
     out = np.empty(paths)
     start = 0
-    while start < paths:
-        size = min(CHUNK_PATHS, paths - start)
-        out[start : start + size] = draws.mirror(draws.assets(size, asset_map) @ w, size)
-        start += size
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow shows in the P&L
+        while start < paths:
+            size = min(CHUNK_PATHS, paths - start)
+            out[start : start + size] = draws.mirror(draws.assets(size, asset_map) @ w, size)
+            start += size
     out += drift
     return out
 
