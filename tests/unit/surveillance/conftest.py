@@ -34,6 +34,14 @@ def of_type(alerts: list[SurveillanceAlert], alert_type: str) -> list[Surveillan
 
 
 @pytest.fixture
+def quiet_market() -> Market:
+    """A market whose background volatility is calm enough for a burst to stand out."""
+    m = Market()
+    background(m, seconds=45, seed=4)
+    return m
+
+
+@pytest.fixture
 def market() -> Market:
     """A market with 45 s of background flow scheduled (run it after adding a scenario)."""
     m = Market()
@@ -133,9 +141,9 @@ def ignition(
     user: str = "MOM",
     side: str = "BUY",
     orders: int = 8,
-    gap_ms: float = 10,
-    through: int = 2,
-    size: int = 2000,
+    gap_ms: float = 40,
+    through: int = 3,
+    size: int = 800,
     unwind: bool = True,
     unwind_after_ms: float = 20,
     unwind_qty: int | None = None,

@@ -111,8 +111,16 @@ class MomentumIgnitionDetector(PatternDetector):
         st: MomentumState = self.state(sym, MomentumState)
         return st
 
+    @staticmethod
+    def _mid(sym: SymbolState) -> int:
+        """The two-sided mid, or the last trade when a side has been swept away."""
+        bid, ask = sym.book.best_bid(), sym.book.best_ask()
+        if bid and ask and bid < ask:
+            return (bid + ask) // 2
+        return sym.last_trade_price
+
     def _sample_mid(self, st: MomentumState, sym: SymbolState, ts: int) -> int:
-        mid = sym.book.mid()
+        mid = self._mid(sym)
         if mid <= 0:
             return 0
         h = int(self.thresholds.vol_horizon_ms * MS)
@@ -138,7 +146,7 @@ class MomentumIgnitionDetector(PatternDetector):
             or ev.ts - b.last_ts > t.max_gap_ms * MS
             or ev.ts - b.start_ts > t.max_burst_ms * MS
         ):
-            ref = sym.book.mid() or sym.last_trade_price
+            ref = self._mid(sym)
             rate = max(
                 sym.typical_order_rate(ev.ts),
                 sym.order_rate.rate((order.owner_id, -order.side), ev.ts),
