@@ -152,6 +152,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # FIX first (the descriptor means "ready for orders"), then the bus: a slow broker
+    # delays the venue's quotes, never its order entry
+    acceptor.start()
+    path = write_descriptor(settings, profile, port, clients, exchange.symbols)
+    log.info("venue %s listening for FIX on %s:%d (%s)", profile.name, settings.host, port, path)
+    print(f"venue {profile.name} FIX {settings.host}:{port}", flush=True)
     await service.start()
     tasks = [
         asyncio.create_task(service.requote_forever()),
@@ -161,10 +167,6 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.follow_trades:
         runner = service.follow_trades(bus, f"venues.{profile.name}.trades")
         tasks.append(asyncio.create_task(runner.run()))
-    acceptor.start()
-    path = write_descriptor(settings, profile, port, clients, exchange.symbols)
-    log.info("venue %s listening for FIX on %s:%d (%s)", profile.name, settings.host, port, path)
-    print(f"venue {profile.name} FIX {settings.host}:{port}", flush=True)
     try:
         await stop.wait()
     finally:

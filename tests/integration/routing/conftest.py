@@ -120,8 +120,8 @@ async def routing_stack(
             [*quiet, "--latency-ms", "400", "--latency-sigma", "0"],
         ),
     }
-    await asyncio.gather(*(v.start() for v in venues.values()))
     try:
+        await asyncio.gather(*(v.start() for v in venues.values()))
         async with matching_and_risk(settings) as (matching_url, _matching, _risk):
             built = build(
                 replace(settings, service_urls={**settings.service_urls, "matching": matching_url}),

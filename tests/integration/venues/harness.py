@@ -19,7 +19,7 @@ from services.routing.fix import FixVenue, write_initiator_settings
 from services.routing.venues import read_descriptor
 from services.venues.fix import free_port
 
-START_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -72,6 +72,7 @@ class VenueProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"venue {self.name} exited: {self.tail()}")
             if time.monotonic() > deadline:
+                self.kill()
                 raise TimeoutError(f"venue {self.name} did not start: {self.tail()}")
             await asyncio.sleep(0.05)
 
