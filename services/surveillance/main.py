@@ -51,7 +51,7 @@ class SurveillanceOptions:
     pattern: str = EVENTS_PATTERN
     lateness_ns: int = 0
     warmup_ns: int = WARMUP_NS
-    max_batch: int = 1_000
+    max_batch: int = 5_000
     risk_timeout_s: float = 2.0
     halt_poll_s: float = 1.0
     halt_base_backoff_s: float = 0.5
