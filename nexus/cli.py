@@ -63,6 +63,8 @@ BACKOFF_RESET_S = 60.0
 #: Symbols the simulator trades (``SIM0000``..): the books the status line counts.
 SIM_SYMBOLS = 8
 DEFAULT_RATE = 300.0
+#: Pages of 500 the status line reads to count alerts or routed orders.
+COUNT_PAGES = 4
 
 
 def available_services() -> list[str]:
@@ -266,8 +268,6 @@ class StatusProbe:
                 out["halts"] = None
         lag = 0.0
         seen = False
-        alerts: float | None = None
-        routed: float | None = None
         for name in self._services:
             try:
                 text = http.get(f"{self._url(name)}/metrics").text
@@ -275,14 +275,35 @@ class StatusProbe:
                 continue
             seen = True
             lag += _metric_sum(text, "nexus_consumer_lag")
-            if name == "surveillance":
-                alerts = _metric_sum(text, "nexus_surveillance_alerts_total") or None
-            if name == "routing":
-                routed = _metric_sum(text, "nexus_routing_orders_total") or None
         out["lag"] = int(lag) if seen else None
-        out["alerts"] = alerts
-        out["routed"] = routed
+        out["alerts"] = (
+            self._count(http, "surveillance", "/alerts")
+            if "surveillance" in self._services
+            else None
+        )
+        out["routed"] = (
+            self._count(http, "routing", "/orders") if "routing" in self._services else None
+        )
         return out
+
+    def _count(self, http: Any, service: str, path: str) -> str | None:
+        """Items of a listing (pages followed up to ``COUNT_PAGES``; ``N+`` beyond)."""
+        total, cursor = 0, None
+        try:
+            for _ in range(COUNT_PAGES):
+                params: dict[str, Any] = {"limit": 500}
+                if cursor:
+                    params["cursor"] = cursor
+                body = http.get(f"{self._url(service)}{path}", params=params).json()
+                if isinstance(body, list):
+                    return str(total + len(body))
+                total += len(body["items"])
+                cursor = body.get("next_cursor")
+                if not cursor:
+                    return str(total)
+            return f"{total}+"
+        except Exception:  # absent, restarting, or not listing: the figure is left out
+            return None
 
 
 def status_line(figures: dict[str, Any], procs: Sequence[Supervised], now: float) -> str:
@@ -300,9 +321,9 @@ def status_line(figures: dict[str, Any], procs: Sequence[Supervised], now: float
         f"lag {show(figures.get('lag'))}",
     ]
     if figures.get("alerts") is not None:
-        parts.append(f"alerts {figures['alerts']:.0f}")
+        parts.append(f"alerts {figures['alerts']}")
     if figures.get("routed") is not None:
-        parts.append(f"routed {figures['routed']:.0f}")
+        parts.append(f"routed orders {figures['routed']}")
     troubles = [s for p in procs if (s := p.status(now)) is not None]
     return " | ".join(parts + troubles)
 
