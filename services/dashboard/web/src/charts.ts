@@ -58,6 +58,7 @@ export function replayChart(el: HTMLElement, replay: Replay): uPlot {
     height: 360,
     title: "Market replay",
     scales: { x: { time: true } },
+    axes: [{}, { size: 72 }],
     series: [
       {},
       { label: "best bid", stroke: "#1a7f37", paths: uPlot.paths.stepped!({ align: 1 }), spanGaps: true },
@@ -110,6 +111,7 @@ export function backtestChart(el: HTMLElement, days: number[], pnl: number[], va
       height: 300,
       title: "VaR backtest: daily P&L against -VaR",
       scales: { x: { time: true } },
+      axes: [{}, { size: 80 }],
       series: [
         {},
         { label: "P&L", stroke: "#0969da" },

@@ -1,0 +1,205 @@
+"""A started stack for the browser tests: ``nexus up`` with every service and the dashboard.
+
+Everything runs as in ``make run`` (child processes, the simulator feed at its default rate) on
+the session's PostgreSQL and Redis, a broker of its own, fresh databases and free ports.
+Chromium is Debian's (``/usr/bin/chromium``, installed by ``make browser-deps``), driven by
+Playwright; every page's console errors are collected so a test can assert there were none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from nexus.cli import available_services
+from nexus.config import SERVICE_PORTS, load_settings
+from nexus.infra import Stack, drop_database, ensure_database, free_port, start_stack
+from nexus.web import Authenticator
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class RunningStack:
+    """A running ``nexus up``: ports, environment and the console it printed."""
+
+    proc: subprocess.Popen[str]
+    ports: dict[str, int]
+    lines: list[str] = field(default_factory=list)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def console(self) -> str:
+        return "\n".join(self.lines)
+
+    def admin(self) -> dict[str, str]:
+        token = Authenticator(load_settings({})).issue_token("browser-tests", ["admin"])
+        return {"Authorization": f"Bearer {token}"}
+
+
+def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    """Poll ``predicate`` until it returns something truthy; its value."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def running(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    data = tmp_path_factory.mktemp("browser-stack")
+    services = available_services()
+    assert "dashboard" in services and "surveillance" in services
+    ports = {name: free_port() for name in SERVICE_PORTS}
+    token = uuid.uuid4().hex[:8]
+    databases = {n: f"nexus_web_{n}_{token}" for n in services if n != "dashboard"}
+
+    async def create() -> dict[str, str]:
+        return {n: await ensure_database(stack.pg_dsn, db) for n, db in databases.items()}
+
+    dsns = asyncio.run(create())
+    broker = start_stack(
+        replace(load_settings({}), pg_dsn=stack.pg_dsn, redis_url=stack.redis_url),
+        workdir=str(data / "broker"),
+    )
+    env = {
+        **os.environ,
+        "NEXUS_KAFKA_BOOTSTRAP": broker.kafka_bootstrap,
+        "NEXUS_PG_DSN": stack.pg_dsn,
+        "NEXUS_REDIS_URL": stack.redis_url,
+        "NEXUS_DATA_DIR": str(data),
+        **{f"NEXUS_{n.upper()}_PORT": str(p) for n, p in ports.items()},
+        **{f"NEXUS_{n.upper()}_PG_DSN": dsn for n, dsn in dsns.items()},
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nexus.cli", "up", *services],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    run = RunningStack(proc, ports)
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            run.lines.append(line.rstrip("\n"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        wait_for(
+            lambda: "Ctrl-C stops everything." in run.console() or proc.poll() is not None,
+            240,
+            "nexus up",
+        )
+        assert proc.poll() is None, run.console()
+        yield run
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        reader.join(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+        async def drop() -> None:
+            for db in databases.values():
+                await drop_database(stack.pg_dsn, db)
+
+        asyncio.run(drop())
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(running: RunningStack) -> Iterator[Browser]:
+    """Chromium; after the stack (Playwright's sync API keeps an event loop on this thread,
+    and the stack's set-up and tear-down run their own)."""
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class Tab:
+    """A page at 1280x800 and the console errors it logged."""
+
+    page: Page
+    errors: list[str]
+    base: str
+
+    def goto(self, route: str) -> None:
+        self.page.goto(f"{self.base}/{route}")
+
+    def sign_in(self, subject: str, role: str) -> None:
+        self.goto("#/signin")
+        self.page.fill("#subject", subject)
+        self.page.select_option("#role", role)
+        self.page.click("#dev-signin button[type=submit]")
+        self.page.wait_for_selector("#signout")
+
+    def shot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+@pytest.fixture
+def tab(browser: Browser, running: RunningStack) -> Iterator[Tab]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+
+    def on_console(msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            errors.append(f"{msg.text} @ {msg.location.get('url', '')}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    try:
+        yield Tab(page, errors, running.url("dashboard"))
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def admin_http(running: RunningStack) -> Iterator[httpx.Client]:
+    with httpx.Client(headers=running.admin(), timeout=10) as http:
+        yield http
