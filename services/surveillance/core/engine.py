@@ -120,7 +120,7 @@ class SurveillanceEngine:
         """Validate and apply new thresholds for one detector type (a mapping, possibly
         partial, or the thresholds struct); the version goes up by one. Raises
         :class:`ThresholdError`."""
-        new = validate_thresholds(detector_type, thresholds, self._thresholds[detector_type])
+        new = validate_thresholds(detector_type, thresholds, self._thresholds.get(detector_type))
         self._thresholds[detector_type] = new
         detector = self._detectors.get(detector_type)
         if detector is not None:
@@ -223,7 +223,7 @@ class SurveillanceEngine:
                     continue
                 self._seq += 1
                 ev.seq = self._seq
-                heapq.heappush(pending, ((ev.ts, 0, ev.seq), ev))
+                heapq.heappush(pending, (ev.sort_key(), ev))
                 if ev.ts > self._watermark:
                     self._watermark = ev.ts
             limit = self._watermark - self.lateness_ns

@@ -137,9 +137,11 @@ class _RestingDetector(PatternDetector):
         if opposite_open > t.max_opposite_open_ratio * qty:
             return
         if not order.side_depth_before:
-            # Displayed depth of the side's best levels, without the order itself.
+            # Displayed depth of the side's best levels shown by everybody else (the owner's own
+            # orders, this one included, left out).
+            own = sym.book.open_of(order.owner_id, order.side)
             order.side_depth_before = max(
-                0, sym.book.side_depth(order.side, SIDE_DEPTH_LEVELS) - order.remaining
+                0, sym.book.side_depth(order.side, SIDE_DEPTH_LEVELS) - own
             )
         p_size = tail_fraction(sym.sizes.sorted_window(), qty)
         window = self.ctx.user_sizes.window(order.user_id)
