@@ -425,7 +425,9 @@ class SmartOrderRouter:
             rules=rules,
         )
         stats = {vid: self.stats.snapshot(vid) for vid in eligible}
-        candidates: list[tuple[tuple[int, int, int, str, int], Candidate]] = []
+        # (key, fee, latency, venue, level, candidate): (venue, level) is unique, so the sort
+        # never compares candidates
+        candidates: list[tuple[int, int, int, str, int, Candidate]] = []
         tops: dict[str, tuple[int, int, int, int]] = {}  # venue -> (price, available, fee, slip)
         # the per-level key of scoring.terms/level_key, inlined: fee cap and priority are the
         # only parts that depend on the price (a unit test keeps the two equal)
@@ -448,14 +450,14 @@ class SmartOrderRouter:
                 key = (px if buy else -px) + adj + fee
                 if internal and ((px <= far) if buy else (px >= far)):
                     key -= INTERNAL_PRIORITY
-                candidates.append(((key, fee, lat, vid, i), Candidate(vid, i, px, sz, key)))
+                candidates.append((key, fee, lat, vid, i, Candidate(vid, i, px, sz, key)))
                 available += sz
             if levels and available:
                 px0 = levels[0][0]
                 fee0 = fee_at_dollar if px0 >= DOLLAR else rules.capped_fee(prof.taker_fee, px0)
                 tops[vid] = (px0, available, fee0, base.slippage)
-        candidates.sort(key=lambda kc: kc[0])
-        cands = [c for _, c in candidates]
+        candidates.sort()
+        cands = [kc[5] for kc in candidates]
         quotes = self.market.quotes(symbol, now)
         pctx = ProtectionContext(
             side=side,
