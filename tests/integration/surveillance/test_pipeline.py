@@ -16,20 +16,22 @@ from tests.support.surveillance import new_order, self_trade, trade
 pytestmark = pytest.mark.integration
 
 
+def _version_of(symbol: str, version: int) -> Callable[[dict[str, Any]], bool]:
+    return lambda a: a["symbol"] == symbol and a["version"] == version
+
+
 async def test_self_trades_become_one_versioned_alert_stored_and_published(
     surveillance: Running, unique_name: Callable[[str], str]
 ) -> None:
     user, symbol = unique_name("u"), unique_name("S").upper()
-    steps = [
+    steps: list[list[Any]] = [
         [new_order("o1", user, symbol, "BUY", 100, 10, 1), self_trade("t1", user, symbol, 10)],
         [trade("t2", user, unique_name("cp"), symbol, 20), self_trade("t3", user, symbol, 30)],
         [self_trade("t4", user, symbol, 40)],
     ]
     for version, events in enumerate(steps, start=1):
         await surveillance.flow.publish(events)
-        alert = await surveillance.wait_alert(
-            lambda a, v=version: a["symbol"] == symbol and a["version"] == v
-        )
+        alert = await surveillance.wait_alert(_version_of(symbol, version))
     assert alert["type"] == "WASH_TRADING"
     assert alert["severity"] == "CRITICAL"
     assert alert["user_id"] == user

@@ -80,7 +80,7 @@ async def test_live_alerts_on_simulated_flow_equal_a_scan_of_the_archive(
 
     async def done() -> bool:
         state.update((await live.http.get(f"/scans/{scan_id}", headers=live.headers)).json())
-        return state["status"] != "RUNNING" and state["status"] != "PENDING"
+        return bool(state["status"] not in ("RUNNING", "PENDING"))
 
     await eventually(done, seconds=60)
     assert state["status"] == "COMPLETED", state
