@@ -133,7 +133,7 @@ class DecayedRates:
             value *= math.exp(-(ts - last) / self._tau_ns)
         observed = max(ts - self._first_ts, 0)
         effective = -math.expm1(-observed / self._tau_ns) * self._tau_ns
-        return value / (max(effective, 0.05 * self._tau_ns) / NS)
+        return value / (max(effective, 0.01 * self._tau_ns) / NS)
 
     def median_rate(self, ts: int, exclude: object = "*") -> float:
         """Median rate over the keys (``exclude`` left out); 0.0 with none."""
