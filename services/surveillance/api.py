@@ -31,7 +31,10 @@ from nexus.web import (
     read_body,
     read_query,
 )
+from services.surveillance.archive import EventArchive
 from services.surveillance.core import ALERT_TYPES, AlertType, Severity, ThresholdError
+from services.surveillance.core.normalise import Ev, normalise
+from services.surveillance.core.replay import PAD_NS, REBUILD_NS, replay_window
 from services.surveillance.scans import ScanJobs, ScanView
 from services.surveillance.service import SurveillanceService
 from services.surveillance.store import AlertStore, StatusChange, ThresholdChange, ThresholdStore
@@ -232,6 +235,55 @@ class AlertResource:
             ],
             history=await self._store.history(alert_id),
         )
+
+
+class ReplayResource:
+    """``/alerts/{alert_id}/replay``: the recorded market around an alert, from the archive.
+
+    Best bid/ask changes and trades of the alert's symbol from two seconds before its window
+    to two seconds after, and the alerted user's orders from placement to cancel or fill (the
+    book is rebuilt from five minutes before the window). At most :attr:`MAX_EVENTS` events are
+    replayed; ``truncated`` says when the window held more.
+    """
+
+    MAX_EVENTS = 200_000
+
+    def __init__(self, store: AlertStore, archive: EventArchive) -> None:
+        self._store = store
+        self._archive = archive
+
+    @endpoint(roles=READERS, response=dict[str, Any], tags=["alerts"])
+    async def on_get(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, alert_id: str
+    ) -> None:
+        """The market replay of one alert's window."""
+        row = await self._store.get(alert_id)
+        payload = row["payload"]
+        alert = msgspec.json.decode(payload) if isinstance(payload, str) else payload
+        start, end = int(alert["start_ns"]), int(alert["end_ns"])
+        events: list[Ev] = []
+        truncated = False
+        async for batch in self._archive.read(
+            start - REBUILD_NS - PAD_NS, end + PAD_NS + 1, [alert["symbol"]]
+        ):
+            for event in batch:
+                ev = normalise(event)
+                if ev is not None:
+                    ev.seq = len(events)
+                    events.append(ev)
+            if len(events) >= self.MAX_EVENTS:
+                truncated = True
+                break
+        events.sort(key=Ev.sort_key)
+        replay = replay_window(
+            events,
+            start_ns=start,
+            end_ns=end,
+            user_ids=alert.get("user_ids") or [alert["user_id"]],
+            account_ids=alert.get("account_ids") or [],
+        )
+        replay["truncated"] = truncated
+        resp.media = replay
 
 
 class AlertStatusResource:

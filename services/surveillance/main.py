@@ -18,7 +18,7 @@ from nexus.events import TOPIC_ALERTS, TOPIC_ORDERS, TOPIC_TRADES, dlq_topic
 from nexus.runtime import ServiceRuntime, run_service
 from nexus.web import Authenticator, ServiceApp, create_app
 from services.surveillance.alerts import HALT_SUBJECT
-from services.surveillance.api import routes
+from services.surveillance.api import ReplayResource, routes
 from services.surveillance.archive import EventArchive
 from services.surveillance.consumer import EVENTS_PATTERN, GROUP_ID, events_consumer
 from services.surveillance.scans import ScanJobs
@@ -137,6 +137,7 @@ def build(settings: Settings, options: SurveillanceOptions | None = None) -> Sur
         [
             *routes(service, alerts, thresholds, scans),
             ("/alerts/stream", AlertStreamResource(hub)),
+            ("/alerts/{alert_id}/replay", ReplayResource(alerts, archive)),
         ],
         settings,
         authenticator=authenticator,
