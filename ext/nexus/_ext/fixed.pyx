@@ -133,6 +133,9 @@ cdef object _raw_from_decimal(object value, int mode, object shown=None):
     cdef Py_ssize_t nd, k, keep
     if not value.is_finite():
         raise InvalidNumberError(f"not a finite number: {_shown(value if shown is None else shown)}")
+    if value.adjusted() >= MAX_WHOLE_DIGITS and not value.is_zero():   # O(1), before as_tuple
+        raise FixedPointOverflowError(f"{_shown(value if shown is None else shown)} is out of "
+                                      f"range (|value| >= 1e{MAX_WHOLE_DIGITS})")
     sign, digits, exponent = value.as_tuple()
     nd = len(digits)
     while nd > 1 and digits[nd - 1] == 0:       # trailing zeros move into the exponent
