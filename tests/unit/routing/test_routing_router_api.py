@@ -166,3 +166,26 @@ async def test_execution_report_quality_against_the_nbbo() -> None:
     r = await router.route_and_execute("P", "u", "XYZ", "BUY", sh(100), 0, Strategy.BEST_PRICE)
     assert r.quality.effective_spread == px("0.02")  # 2 x |10.00 - 9.99|
     assert r.quality.price_improvement == 0
+
+
+def test_execution_venue_defaults_come_from_the_profile() -> None:
+    v = BookVenue("ZED", taker_fee=px("0.002"))
+    assert v.venue_id == "ZED" == v.profile.venue_id
+    assert v.is_available()
+    from services.routing.core import ExecutionVenue
+
+    class Minimal(ExecutionVenue):
+        @property
+        def profile(self) -> VenueProfile:
+            return VenueProfile(venue_id="MIN")
+
+        async def submit(self, child: object) -> object:  # type: ignore[override]
+            raise NotImplementedError
+
+        async def cancel(self, child: object) -> object:  # type: ignore[override]
+            raise NotImplementedError
+
+    m = Minimal()
+    assert m.venue_id == "MIN" and m.is_available()
+    with pytest.raises(TypeError):
+        ExecutionVenue()  # type: ignore[abstract]
