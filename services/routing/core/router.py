@@ -279,7 +279,8 @@ class SmartOrderRouter:
     async def get_nbbo(self, symbol: str) -> dict[str, Any]:
         """The protected NBBO and every venue's top of book now (raw ints, event-time ns)."""
         now = self.clock()
-        n = snapshot(self.market.nbbo(symbol, now))
+        raw = self.market.nbbo(symbol, now)
+        n = snapshot(raw)
         return {
             "symbol": symbol,
             "bid_price": n.bid_price,
@@ -290,7 +291,7 @@ class SmartOrderRouter:
             "ask_venues": list(n.ask_venues),
             "state": n.state,
             "ts_event": now,
-            "stale_venues": self.market.nbbo(symbol, now).stale_venues,
+            "stale_venues": raw.stale_venues,
             "quotes": [
                 {
                     "venue": q.venue,
