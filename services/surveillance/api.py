@@ -19,6 +19,7 @@ from msgspec import Meta
 from nexus.events import Identifier, Symbol, TimestampNs
 from nexus.web import (
     COMPLIANCE,
+    HTTPProblem,
     NotFound,
     Page,
     QueryParams,
@@ -33,7 +34,7 @@ from nexus.web import (
 )
 from services.surveillance.archive import EventArchive
 from services.surveillance.core import ALERT_TYPES, AlertType, Severity, ThresholdError
-from services.surveillance.core.normalise import Ev, normalise
+from services.surveillance.core.normalise import Ev, InputError, decode_audit_line, normalise
 from services.surveillance.core.replay import PAD_NS, REBUILD_NS, replay_window
 from services.surveillance.scans import ScanJobs, ScanView
 from services.surveillance.service import SurveillanceService
@@ -416,6 +417,66 @@ class ScansResource:
         resp.media = view
 
 
+#: Largest audit-trail upload (bytes) a REST scan takes; larger files go through the CLI.
+MAX_AUDIT_BYTES = 64 << 20
+MAX_REPORTED_LINES = 1_000
+
+
+class BadLine(msgspec.Struct, kw_only=True):
+    """An audit line that could not be read (1-based line number)."""
+
+    line: int
+    error: str
+
+
+class AuditScanView(msgspec.Struct, kw_only=True):
+    """A started audit-file scan: the job, the lines read and the lines that were not."""
+
+    scan: ScanView
+    lines: int
+    bad_lines: int
+    errors: list[BadLine]
+
+
+class AuditScansResource:
+    """``/scans/audit``: scan an uploaded audit-trail export (JSON lines, the CLI's format)."""
+
+    def __init__(self, jobs: ScanJobs) -> None:
+        self._jobs = jobs
+
+    @endpoint(roles=READERS, response=AuditScanView, status=202, tags=["scans"])
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        """Start a scan of the JSON lines in the body (``application/x-ndjson``); a bad line
+        is reported with its number and the scan goes on. Owners are the ``/accounts`` links."""
+        content_type = (req.content_type or "").split(";", 1)[0].strip().lower()
+        if content_type not in ("application/x-ndjson", "application/jsonl", "text/plain"):
+            raise HTTPProblem(415, "send the audit trail as application/x-ndjson")
+        data = await req.stream.read(MAX_AUDIT_BYTES + 1)
+        if len(data) > MAX_AUDIT_BYTES:
+            raise HTTPProblem(413, f"body exceeds {MAX_AUDIT_BYTES} bytes; use the CLI")
+        records: list[Any] = []
+        errors: list[BadLine] = []
+        lines = 0
+        bad = 0
+        for number, line in enumerate(data.splitlines(), start=1):
+            if not line.strip():
+                continue
+            lines += 1
+            try:
+                records.append(decode_audit_line(line))
+            except InputError as exc:
+                bad += 1
+                if len(errors) < MAX_REPORTED_LINES:
+                    errors.append(BadLine(line=number, error=str(exc)))
+        if not records:
+            raise invalid("$", "the body holds no readable audit line")
+        subject = principal_of(req).subject
+        view, _ = await self._jobs.start_records(f"scan-{uuid.uuid4().hex[:20]}", records, subject)
+        resp.status = falcon.HTTP_202
+        resp.set_header("Location", f"/scans/{view.scan_id}")
+        resp.media = AuditScanView(scan=view, lines=lines, bad_lines=bad, errors=errors)
+
+
 class ScanResource:
     """``/scans/{scan_id}``: progress (GET) and cancellation (DELETE)."""
 
@@ -502,6 +563,7 @@ def routes(
         ("/thresholds", ThresholdsListResource(service)),
         ("/thresholds/{detector}", ThresholdsResource(service, thresholds)),
         ("/scans", ScansResource(jobs)),
+        ("/scans/audit", AuditScansResource(jobs)),
         ("/scans/{scan_id}", ScanResource(jobs)),
         ("/scans/{scan_id}/alerts", ScanAlertsResource(jobs)),
     ]

@@ -72,6 +72,10 @@ class CountingSource:
         self._archive = archive
         self.scanned = 0
 
+    async def count(self, start_ns: int, end_ns: int, symbols: Sequence[str] | None) -> int:
+        """Events the scan will read."""
+        return await self._archive.count(start_ns, end_ns, symbols)
+
     async def read(
         self, start_ns: int, end_ns: int, symbols: Sequence[str] | None = None
     ) -> AsyncIterator[list[Any]]:
@@ -79,6 +83,29 @@ class CountingSource:
         async for chunk in self._archive.read(start_ns, end_ns, symbols):
             self.scanned += len(chunk)
             yield chunk
+
+
+class RecordsSource(CountingSource):
+    """Uploaded audit-trail records (already validated, in file order) as an event source."""
+
+    def __init__(self, records: Sequence[Any], chunk: int = 4_096) -> None:
+        self._records = records
+        self._chunk = chunk
+        self.scanned = 0
+
+    async def count(self, start_ns: int, end_ns: int, symbols: Sequence[str] | None) -> int:
+        """Every uploaded record is scanned."""
+        return len(self._records)
+
+    async def read(
+        self, start_ns: int, end_ns: int, symbols: Sequence[str] | None = None
+    ) -> AsyncIterator[list[Any]]:
+        """The records in chunks (the whole upload: its range is the file's)."""
+        for i in range(0, len(self._records), self._chunk):
+            chunk = list(self._records[i : i + self._chunk])
+            self.scanned += len(chunk)
+            yield chunk
+            await asyncio.sleep(0)  # let progress and cancellation in between chunks
 
 
 EngineFactory = Callable[[CountingSource], SurveillanceEngine]
@@ -108,11 +135,46 @@ class ScanJobs:
         users: Sequence[str] | None,
         requested_by: str,
     ) -> tuple[ScanView, bool]:
-        """Record and start a job; an existing ``scan_id`` is returned as it is."""
+        """Record and start a scan of the archive; an existing ``scan_id`` is returned as it is."""
+        return await self._start(
+            scan_id,
+            CountingSource(self._archive),
+            start_ns,
+            end_ns,
+            symbols,
+            users,
+            requested_by,
+        )
+
+    async def start_records(
+        self, scan_id: str, records: Sequence[Any], requested_by: str
+    ) -> tuple[ScanView, bool]:
+        """Record and start a scan of uploaded audit-trail records (time range: theirs)."""
+        times = [r.ts_ns for r in records]
+        return await self._start(
+            scan_id,
+            RecordsSource(records),
+            min(times),
+            max(times) + 1,
+            None,
+            None,
+            requested_by,
+        )
+
+    async def _start(
+        self,
+        scan_id: str,
+        source: CountingSource,
+        start_ns: int,
+        end_ns: int,
+        symbols: Sequence[str] | None,
+        users: Sequence[str] | None,
+        requested_by: str,
+    ) -> tuple[ScanView, bool]:
         created = await self._store.create(scan_id, start_ns, end_ns, symbols, users, requested_by)
         if created:
             self._tasks[scan_id] = asyncio.create_task(
-                self._run(scan_id, start_ns, end_ns, symbols, users), name=scan_id
+                self._run(scan_id, source, start_ns, end_ns, symbols, users), name=scan_id
             )
         return await self.view(scan_id), created
 
@@ -154,15 +216,15 @@ class ScanJobs:
     async def _run(
         self,
         scan_id: str,
+        source: CountingSource,
         start_ns: int,
         end_ns: int,
         symbols: Sequence[str] | None,
         users: Sequence[str] | None,
     ) -> None:
-        source = CountingSource(self._archive)
         reporter: asyncio.Task[None] | None = None
         try:
-            total = await self._archive.count(start_ns, end_ns, symbols)
+            total = await source.count(start_ns, end_ns, symbols)
             await self._store.progress(scan_id, total, 0)
             reporter = asyncio.create_task(self._report(scan_id, total, source))
             engine = self._engine_for(source)

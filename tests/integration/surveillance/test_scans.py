@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -157,3 +158,60 @@ async def test_ops_endpoints_answer(surveillance: Running) -> None:
 
 async def _has(lines: list[str], text: str) -> bool:
     return text in lines
+
+
+async def test_an_uploaded_audit_trail_is_scanned_and_its_bad_lines_reported(
+    surveillance: Running, unique_name: Callable[[str], str]
+) -> None:
+    user, symbol = unique_name("u"), unique_name("S").upper()
+    lines = [
+        json.dumps(
+            {
+                "kind": "trade",
+                "ts_ns": T0 + i,
+                "trade_id": f"{symbol}-a{i}",
+                "symbol": symbol,
+                "price": "100.25",
+                "quantity": "10",
+                "buy_order_id": f"b{i}",
+                "sell_order_id": f"s{i}",
+                "buy_user_id": user,
+                "sell_user_id": user,
+                "buy_account_id": f"{user}-acc",
+                "sell_account_id": f"{user}-acc",
+                "aggressor_side": "BUY",
+            }
+        )
+        for i in range(3)
+    ]
+    lines.insert(1, '{"kind": "trade", "ts_ns": "soon"}')
+    http, auth = surveillance.http, surveillance.headers
+    resp = await http.post(
+        "/scans/audit",
+        content="\n".join(lines).encode(),
+        headers={**auth, "Content-Type": "application/x-ndjson"},
+    )
+    assert resp.status_code == 202, resp.text
+    body = resp.json()
+    assert (body["lines"], body["bad_lines"]) == (4, 1)
+    assert body["errors"][0]["line"] == 2
+    scan_id = body["scan"]["scan_id"]
+    state: dict[str, Any] = {}
+
+    async def done() -> bool:
+        state.update((await http.get(f"/scans/{scan_id}", headers=auth)).json())
+        return bool(state["status"] == "COMPLETED")
+
+    await eventually(done)
+    assert (state["events_total"], state["events_scanned"], state["alerts_found"]) == (3, 3, 1)
+    found = (await http.get(f"/scans/{scan_id}/alerts", headers=auth)).json()["items"]
+    assert found[0]["severity"] == "CRITICAL"
+    assert found[0]["trade_ids"] == [f"{symbol}-a{i}" for i in range(3)]
+    assert await surveillance.alerts(symbol=symbol) == []  # a scan never touches live alerts
+
+    wrong_type = await http.post("/scans/audit", json={"lines": []}, headers=auth)
+    assert wrong_type.status_code == 415
+    nothing = await http.post(
+        "/scans/audit", content=b"{}\n", headers={**auth, "Content-Type": "application/x-ndjson"}
+    )
+    assert nothing.status_code == 422
