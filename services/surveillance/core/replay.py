@@ -94,9 +94,24 @@ def replay_window(
         if order.remaining <= 0:
             del resting[order_id]
 
+    pending: int | None = None  # the event time whose book is not recorded yet
+
+    def record(ts: int) -> None:
+        # once per event time: an incoming order and the trades it makes share their time
+        nonlocal last, at_open
+        now = (max(bids.qty, default=None), min(asks.qty, default=None))
+        if ts < lo:
+            at_open = now
+        elif now != last:
+            bbo.append([ts, *(None if p is None else _px(p) for p in now)])
+        last = now
+
     for ev in events:
         if ev.ts > hi:
             break
+        if pending is not None and ev.ts != pending:
+            record(pending)
+        pending = ev.ts
         if ev.kind == NEW:
             if ev.price > 0 and ev.remaining > 0:
                 resting[ev.order_id] = _Resting(ev.side, ev.price, ev.remaining)
@@ -129,18 +144,8 @@ def replay_window(
                     drawn[oid].outcome = "filled"
             if ev.ts >= lo:
                 trades.append([ev.ts, _px(ev.price), _px(ev.quantity)])
-        now = (max(bids.qty, default=None), min(asks.qty, default=None))
-        if ev.ts < lo:
-            at_open = now
-        elif now != last:
-            bbo.append(
-                [
-                    ev.ts,
-                    None if now[0] is None else _px(now[0]),
-                    None if now[1] is None else _px(now[1]),
-                ]
-            )
-        last = now
+    if pending is not None:
+        record(pending)
     # the book as it stood when the window opened
     bbo.insert(0, [lo, *(None if p is None else _px(p) for p in at_open)])
     orders = [
