@@ -43,6 +43,10 @@ class RuntimeNotStarted(NexusError, RuntimeError):
     """A resource was used before the service started."""
 
 
+class ServiceNotReady(NexusError, RuntimeError):
+    """A readiness check failed (its message says which part is down)."""
+
+
 class ServiceRuntime:
     """Database pool, bus, producer, consumers and background tasks of one service."""
 
@@ -162,13 +166,20 @@ class ServiceRuntime:
         await self.bus.close()
 
     async def ready(self) -> bool:
-        """Readiness: the database answers (when the service has one) and every consumer runs
-        (a runner being restarted after a crash, or stopped for good, is not ready)."""
+        """Readiness: the database answers (when the service has one) and every consumer runs.
+
+        Raises :class:`ServiceNotReady` naming a consumer that is down (being restarted after
+        a crash, or stopped for good): readiness checks fail by raising.
+        """
         if self._pool is not None:
             await self._pool.fetchval("SELECT 1")
-        return all(not task.done() for task in self._runner_tasks) and all(
-            runner.running for runner in self.runners
-        )
+        for runner, task in zip(self.runners, self._runner_tasks, strict=False):
+            if task.done() or not runner.running:
+                raise ServiceNotReady(
+                    f"consumer {runner.group_id} is not running"
+                    + (f" ({runner.stats.last_error})" if runner.stats.last_error else "")
+                )
+        return True
 
     async def consumer_lag(self) -> int:
         """Records behind the end of the assigned partitions, over all consumers."""

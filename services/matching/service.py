@@ -274,12 +274,16 @@ class MatchingService:
             log.error("shutdown with unpublished engine events", extra={"n": self.outbox.backlog})
 
     async def ready(self) -> bool:
-        """Readiness: a session is open, the broker acknowledges and every halt is known."""
-        return (
-            self._engine is not None
-            and not self.outbox.failing
-            and self.halts_unavailable() is None
-        )
+        """Readiness: a session is open, the broker acknowledges and every halt is known.
+
+        Raises :class:`ServiceUnavailable` with the reason otherwise (checks fail by raising).
+        """
+        if self._engine is None:
+            raise ServiceUnavailable("the matching engine is starting")
+        if self.outbox.failing:
+            raise ServiceUnavailable("the event broker is not acknowledging")
+        self._check_halts_known()
+        return True
 
     @property
     def engine(self) -> MatchingEngine:
