@@ -178,8 +178,14 @@ async def test_a_venue_killed_mid_order_leaves_exact_quantities(
     routing_stack: RoutingStack,
 ) -> None:
     venue = routing_stack.venues["FOXTROT"]
-    task = asyncio.create_task(execute(routing_stack, "u-kill", "RT4", "BUY", "9000", "60.10"))
-    await asyncio.sleep(0.15)  # the children are out; FOXTROT answers after 400 ms
+    adapter = routing_stack.built.directory.venues["FOXTROT"]
+    order_id = oid("K")
+    task = asyncio.create_task(
+        execute(routing_stack, "u-kill", "RT4", "BUY", "9000", "60.10", order_id=order_id)
+    )
+    async with asyncio.timeout(10):  # the child is out; FOXTROT answers only after 400 ms
+        while adapter.report_of(f"{order_id}:r0:FOXTROT") is None:
+            await asyncio.sleep(0.005)
     venue.kill()
     _, body = await task
     order = await routing_stack.stored(body["order_id"])
