@@ -130,9 +130,24 @@ def _load_in_child(
 # --- the benchmark (pytest) ---------------------------------------------------------------------
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], *, readyz: bool = False) -> None:
     host, port, _ = parse_url(url)
     wait_ready(host, port, proc)
+    if readyz:  # matching takes orders only once it loaded the halts in force from risk
+        import time
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.05)
+        raise SystemExit(f"{url} not ready within 60 s")
 
 
 def _orders_on_broker(bootstrap: str, prefix: str, expected: int) -> int:
@@ -162,7 +177,7 @@ def measure(stack: Any, *, connections: int, duration: float, warmup: float) -> 
     from nexus.config import load_settings
     from nexus.web import Authenticator
 
-    port = free_port()
+    port, risk_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -170,9 +185,18 @@ def measure(stack: Any, *, connections: int, duration: float, warmup: float) -> 
         "NEXUS_PG_DSN": stack.pg_dsn,
         "NEXUS_REDIS_URL": stack.redis_url,
         "NEXUS_MATCHING_PORT": str(port),
+        "NEXUS_RISK_PORT": str(risk_port),
         "NEXUS_LOG_LEVEL": "WARNING",
     }
     token = Authenticator(load_settings({})).issue_token("bench-router", ["service"])
+    # matching refuses orders until it has loaded the halts in force from the risk service
+    risk = subprocess.Popen(
+        [sys.executable, "-m", "services.risk.main"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     server = subprocess.Popen(
         [sys.executable, "-m", "services.matching.main"],
         cwd=ROOT,
@@ -181,7 +205,7 @@ def measure(stack: Any, *, connections: int, duration: float, warmup: float) -> 
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_ready(url, server)
+        _wait_ready(url, server, readyz=True)
         if warmup > 0:
             _load_in_child(url, token, connections, warmup, MAX_REQUESTS, "warm")
         prefix = f"bench{uuid.uuid4().hex[:8]}"
@@ -189,6 +213,8 @@ def measure(stack: Any, *, connections: int, duration: float, warmup: float) -> 
     finally:
         server.terminate()
         server.wait(30)
+        risk.terminate()
+        risk.wait(30)
     acknowledged = result["requests"] - result["errors"]
     result["orders_on_broker"] = _orders_on_broker(stack.kafka_bootstrap, prefix, acknowledged)
     return {"connections": connections, **result}
