@@ -44,6 +44,8 @@ from .validation import (
 from .var import checked_variance, normal_var_from_volatility
 
 PSD_TOLERANCE = 1e-12
+_FLOAT64 = np.dtype(np.float64)
+_UNIT_STRIDE = (8,)
 RISKMETRICS_LAMBDA = 0.94
 
 
@@ -261,6 +263,7 @@ class IncrementalCovariance:
         n_assets = check_int(n_assets, "n_assets", 1)
         ddof = check_int(ddof, "ddof", 0, 1)
         self.n_assets = n_assets
+        self._shape = (n_assets,)
         self.ddof = ddof
         self.count = 0
         self._mean = np.zeros(n_assets)
@@ -313,9 +316,9 @@ class IncrementalCovariance:
         w = exposures
         if not (
             type(w) is np.ndarray
-            and w.dtype == np.float64
-            and w.shape == (self.n_assets,)
-            and w.flags.c_contiguous
+            and w.dtype is _FLOAT64
+            and w.shape == self._shape
+            and w.strides == _UNIT_STRIDE
         ):
             w = as_vector(exposures, "exposures", length=self.n_assets)
         m2_var, _ = kernels.quadratic_form_kernel(self._m2, w)

@@ -320,8 +320,31 @@ def normal_var_from_volatility(
 
 
 def normal_estimate(sigma: float, c: float, h: int, n: int) -> VaREstimate:
-    """Normal VaR/ES (zero drift) of validated inputs: the hot path of the incremental VaR."""
-    return _parametric_estimate(0.0, sigma, c, h, n, False, None, None)
+    """Normal VaR/ES (zero drift) of validated inputs: the hot path of the incremental VaR.
+
+    The figures of :func:`_parametric_estimate` without drift or moments, in fewer steps:
+    ``SE = q sd / sqrt(2 (n - 1))`` for ``q`` the VaR and ES multipliers.
+    """
+    z, tail = normal_constants(c)
+    sd = sigma * math.sqrt(h)
+    unit = sd / math.sqrt(2.0 * (n - 1))
+    var = z * sd
+    se_var = z * unit
+    return VaREstimate(
+        method=VaRMethod.PARAMETRIC_NORMAL,
+        confidence=c,
+        horizon_days=h,
+        var=var,
+        expected_shortfall=tail * sd,
+        var_standard_error=se_var,
+        es_standard_error=tail * unit,
+        var_ci_lower=var - Z_CI * se_var,
+        var_ci_upper=var + Z_CI * se_var,
+        n_observations=n,
+        quantile_rule="normal quantile",
+        uncertainty_method="delta method, normal 95% CI",
+        estimator="covariance as given",
+    )
 
 
 def _parametric_estimate(
