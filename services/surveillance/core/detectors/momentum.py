@@ -22,13 +22,20 @@ from services.surveillance.core.book import OrderState
 from services.surveillance.core.detectors.base import Finding, PatternDetector, register_detector
 from services.surveillance.core.normalise import BUY, Ev
 from services.surveillance.core.state import SymbolState
-from services.surveillance.core.stats import chance_within, evidence_score, gaussian_tail
+from services.surveillance.core.stats import (
+    DecayedRates,
+    chance_within,
+    evidence_score,
+    gaussian_tail,
+)
 from services.surveillance.core.types import MomentumIgnitionThresholds
 
 MS: Final = 1_000_000
 SCALE: Final = 1e9
 VOL_WINDOW: Final = 512
 MIN_VOL_SAMPLES: Final = 30
+AGG_TAU_S: Final = 300.0
+MIN_CROWD: Final = 50
 
 
 class Burst:
@@ -37,6 +44,7 @@ class Burst:
     __slots__ = (
         "account",
         "agg_total",
+        "base_share",
         "cum_start",
         "end_mid",
         "executed",
@@ -78,12 +86,13 @@ class Burst:
         self.rev_trade_ids: list[str] = []
         self.first_rev_ts = 0
         self.rev_rate = rev_rate
+        self.base_share = 1.0
 
 
 class MomentumState:
     """Per-symbol: mid volatility samples, aggressive volume by side, open bursts by user."""
 
-    __slots__ = ("bucket", "bucket_mid", "bursts", "changes", "cum_agg", "watched")
+    __slots__ = ("agg_rate", "bucket", "bucket_mid", "bursts", "changes", "cum_agg", "watched")
 
     def __init__(self) -> None:
         self.bucket = -1
@@ -92,6 +101,7 @@ class MomentumState:
         self.cum_agg = {BUY: 0, -BUY: 0}
         self.bursts: dict[str, Burst] = {}
         self.watched: dict[str, list[Burst]] = {}
+        self.agg_rate = DecayedRates(AGG_TAU_S)
 
     def sigma(self) -> float:
         """RMS mid change per horizon (raw), 0.0 until enough samples."""
@@ -140,6 +150,9 @@ class MomentumIgnitionDetector(PatternDetector):
         if not order.aggressive:
             return
         b = st.bursts.get(order.user_id)
+        base_share = self._base_share(st, order.owner_id, ev.ts)
+        st.agg_rate.add(order.owner_id, ev.ts)
+        st.agg_rate.add("*", ev.ts)
         if (
             b is None
             or b.side != order.side
@@ -152,11 +165,20 @@ class MomentumIgnitionDetector(PatternDetector):
                 sym.order_rate.rate((order.owner_id, -order.side), ev.ts),
             )
             b = Burst(order, ref, st.cum_agg[order.side], rate)
+            b.base_share = base_share
             st.bursts[order.user_id] = b
             st.watched.setdefault(order.user_id, []).append(b)
         b.last_ts = ev.ts
         b.orders += 1
         b.order_ids.append(order.order_id)
+
+    @staticmethod
+    def _base_share(st: MomentumState, owner: str, ts: int) -> float:
+        """The owner's usual share of the symbol's aggressive orders (floored at one owner in
+        a crowd of MIN_CROWD), read before the burst."""
+        total = st.agg_rate.rate("*", ts)
+        mine = st.agg_rate.rate(owner, ts) / total if total > 0 else 0.0
+        return max(1.0 / MIN_CROWD, mine)
 
     def _reversal_order(
         self, ev: Ev, sym: SymbolState, st: MomentumState, order: OrderState
@@ -233,7 +255,10 @@ class MomentumIgnitionDetector(PatternDetector):
         delay_s = max(0.001, (b.first_rev_ts - b.last_ts) / 1e9)
         p_move = gaussian_tail(z)
         p_rev = chance_within(b.rev_rate, delay_s)
-        p = p_move * p_rev
+        # Dominating the aggressive flow is itself unusual for someone who normally sends a
+        # small share of it.
+        p_share = min(1.0, b.base_share / share) if share > 0 else 1.0
+        p = p_move * p_rev * p_share
         score = evidence_score(p)
         side = "buy" if b.side == BUY else "sell"
         opp = "sell" if b.side == BUY else "buy"
@@ -269,6 +294,8 @@ class MomentumIgnitionDetector(PatternDetector):
                 "delay_ms": round(delay_s * 1000, 3),
             },
             "p_move": p_move,
+            "p_share": p_share,
+            "usual_share_of_aggressive_orders": round(b.base_share, 5),
             "p_reversal": p_rev,
             "p_chance": p,
         }

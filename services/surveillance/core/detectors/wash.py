@@ -169,10 +169,9 @@ class WashTradingDetector(PatternDetector):
                 and maker is not None
                 and aggressor.quantity == ev.quantity
                 and maker.remaining <= 0
-                and maker.filled == ev.quantity
             ):
-                # Arranged: the aggressor asked for exactly the resting order's quantity and
-                # the two traded with each other and nobody else.
+                # Arranged: the aggressor asked for exactly what the linked resting order had
+                # left, and the two traded with each other and nobody else.
                 ep.exclusive += 1
                 p_cross *= equal_fraction(sym.sizes.sorted_window(), ev.quantity)
             ep.size_tails.append(p_cross)
