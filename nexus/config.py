@@ -13,6 +13,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from nexus.errors import ConfigError
 
+#: The published development secret: anyone can mint tokens with it (``admin`` included), so it
+#: is accepted only in the embedded development mode (:func:`is_local_development`).
+DEV_JWT_SECRET = "nexus-dev-secret-change-me-32-bytes!"
+#: Secrets known from this repository's history and docs, refused like the development one.
+PUBLISHED_SECRETS = frozenset({DEV_JWT_SECRET, "change-me-in-production-32-bytes!!"})
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
 #: Every service of the system and its default HTTP port on loopback.
 SERVICE_PORTS: dict[str, int] = {
     "matching": 8101,
@@ -60,7 +67,7 @@ class Settings:
     pg_dsn: str | None = None
     redis_url: str | None = None
     consul_addr: str | None = None
-    jwt_secret: str = "nexus-dev-secret-change-me-32-bytes!"
+    jwt_secret: str = DEV_JWT_SECRET
     api_keys: tuple[ApiKey, ...] = ()
     host: str = "127.0.0.1"
     advertise_host: str = "127.0.0.1"
@@ -103,6 +110,50 @@ class Settings:
         )
 
 
+def _is_loopback(host: str | None) -> bool:
+    return host is None or host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _host_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url if "://" in url else f"tcp://{url.split(',')[0]}")
+    return parts.hostname or None  # a Unix-socket DSN (no host) is local
+
+
+def is_local_development(settings: Settings) -> bool:
+    """The embedded development mode: the service listens and reaches everything on loopback.
+
+    That is what ``make run``/``nexus up`` and the tests do; a stack reachable from other hosts
+    (``NEXUS_HOST=0.0.0.0``, brokers or databases elsewhere, Consul) is not.
+    """
+    return (
+        _is_loopback(settings.host)
+        and settings.consul_addr is None
+        and all(
+            _is_loopback(_host_of(url))
+            for url in (
+                settings.kafka_bootstrap,
+                settings.pg_dsn,
+                settings.redis_url,
+                *settings.service_pg_dsns.values(),
+            )
+        )
+    )
+
+
+def check_jwt_secret(settings: Settings) -> None:
+    """Refuse a published JWT secret outside :func:`is_local_development` (:class:`ConfigError`)."""
+    if settings.jwt_secret in PUBLISHED_SECRETS and not is_local_development(settings):
+        raise ConfigError(
+            "NEXUS_JWT_SECRET is unset or a published default: anyone could mint admin tokens. "
+            "Set it to a secret of your own (e.g. `openssl rand -hex 32`); the default is "
+            "accepted only when the service and its infrastructure are on loopback"
+        )
+    if not settings.jwt_secret:
+        raise ConfigError("NEXUS_JWT_SECRET must not be empty")
+
+
 def with_database(dsn: str, database: str) -> str:
     """``dsn`` pointing at ``database`` instead of its own."""
     parts = urlsplit(dsn)
@@ -142,8 +193,18 @@ def _port(name: str, text: str) -> int:
     return port
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build :class:`Settings` from ``env`` (default: the process environment)."""
+def load_settings(
+    env: Mapping[str, str] | None = None, *, check_secret: bool | None = None
+) -> Settings:
+    """Build :class:`Settings` from ``env`` (default: the process environment).
+
+    Read from the process environment (what every service's ``main`` does), a published JWT
+    secret outside the embedded development mode raises :class:`ConfigError`
+    (:func:`check_jwt_secret`), so no service starts with it on a reachable stack;
+    ``check_secret`` overrides that choice (an explicit ``env`` is not checked by default).
+    """
+    if check_secret is None:
+        check_secret = env is None
     env = os.environ if env is None else env
     ports = dict(SERVICE_PORTS)
     pg_dsns: dict[str, str] = {}
@@ -155,7 +216,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if env.get(dsn_var):
             pg_dsns[service] = env[dsn_var]
     defaults = Settings()
-    return Settings(
+    settings = Settings(
         kafka_bootstrap=env.get("NEXUS_KAFKA_BOOTSTRAP") or None,
         pg_dsn=env.get("NEXUS_PG_DSN") or None,
         redis_url=env.get("NEXUS_REDIS_URL") or None,
@@ -170,3 +231,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=(env.get("NEXUS_LOG_LEVEL") or defaults.log_level).upper(),
         data_dir=env.get("NEXUS_DATA_DIR") or defaults.data_dir,
     )
+    if check_secret:
+        check_jwt_secret(settings)
+    return settings

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from nexus.config import SERVICE_PORTS, ConfigError, load_settings, with_database
+from nexus.config import (
+    DEV_JWT_SECRET,
+    SERVICE_PORTS,
+    ConfigError,
+    load_settings,
+    with_database,
+)
 
 
 def test_empty_environment_means_embedded_infrastructure_and_default_ports() -> None:
@@ -76,3 +82,50 @@ def test_with_infra_fills_only_missing_urls() -> None:
         "postgresql://p/q",
         "redis://r",
     )
+
+
+# -- the development JWT secret (issue 18.2) ---------------------------------------------------
+def test_default_secret_is_refused_when_the_service_listens_beyond_loopback() -> None:
+    with pytest.raises(ConfigError, match="NEXUS_JWT_SECRET"):
+        load_settings({"NEXUS_HOST": "0.0.0.0"}, check_secret=True)
+
+
+def test_default_secret_is_refused_with_infrastructure_on_other_hosts() -> None:
+    for env in (
+        {"NEXUS_KAFKA_BOOTSTRAP": "kafka:9092"},
+        {"NEXUS_PG_DSN": "postgresql://nexus:nexus@postgres:5432/nexus"},
+        {"NEXUS_REDIS_URL": "redis://redis:6379/0"},
+        {"CONSUL_HTTP_ADDR": "http://consul:8500"},
+    ):
+        with pytest.raises(ConfigError):
+            load_settings(env, check_secret=True)
+
+
+def test_the_compose_files_old_default_is_refused_too() -> None:
+    env = {"NEXUS_HOST": "0.0.0.0", "NEXUS_JWT_SECRET": "change-me-in-production-32-bytes!!"}
+    with pytest.raises(ConfigError):
+        load_settings(env, check_secret=True)
+
+
+def test_own_secret_starts_anywhere_and_default_starts_on_loopback() -> None:
+    own = load_settings(
+        {"NEXUS_HOST": "0.0.0.0", "NEXUS_JWT_SECRET": "s3cr3t-of-our-own-0123456789abcdef"},
+        check_secret=True,
+    )
+    assert own.jwt_secret.startswith("s3cr3t")
+    local = load_settings(
+        {
+            "NEXUS_KAFKA_BOOTSTRAP": "127.0.0.1:9092",
+            "NEXUS_PG_DSN": "postgresql://postgres:@/postgres?host=/tmp/pg",
+            "NEXUS_REDIS_URL": "redis://localhost:6379/0",
+        },
+        check_secret=True,
+    )
+    assert local.jwt_secret == DEV_JWT_SECRET
+
+
+def test_process_environment_is_checked_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEXUS_HOST", "0.0.0.0")
+    monkeypatch.delenv("NEXUS_JWT_SECRET", raising=False)
+    with pytest.raises(ConfigError):
+        load_settings()
