@@ -257,3 +257,23 @@ def test_monte_carlo_without_antithetic_and_with_drift() -> None:
 def test_monte_carlo_overflowing_pnl_raises() -> None:
     with pytest.raises(ValidationError):
         montecarlo.monte_carlo_var(np.eye(2) * 1e300, [1e300, 1e300], 0.95, n_paths=1_000, seed=1)
+
+
+@pytest.mark.parametrize("method", ["parametric_normal", "historical"])
+def test_large_returns_matrix_takes_numpy_blas_with_the_same_checks(method: str) -> None:
+    r = np.random.default_rng(13).normal(0.0, 0.01, (400, 700))  # >= LARGE_MATRIX values
+    assert r.size >= var.LARGE_MATRIX
+    w = np.random.default_rng(14).normal(1e4, 5e3, 700)
+    got = var.var_from_returns(r, w, 0.99, 1, method)
+    small = var.var_from_returns(r[:, :300], w[:300], 0.99, 1, method)
+    assert got.var > 0 and small.var > 0
+    w[5] = 0.0
+    r[9, 5] = np.nan
+    with pytest.raises(ValidationError) as err:
+        var.var_from_returns(r, w, 0.99, 1, method)
+    assert err.value.field == "returns"
+    r[9, 5] = 1e300
+    w[5] = 1e300
+    with pytest.raises(ValidationError) as err:
+        var.var_from_returns(r, w, 0.99, 1, method)
+    assert err.value.field == "exposures"
