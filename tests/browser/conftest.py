@@ -25,9 +25,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from nexus.bus import KafkaBus, OutgoingMessage
 from nexus.cli import available_services
 from nexus.config import SERVICE_PORTS, load_settings
 from nexus.infra import Stack, drop_database, ensure_database, free_port, start_stack
+from nexus.sim import EpisodeConfig, SimConfig, simulate
 from nexus.web import Authenticator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +52,7 @@ class RunningStack:
 
     proc: subprocess.Popen[str]
     ports: dict[str, int]
+    bootstrap: str
     lines: list[str] = field(default_factory=list)
 
     def url(self, service: str) -> str:
@@ -110,7 +113,7 @@ def running(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         text=True,
         start_new_session=True,
     )
-    run = RunningStack(proc, ports)
+    run = RunningStack(proc, ports, broker.kafka_bootstrap)
 
     def read() -> None:
         assert proc.stdout is not None
@@ -144,6 +147,66 @@ def running(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
         asyncio.run(drop())
         broker.stop()
+
+
+#: Symbols the live feed does not trade (it trades SIM0000..SIM0007): injected episodes go here.
+INJECTED_SYMBOLS = ("SIM0008", "SIM0009", "SIM0010", "SIM0011")
+
+
+def inject_simulated_episodes(run: RunningStack, http: httpx.Client, seed: int = 11) -> int:
+    """Publish a short simulated, labelled flow with spoofing episodes on symbols the live feed
+    leaves alone, as the matching engine would (``orders.events``, ``trades.executed``), with
+    its account owners registered; the number of events published."""
+    result = simulate(
+        SimConfig(
+            seed=seed,
+            symbols=len(INJECTED_SYMBOLS) + 8,
+            users=60,
+            seconds=8,
+            start_ns=time.time_ns() - 10 * 1_000_000_000,
+            id_prefix=f"web{seed}",
+            spoofing=EpisodeConfig(count=8),
+        )
+    )
+    owners = {acc: u.beneficial_owner for u in result.labels().users for acc in u.accounts}
+    answer = http.put(f"{run.url('surveillance')}/accounts", json={"owners": owners})
+    assert answer.status_code == 200, answer.text
+    wanted = {s.encode() for s in INJECTED_SYMBOLS}
+    messages: list[OutgoingMessage] = []
+
+    def collect(topic: str, key: bytes, payload: bytes) -> None:
+        if key in wanted:
+            messages.append(OutgoingMessage(topic, payload, key))
+
+    result.publish(collect)
+
+    async def send() -> None:
+        producer = KafkaBus(run.bootstrap).producer()
+        try:
+            for i in range(0, len(messages), 5_000):
+                await producer.publish_batch(messages[i : i + 5_000])
+        finally:
+            await producer.close()
+
+    threading_run(send)
+    return len(messages)
+
+
+def threading_run(coro_fn: Callable[[], Any]) -> None:
+    """Run a coroutine on a loop of its own in a thread (Playwright's sync API holds this one)."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coro_fn())
+        except BaseException as exc:  # re-raised in the caller
+            failure.append(exc)
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.conftest import RunningStack, Tab, wait_for
+from tests.browser.conftest import (
+    INJECTED_SYMBOLS,
+    RunningStack,
+    Tab,
+    inject_simulated_episodes,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.browser]
 
@@ -38,10 +44,19 @@ def _holder(http: httpx.Client, run: RunningStack) -> tuple[str, list[dict[str, 
 def test_compliance_opens_a_spoofing_alert_sees_its_replay_and_dismisses_it_with_an_audit_entry(
     tab: Tab, running: RunningStack, admin_http: httpx.Client
 ) -> None:
+    published = inject_simulated_episodes(running, admin_http)
+    assert published > 1_000
     alert = wait_for(
-        lambda: next(iter(_alerts(admin_http, running, type="SPOOFING", status="OPEN")), None),
-        240,
-        "the simulated flow to raise a spoofing alert",
+        lambda: next(
+            (
+                a
+                for a in _alerts(admin_http, running, type="SPOOFING", status="OPEN")
+                if a["symbol"] in INJECTED_SYMBOLS
+            ),
+            None,
+        ),
+        120,
+        "the simulated spoofing episodes to raise an alert",
     )
     started = time.perf_counter()
     tab.sign_in("compliance-officer", "compliance")
@@ -82,8 +97,9 @@ def test_a_trader_sees_their_portfolio_but_not_another_users(
     tab.sign_in(user, "trader")
     tab.goto(f"#/risk/{other}")
     tab.page.wait_for_selector("#risk-positions .error")
-    assert "403" in tab.page.inner_text("#risk-positions")
-    assert "Forbidden" in tab.page.inner_text("#risk-positions")
+    refusal = tab.page.inner_text("#risk-positions")
+    assert "403" in refusal and "own" in refusal, refusal
+    assert tab.page.query_selector("#risk-positions table") is None
     # the only console errors are the browser's own notes of the refused requests
     assert tab.errors and all("403" in e for e in tab.errors), tab.errors
 

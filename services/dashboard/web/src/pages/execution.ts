@@ -1,4 +1,4 @@
-import { api, type Json } from "../api";
+import { api, ApiError, session, type Json } from "../api";
 import { card, clear, errorBox, fmtNs, h, table } from "../dom";
 
 const price = (v: unknown): string => (v === null || v === undefined || v === 0 || v === "0" ? "—" : String(v));
@@ -13,6 +13,31 @@ export function executionPage(app: HTMLElement, symbol: string): () => void {
   const venues = h("div", { id: "venues" });
   const decisions = h("div", { id: "decisions" });
   const reports = h("div", { id: "reports" });
+  const reportMessage = h("div", {});
+  // a report is fetched with the bearer token, then handed to the browser as a file
+  const download = (path: string, filename: string, text: string): HTMLElement =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: "link",
+        onclick: async () => {
+          try {
+            const s = session();
+            const resp = await fetch(`/api/routing${path}`, { headers: s ? { authorization: `Bearer ${s.token}` } : {} });
+            if (!resp.ok) throw new ApiError(resp.status, await resp.json().catch(() => null));
+            const url = URL.createObjectURL(await resp.blob());
+            const a = h("a", { href: url, download: filename }) as HTMLAnchorElement;
+            a.click();
+            URL.revokeObjectURL(url);
+            reportMessage.replaceChildren();
+          } catch (e) {
+            reportMessage.replaceChildren(errorBox(e));
+          }
+        },
+      },
+      text,
+    );
   app.replaceChildren(
     h("h1", {}, "Execution · ", sym),
     card("NBBO and venue books", nbbo),
@@ -65,12 +90,16 @@ export function executionPage(app: HTMLElement, symbol: string): () => void {
     } catch (e) {
       clear(decisions, errorBox(e));
     }
-    try {
-      await api("routing", "/reports/606");
-      clear(reports, h("a", { href: "/api/routing/reports/606?format=csv", download: "rule606.csv" }, "Rule 606 (CSV)"), " ", h("a", { href: "/api/routing/reports/605?format=csv", download: "rule605.csv" }, "Rule 605 (CSV)"));
-    } catch (e) {
-      clear(reports, h("p", { class: "muted" }, "The routing service offers no 606/605 reports yet."));
-    }
+    const now = new Date();
+    const quarter = `${now.getUTCFullYear()}Q${Math.floor(now.getUTCMonth() / 3) + 1}`;
+    const month = now.toISOString().slice(0, 7);
+    clear(
+      reports,
+      download(`/reports/606?quarter=${quarter}&format=csv`, `rule606-${quarter}.csv`, `Rule 606 routing report, ${quarter} (CSV)`),
+      " ",
+      download(`/reports/605?month=${month}&format=csv`, `rule605-${month}.csv`, `Rule 605 execution quality, ${month} (CSV)`),
+      reportMessage,
+    );
   };
   void loadNbbo();
   void loadRest();
