@@ -150,8 +150,10 @@ def valid_value(doc: dict[str, Any], schema: dict[str, Any], draw: Any) -> Any:
     return None
 
 
-def hostile_values(doc: dict[str, Any], schema: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Values this field must refuse, each with a label."""
+def hostile_values(
+    doc: dict[str, Any], schema: dict[str, Any], draw: Any = None
+) -> list[tuple[str, Any]]:
+    """Values this field must refuse, each with a label (nested fields of objects included)."""
     schema = resolve(doc, schema)
     kind = schema.get("type")
     common: list[tuple[str, Any]] = [("NUL", "a\x00b"), ("control", "x\x1by"), ("DEL", "x\x7f")]
@@ -202,9 +204,18 @@ def hostile_values(doc: dict[str, Any], schema: dict[str, Any]) -> list[tuple[st
             ("type swap", "not-a-list"),
             *[
                 (f"item {label}", [v])
-                for label, v in hostile_values(doc, schema.get("items", {}))[:4]
+                for label, v in hostile_values(doc, schema.get("items", {}), draw)
+                if label == "type swap" or not label.startswith("item")
             ],
         ]
+    if (kind == "object" or "properties" in schema) and draw is not None:
+        out: list[tuple[str, Any]] = [("type swap", "not-an-object")]
+        for prop, sub in schema.get("properties", {}).items():
+            for label, v in hostile_values(doc, sub, None):
+                item = valid_value(doc, schema, draw)
+                item[prop] = v
+                out.append((f"{prop} {label}", item))
+        return out
     if kind == "object" or "properties" in schema:
         return [("type swap", "not-an-object")]
     return common
@@ -273,7 +284,7 @@ def test_hostile_value_answers_4xx_problem_naming_the_field(
 ) -> None:
     """Every hostile value of the field, each on a valid baseline request (drawn anew)."""
     doc = DOCS[service]
-    values = hostile_values(doc, schema)
+    values = hostile_values(doc, schema, data.draw)
     if where != "body":  # a path or query value is text: a "number" there is just digits
         values = [
             # URLs stay under client limits
