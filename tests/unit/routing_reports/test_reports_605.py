@@ -170,7 +170,7 @@ def test_csv_and_json_exports() -> None:
     assert {r["part"] for r in rows} == {"detail", "summary"}
     ioc = [r for r in rows if r["part"] == "detail" and r["order_type"] == "marketable_ioc"]
     assert ioc[0]["fill_rate_pct"] == "40.0" and ioc[0]["realized_spread_1s"] != ""
-    stop = [r for r in rows if r["order_type"] == "stop"][0]
+    stop = next(r for r in rows if r["order_type"] == "stop")
     assert stop["avg_effective_spread"] == ""  # NaN -> empty
     data = to_builtins(report)
     assert data["month"] == "2026-12" and data["period_end"] == "2026-12-31"
