@@ -23,10 +23,11 @@ FOR UPDATE
 """
 UPSERT_POSITION = """
 INSERT INTO positions (user_id, symbol, quantity_raw, avg_cost_raw, realized_pnl,
-                       last_trade_id, last_ts_event, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+                       last_trade_id, last_ts_event, cost_basis, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
 ON CONFLICT (user_id, symbol) DO UPDATE SET
     quantity_raw = EXCLUDED.quantity_raw, avg_cost_raw = EXCLUDED.avg_cost_raw,
+    cost_basis = EXCLUDED.cost_basis,
     realized_pnl = EXCLUDED.realized_pnl, last_trade_id = EXCLUDED.last_trade_id,
     last_ts_event = EXCLUDED.last_ts_event, updated_at = now()
 """
@@ -52,7 +53,7 @@ def _position(row: asyncpg.Record) -> Position:
         user_id=row["user_id"],
         symbol=row["symbol"],
         quantity=Fixed.from_raw(row["quantity_raw"]),
-        avg_cost=Fixed.from_raw(row["avg_cost_raw"]),
+        cost_basis=Money.from_decimal(row["cost_basis"]),
         realized_pnl=Money.from_decimal(row["realized_pnl"]),
         last_trade_id=row["last_trade_id"],
         last_ts_event=row["last_ts_event"],
@@ -123,6 +124,7 @@ class PositionStore:
                         p.realized_pnl.to_decimal(),
                         p.last_trade_id,
                         p.last_ts_event,
+                        p.cost_basis.to_decimal(),
                     )
                     for p in (positions[k] for k in sorted(changed))
                 ],

@@ -1,10 +1,15 @@
 """Position accounting over exact fixed-point values.
 
-A position is a signed quantity (long > 0, short < 0) with its average cost per unit and the
-realized P&L so far. A fill in the position's direction grows it at a weighted average cost
-(rounded half-even to 1e-9 per unit); a fill against it realizes ``(price - avg_cost) x
-closed quantity`` (sign flipped for shorts) exactly as :class:`~nexus.money.Money`, and a fill
-larger than the position flips it, opening the remainder at the fill price.
+A position is a signed quantity (long > 0, short < 0), its cost basis and the realized P&L so
+far. The cost basis is exact: the signed sum of the notionals of the fills that opened what is
+held (a long's is positive, a short's negative), as :class:`~nexus.money.Money`; the average
+cost per unit is derived from it (rounded half-even to 1e-9), never the other way round, so
+fills whose notionals add up to 12175 have a cost basis of exactly 12175. A fill in the
+position's direction adds its notional; a fill against it closes a proportional share of the
+cost basis (exact when the whole position closes; otherwise rounded half-even to the money
+scale, and that share leaves the cost basis as it enters the realized P&L, so realized P&L
+minus cost basis always equals the cash paid, exactly); a fill larger than the position flips
+it, opening the remainder at the fill price.
 """
 
 from __future__ import annotations
@@ -48,15 +53,17 @@ class Position:
     user_id: str
     symbol: str
     quantity: Fixed = ZERO
-    avg_cost: Fixed = ZERO
+    cost_basis: Money = NO_MONEY
     realized_pnl: Money = NO_MONEY
     last_trade_id: str | None = None
     last_ts_event: int = 0
 
     @property
-    def cost_basis(self) -> Money:
-        """Signed quantity x average cost."""
-        return self.avg_cost.notional(self.quantity)
+    def avg_cost(self) -> Fixed:
+        """Cost per unit held: |cost basis| / |quantity|, half-even to 1e-9 (0 when flat)."""
+        if self.quantity.raw == 0:
+            return ZERO
+        return abs(self.cost_basis).per_unit(abs(self.quantity), Rounding.HALF_EVEN)
 
 
 def fills_of_trade(trade: Trade) -> tuple[Fill, Fill]:
@@ -98,30 +105,42 @@ def apply_fill(position: Position, fill: Fill) -> Position:
     delta = fill.signed_quantity
     after = held + delta
     if held.raw == 0 or (held.raw > 0) == (delta.raw > 0):
-        # Opening or adding: weighted average cost of what is held.
-        total = position.avg_cost.notional(abs(held)) + fill.price.notional(fill.quantity)
-        avg = total.per_unit(abs(after), Rounding.HALF_EVEN)
+        # Opening or adding: the fill's notional joins the cost basis, exactly.
         return replace(
             position,
             quantity=after,
-            avg_cost=avg,
+            cost_basis=position.cost_basis + fill.price.notional(delta),
             last_trade_id=fill.trade_id,
             last_ts_event=fill.ts_event,
         )
     closed = min(abs(held), fill.quantity)
-    per_unit = fill.price - position.avg_cost if held.raw > 0 else position.avg_cost - fill.price
-    realized = position.realized_pnl + per_unit.notional(closed)
-    if after.raw == 0:
-        avg = ZERO
-    elif (after.raw > 0) == (held.raw > 0):
-        avg = position.avg_cost  # reduced: the rest keeps its cost
+    if closed == abs(held):
+        closed_cost = position.cost_basis
     else:
-        avg = fill.price  # flipped: the remainder opened at this fill's price
+        closed_cost = Money.from_raw(
+            _div_half_even(position.cost_basis.raw * closed.raw, abs(held).raw)
+        )
+    # what closing the share is worth, signed like the position (a short buys back)
+    closing = fill.price.notional(closed if held.raw > 0 else -closed)
+    realized = position.realized_pnl + closing - closed_cost
+    if after.raw == 0 or (after.raw > 0) == (held.raw > 0):
+        basis = position.cost_basis - closed_cost  # reduced: the rest keeps its cost
+    else:
+        basis = fill.price.notional(after)  # flipped: the remainder opened at this fill's price
     return replace(
         position,
         quantity=after,
-        avg_cost=avg,
+        cost_basis=basis,
         realized_pnl=realized,
         last_trade_id=fill.trade_id,
         last_ts_event=fill.ts_event,
     )
+
+
+def _div_half_even(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half to even (``denominator`` > 0)."""
+    quotient, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2):
+        quotient += 1
+    return quotient

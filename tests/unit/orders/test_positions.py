@@ -117,8 +117,22 @@ def test_quantity_and_total_pnl_match_decimal_reference(
         cash -= sign * qty.to_decimal() * price.to_decimal()
     qty_ref = sum((q.to_decimal() * (1 if s == "BUY" else -1) for s, q, _ in trades), Decimal(0))
     assert position.quantity.to_decimal() == qty_ref
-    # Realized P&L minus the cost basis of what is held reconciles with the cash paid, up to
-    # the average-cost rounding: at most half a nano per unit held, at each averaging.
+    # Realized P&L minus the cost basis of what is held is the cash paid, exactly: the cost
+    # basis is a sum of notionals, never an average multiplied back.
     total = position.realized_pnl.to_decimal() - position.cost_basis.to_decimal()
-    traded = sum((q.to_decimal() for _, q, _ in trades), Decimal(0))
-    assert abs(total - cash) <= traded * Decimal("0.5e-9") * len(trades) + Decimal("1e-9")
+    assert total == cash
+
+
+def test_cost_basis_is_the_exact_sum_of_fill_notionals_and_the_average_derives_from_it() -> None:
+    p = run(fill("BUY", "1", "4058.33"), fill("BUY", "1", "4058.33"), fill("BUY", "1", "4058.34"))
+    assert p.cost_basis == Money("12175")  # was 12174.999999999 (rounded average x quantity)
+    assert p.avg_cost == Fixed("4058.333333333")
+
+
+def test_partial_close_takes_a_proportional_share_of_the_cost_basis() -> None:
+    p = run(
+        fill("BUY", "3", "1"), fill("BUY", "3", "2"), fill("BUY", "3", "2"), fill("SELL", "3", "2")
+    )
+    assert p.quantity == Fixed("6")
+    assert p.cost_basis == Money("10")
+    assert p.realized_pnl == Money("1")
