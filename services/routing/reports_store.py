@@ -140,7 +140,8 @@ class ReportsStore:
 
         def col(name: str, dtype: type = np.int64) -> np.ndarray:
             values: np.ndarray = np.asarray([r[name] for r in rows], dtype=dtype)
-            return values[f_ok]
+            kept: np.ndarray = values[f_ok]
+            return kept
 
         fills = Fills.build(
             order=f_rows[f_ok],
