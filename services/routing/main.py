@@ -34,6 +34,9 @@ from services.routing.consumer import catch_up_halts, group_id, halts_consumer, 
 from services.routing.core.market import MarketSource
 from services.routing.core.router import RouterConfig, SmartOrderRouter
 from services.routing.internal import InternalVenue
+from services.routing.reports.render import load_sp500
+from services.routing.reports_api import report_routes
+from services.routing.reports_store import ReportsStore
 from services.routing.service import RoutingService
 from services.routing.store import RoutingStore
 from services.routing.venues import VenueDirectory
@@ -155,7 +158,8 @@ def build(settings: Settings, options: RoutingOptions | None = None) -> RoutingA
 
     app = create_app(
         NAME,
-        routes(service, venues, _order_ids()),
+        routes(service, venues, _order_ids())
+        + report_routes(lambda lo, hi: ReportsStore(runtime.pool).flow(lo, hi), load_sp500()),
         settings,
         readiness={"runtime": runtime.ready},
         on_startup=[runtime.start],
