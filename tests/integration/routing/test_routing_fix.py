@@ -402,3 +402,53 @@ async def test_internalize_first_fills_on_the_internal_venue_inside_the_nbbo(
     assert order["strategy"] == "INTERNALIZE_FIRST"
     nexus = [f for f in order["fills"] if f["venue"] == "NEXUS"]
     assert nexus and nexus[0]["price"] == Q("50.00") and nexus[0]["fee"] == 0
+
+
+async def test_bad_requests_answer_4xx_naming_the_problem(routing_stack: RoutingStack) -> None:
+    order = {"symbol": "RT0", "side": "BUY", "quantity": "100", "price": "50.10"}
+    async with (
+        routing_stack.client("u-bad") as trader,
+        routing_stack.client("router-svc", "service") as svc,
+    ):
+        off_tick = await trader.post(
+            "/orders", json={**order, "price": "50.105", "order_id": oid()}
+        )
+        zero = await trader.post("/route", json={**order, "quantity": "0"})
+        negative = await trader.post("/route", json={**order, "price": "-1"})
+        for_other = await trader.post("/orders", json={**order, "user_id": "someone-else"})
+        unnamed = await svc.post("/route", json=order)
+        named = await svc.post("/route", json={**order, "user_id": "u-bad"})
+        bad_symbol = await trader.get("/nbbo/not-a-symbol")
+        bad_rank = await trader.get("/rankings/RT0", params={"quantity": "0"})
+        route_off_tick = await trader.post("/route", json={**order, "price": "50.105"})
+    assert off_tick.status_code == 422 and "tick" in off_tick.text
+    assert zero.status_code == 422 and negative.status_code == 422
+    assert for_other.status_code == 403 and unnamed.status_code == 422
+    assert named.status_code == 200 and named.json()["user_id"] == "u-bad"
+    assert bad_symbol.status_code == 422 and bad_rank.status_code == 422
+    assert route_off_tick.status_code == 422
+    assert all(
+        r.headers["content-type"].startswith("application/problem+json")
+        for r in (off_tick, zero, for_other, unnamed, bad_symbol)
+    )
+    refused = await routing_stack.stored(_order_id_of(off_tick))
+    assert refused["status"] == "REFUSED" and refused["children"] == []
+
+
+def _order_id_of(answer: object) -> str:
+    import json as _json
+
+    return str(_json.loads(answer.request.content)["order_id"])  # type: ignore[attr-defined]
+
+
+async def test_a_decision_for_a_halted_user_is_refused(routing_stack: RoutingStack) -> None:
+    service = routing_stack.built.service
+    user = oid("halted-route-")
+    service.apply_halts(
+        [Halt(event_id=oid("h"), ts_event=1, scope="USER", target=user, action="HALT", reason="x")]
+    )
+    async with routing_stack.client(user) as http:
+        answer = await http.post(
+            "/route", json={"symbol": "RT0", "side": "BUY", "quantity": "100", "price": "50.10"}
+        )
+    assert answer.status_code == 409 and "halted" in answer.text
