@@ -6,16 +6,24 @@ becomes the module ``nexus._ext.<name>``, so other extensions ``cimport`` it by 
 * ``NEXUS_ANNOTATE=1``  writes Cython's HTML annotation next to each source;
 * ``NEXUS_LINETRACE=1`` compiles with line tracing (coverage of Cython code);
 * ``NEXUS_DEBUG=1``     turns bounds/wraparound checks back on and defines ``NEXUS_DEBUG``.
+
+A wheel ships every extension with its ``.pxd`` contract and ``fixedpoint.h`` beside it (so
+other extensions can ``cimport`` them, include path ``nexus.get_include()``), and leaves out
+the benchmark-only modules (:data:`BENCH_ONLY`), which are built only in place.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
 EXT_DIR = HERE / "ext"
@@ -38,6 +46,38 @@ macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"), ("NEXUS_DEBUG", "1" 
 if linetrace:
     macros.append(("CYTHON_TRACE_NOGIL", "1"))
 
+#: extension modules used only by bench/ (never in a wheel)
+BENCH_ONLY = {"nexus._ext.fixedbench"}
+building_wheel = "bdist_wheel" in sys.argv
+
+
+class build_ext_without_bench(build_ext):
+    """Build the benchmark-only extensions only in place (``make build``), never for a wheel."""
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        if not self.inplace:
+            self.extensions = [e for e in self.extensions if e.name not in BENCH_ONLY]
+
+
+class build_py_with_contracts(build_py):
+    """Copy the Cython contracts (``ext/**/*.pxd``) and C headers beside the built modules."""
+
+    def run(self) -> None:
+        super().run()
+        for src in sorted([*EXT_DIR.rglob("*.pxd"), *EXT_DIR.rglob("*.h")]):
+            rel = src.relative_to(EXT_DIR)
+            if ".".join(rel.with_suffix("").parts) in BENCH_ONLY:
+                continue
+            dest = Path(self.build_lib) / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+        for name in BENCH_ONLY:  # an in-place build's artefacts must not ride along
+            stem = Path(self.build_lib, *name.split("."))
+            for built in stem.parent.glob(stem.name + ".*"):
+                built.unlink()
+
+
 extensions = [
     Extension(
         ".".join(pyx.relative_to(EXT_DIR).with_suffix("").parts),
@@ -47,9 +87,13 @@ extensions = [
         extra_compile_args=["-O3", "-Wno-unused-function", "-Wno-unreachable-code"],
     )
     for pyx in sorted(EXT_DIR.rglob("*.pyx"))
+    if not (
+        building_wheel and ".".join(pyx.relative_to(EXT_DIR).with_suffix("").parts) in BENCH_ONLY
+    )
 ]
 
 setup(
+    cmdclass={"build_py": build_py_with_contracts, "build_ext": build_ext_without_bench},
     ext_modules=cythonize(
         extensions,
         include_path=[str(EXT_DIR)],
