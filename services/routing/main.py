@@ -97,7 +97,12 @@ def build(settings: Settings, options: RoutingOptions | None = None) -> RoutingA
         ),
     )
     service = RoutingService(
-        router, RoutingStore(runtime), runtime, halts=halts, quote_sink=router.on_quote
+        router,
+        RoutingStore(runtime),
+        runtime,
+        halts=halts,
+        quote_sink=router.on_quote,
+        known_venues=lambda: router.venues,
     )
     data_dir = opts.data_dir or Path(settings.data_dir)
     directory = VenueDirectory(

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from typing import Any, Protocol
 
 from nexus.bus import OutgoingMessage
@@ -95,6 +95,7 @@ class RoutingService:
         *,
         halts: HaltBook | None = None,
         quote_sink: Callable[[Quote], object] | None = None,
+        known_venues: Callable[[], Container[str]] | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self.router = router
@@ -102,9 +103,11 @@ class RoutingService:
         self.halts = halts or HaltBook()
         self._publisher = publisher
         self._quote_sink = quote_sink
+        self._known_venues = known_venues
         self._clock = clock_ns
         self._relay_wake = asyncio.Event()
         self.quotes_applied = 0
+        self.quotes_ignored = 0
 
     # -- inputs from the bus ----------------------------------------------------------------------
     def apply_halts(self, events: Iterable[Halt]) -> None:
@@ -113,11 +116,19 @@ class RoutingService:
             self.halts.apply(event)
 
     def apply_quotes(self, quotes: Iterable[Quote]) -> None:
-        """Feed venue quotes into the router's market view."""
+        """Feed venue quotes into the router's market view.
+
+        With ``known_venues``, only quotes of venues the router can reach enter the view: a
+        quote generator's synthetic venues (market data's feed) are not trading centers here.
+        """
         sink = self._quote_sink
         if sink is None:
             return
+        known = self._known_venues() if self._known_venues is not None else None
         for quote in quotes:
+            if known is not None and quote.venue not in known:
+                self.quotes_ignored += 1
+                continue
             sink(quote)
             self.quotes_applied += 1
 
