@@ -14,6 +14,7 @@ from pathlib import Path
 GATES: dict[str, tuple[float, float]] = {
     "services/analytics/": (90.0, 85.0),
     "services/routing/core/": (90.0, 85.0),
+    "services/surveillance/": (85.0, 80.0),
     "services/venues/": (90.0, 85.0),
     "services/dashboard/": (90.0, 85.0),
 }
