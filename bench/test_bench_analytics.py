@@ -493,3 +493,149 @@ def test_bench_monte_carlo_full_error_per_ms(
         f"{ms:.1f} ms/run, VaR {np.mean(estimates):.1f}, SE {se:.2f} "
         f"({se / np.mean(estimates):.2%}), SE x sqrt(ms) {work:.2f}, SE/ms {se / ms:.4f}"
     )
+
+
+# -- interleaved ratios (robust to a shared machine's load swings) -------------------------
+
+
+def _interleaved(ours: Callable[[], object], ref: Callable[[], object], n: int, rounds: int):
+    """Per-call seconds of ``ours`` and ``ref`` in alternating batches of ``n`` calls."""
+    import time
+
+    ours()
+    ref()
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(rounds):
+        for fn, out in ((ours, a), (ref, b)):
+            start = time.perf_counter()
+            for _ in range(n):
+                fn()
+            out.append((time.perf_counter() - start) / n)
+    return a, b
+
+
+@pytest.mark.benchmark(group="interleaved-ratios")
+def test_bench_ours_over_numpy_same_algorithm_interleaved(benchmark, book, big_book) -> None:
+    """Every calculator against its numpy same-algorithm line, alternating batches in one
+    loop, so both sides see the same load: prints median and min per call and their ratio
+    (ours / numpy, below 1 = ours faster) and how often ours won a batch."""
+    r, w = book
+    big_r, big_w = big_book
+    cov = np.cov(r, rowvar=False)
+    pnl = r @ w
+    factor = np.linalg.cholesky(cov)
+    sigma = math.sqrt(w @ cov @ w)
+    inc = IncrementalCovariance(ASSETS)
+    inc.extend(r)
+    lam = 0.94
+    weights = (1 - lam) * lam ** np.arange(DAYS - 1, -1, -1)
+    root = np.sqrt(weights / weights.sum())[:, None]
+
+    def numpy_ewma() -> np.ndarray:
+        x = r * root
+        return x.T @ x
+
+    cases: list[tuple[str, Callable[[], object], Callable[[], object], int, int]] = [
+        (
+            "parametric VaR 100 x 1,000",
+            lambda: var_from_returns(r, w, 0.99, 1, "parametric_normal"),
+            lambda: numpy_parametric(r, w),
+            20,
+            200,
+        ),
+        (
+            "parametric VaR 1,000 x 1,000",
+            lambda: var_from_returns(big_r, big_w, 0.99, 1, "parametric_normal"),
+            lambda: numpy_parametric(big_r, big_w),
+            5,
+            100,
+        ),
+        (
+            "incremental parametric VaR",
+            lambda: inc.parametric_var(w, 0.99, 1),
+            lambda: numpy_incremental(inc._m2, inc.count, w),
+            50,
+            200,
+        ),
+        (
+            "historical VaR+ES of a P&L",
+            lambda: historical_var(pnl, 0.99),
+            lambda: numpy_historical(pnl),
+            50,
+            200,
+        ),
+        (
+            "historical VaR from returns",
+            lambda: var_from_returns(r, w, 0.99, 1, "historical"),
+            lambda: numpy_historical(r @ w),
+            20,
+            200,
+        ),
+        (
+            "EWMA covariance",
+            lambda: estimate_covariance(r, "ewma", ewma_lambda=lam),
+            numpy_ewma,
+            2,
+            100,
+        ),
+        (
+            "Ledoit-Wolf",
+            lambda: estimate_covariance(r, "ledoit_wolf"),
+            lambda: numpy_ledoit_wolf(r),
+            2,
+            100,
+        ),
+        (
+            "full decomposition",
+            lambda: var_decomposition(cov, w, 0.99),
+            lambda: numpy_decomposition(cov, w),
+            20,
+            200,
+        ),
+        (
+            "Monte Carlo linear 100k",
+            lambda: monte_carlo_var(cov, w, 0.99, n_paths=100_000, seed=1, full=False),
+            lambda: numpy_monte_carlo_linear(sigma),
+            1,
+            40,
+        ),
+        (
+            "Monte Carlo Student-t linear 100k",
+            lambda: monte_carlo_var(
+                cov, w, 0.99, n_paths=100_000, seed=1, full=False, student_t=True
+            ),
+            lambda: numpy_monte_carlo_linear(sigma, nu=5.0),
+            1,
+            40,
+        ),
+        (
+            "Monte Carlo full 100k x 100",
+            lambda: monte_carlo_var(cov, w, 0.99, n_paths=100_000, seed=1),
+            lambda: numpy_monte_carlo_full(factor, w),
+            1,
+            8,
+        ),
+    ]
+    rows: list[str] = []
+
+    def compare() -> None:
+        rows.clear()
+        for name, ours, ref, n, rounds in cases:
+            a, b = _interleaved(ours, ref, n, rounds)
+            med_a, med_b = float(np.median(a)) * 1e3, float(np.median(b)) * 1e3
+            min_a, min_b = min(a) * 1e3, min(b) * 1e3
+            wins = sum(x <= y for x, y in zip(a, b, strict=True))
+            rows.append(
+                f"| {name} | {med_a:.4f} / {min_a:.4f} | {med_b:.4f} / {min_b:.4f} | "
+                f"{med_a / med_b:.2f} / {min_a / min_b:.2f} | {wins}/{rounds} |"
+            )
+            benchmark.extra_info[name] = {"median_ratio": med_a / med_b, "min_ratio": min_a / min_b}
+
+    benchmark.pedantic(compare, rounds=1, iterations=1, warmup_rounds=0)
+    print(
+        "\n[analytics] interleaved: case | ours median / min ms | numpy median / min ms | "
+        "ratio median / min | batches ours won"
+    )
+    for row in rows:
+        print("[analytics] " + row)

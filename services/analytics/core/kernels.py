@@ -51,6 +51,8 @@ TAIL_WIDTH = 6
 # Tails up to this many order statistics are selected by one insertion pass
 # (:func:`small_tail_kernel`), longer ones by numpy's introselect.
 SMALL_TAIL = 96
+# Samples of at least this size take the threshold pass (:func:`threshold_tail_kernel`).
+THRESHOLD_TAIL_MIN = 20_000
 
 # Columns of the float64 vector returned by :func:`pnl_moments_kernel`.
 MOM_FINITE = 0
@@ -373,8 +375,47 @@ def historical_tail_kernel(pnl: FloatArray, confidence: float, z_ci: float) -> F
     k_better = max(k, min(n, math.ceil(m + half - TAIL_EPS)))
     if k_better <= SMALL_TAIL:
         return small_tail_kernel(pnl, m, k, k_worse, k_better)
+    if n >= THRESHOLD_TAIL_MIN:
+        out = threshold_tail_kernel(pnl, m, k, k_worse, k_better)
+        if out.shape[0] == TAIL_WIDTH:
+            return out
     part = np.partition(pnl, sorted({k_worse - 1, k - 1, k_better - 1}))
     return tail_from_partition_kernel(part, m, k, k_worse, k_better)
+
+
+@_njit
+def threshold_tail_kernel(
+    pnl: FloatArray, m: float, k: int, k_worse: int, k_better: int
+) -> FloatArray:
+    """:func:`historical_tail_kernel` of a long sample by a threshold instead of a selection.
+
+    A strided subsample (4,096 values) is sorted to pick a threshold safely above the
+    ``k_better``-th smallest value; one pass copies every value at or below it into a small
+    buffer, which is sorted: the order statistics are exact. If fewer than ``k_better``
+    values fall below the threshold (a sample ordered against the stride) or the buffer
+    would overflow, returns an empty array and the caller selects with ``np.partition``.
+    """
+    n = pnl.shape[0]
+    step = max(1, n // 4096)
+    sample = np.sort(pnl[::step])
+    ns = sample.shape[0]
+    expected = k_better * ns / n
+    rank = min(ns - 1, int(expected * 1.25 + 4.0 * math.sqrt(expected) + 8.0))
+    cut = sample[rank]
+    cap = min(n, 4 * (rank + 1) * step + 64)
+    buf = np.empty(cap)
+    count = 0
+    for i in range(n):
+        x = pnl[i]
+        if x <= cut:
+            if count == cap:
+                return np.empty(0)
+            buf[count] = x
+            count += 1
+    if count < k_better:
+        return np.empty(0)
+    tail = np.sort(buf[:count])
+    return tail_from_partition_kernel(tail, m, k, k_worse, k_better)
 
 
 @_njit
@@ -702,6 +743,7 @@ def warm_up() -> None:
     welford_remove_kernel(np.zeros(3), np.zeros((3, 3)), 1, r[0].copy())
     drawdown_kernel(pnl)
     small_tail_kernel(pnl, 0.4, 1, 1, 2)
+    threshold_tail_kernel(np.linspace(-1.0, 1.0, 64), 0.64, 1, 1, 2)
     pnl_moments_kernel(pnl)
     covariance_check_kernel(np.eye(3), 1e-12)
     covariance_check_exact_kernel(np.eye(3), 1e-12)

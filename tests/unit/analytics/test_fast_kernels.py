@@ -21,6 +21,7 @@ FAST = [
     "ewma_scale_kernel",
     "ledoit_wolf_shrink_kernel",
     "small_tail_kernel",
+    "threshold_tail_kernel",
     "pnl_moments_kernel",
     "covariance_check_kernel",
     "covariance_check_exact_kernel",
@@ -277,3 +278,30 @@ def test_large_returns_matrix_takes_numpy_blas_with_the_same_checks(method: str)
     with pytest.raises(ValidationError) as err:
         var.var_from_returns(r, w, 0.99, 1, method)
     assert err.value.field == "exposures"
+
+
+@pytest.mark.parametrize("order", ["random", "ascending", "descending", "ties"])
+@pytest.mark.parametrize("c", [0.95, 0.99, 0.999])
+def test_threshold_tail_of_long_samples_equals_a_full_sort(order: str, c: float) -> None:
+    pnl = np.random.default_rng(21).standard_t(3, 60_000)
+    if order == "ascending":
+        pnl = np.sort(pnl)
+    elif order == "descending":
+        pnl = np.sort(pnl)[::-1].copy()
+    elif order == "ties":  # every value at the threshold: the buffer overflows, numpy selects
+        pnl = np.round(pnl)
+    got = kernels.historical_tail_kernel(pnl, c, var.Z_CI)
+    n = pnl.shape[0]
+    m = n * (1 - c)
+    kk = max(1, math.ceil(m - kernels.TAIL_EPS))
+    half = var.Z_CI * math.sqrt(n * c * (1 - c))
+    kw = max(1, min(kk, math.floor(m - half + kernels.TAIL_EPS)))
+    kb = max(kk, min(n, math.ceil(m + half - kernels.TAIL_EPS)))
+    want = kernels.tail_from_partition_kernel(np.sort(pnl), m, kk, kw, kb)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_threshold_tail_reports_overflow_as_empty(k) -> None:
+    assert k.threshold_tail_kernel(np.zeros(30_000), 300.0, 300, 270, 330).shape == (0,)
+    pnl = np.random.default_rng(2).normal(0.0, 1.0, 30_000)
+    assert k.threshold_tail_kernel(pnl, 300.0, 300, 270, 330).shape == (kernels.TAIL_WIDTH,)
