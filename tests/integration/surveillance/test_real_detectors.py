@@ -24,7 +24,7 @@ from tests.integration.surveillance.conftest import (
 
 pytestmark = pytest.mark.integration
 
-SIM = SimConfig(seed=3, symbols=4, users=60, seconds=4)
+SIM = SimConfig(seed=3, symbols=4, users=60, seconds=2)
 
 
 @pytest.fixture
