@@ -59,22 +59,22 @@ WHERE p.ts_start >= $1 AND p.ts_start < $2 AND p.status <> 'REFUSED'
 MARKET = """
 WITH snaps AS (
     SELECT symbol, ts_event, bid_price AS bid, ask_price AS ask FROM routing_quote_archive
-    WHERE ts_event >= $1 AND ts_event < $2 + $3
+    WHERE ts_event >= $1::bigint AND ts_event < $2::bigint + $3::bigint
     UNION ALL
     SELECT r.symbol, (r.decision->'nbbo'->>'ts_event')::bigint,
            (r.decision->'nbbo'->>'bid_price')::bigint, (r.decision->'nbbo'->>'ask_price')::bigint
-    FROM routing_decisions r WHERE r.ts_event >= $1 AND r.ts_event < $2 + $3
+    FROM routing_decisions r WHERE r.ts_event >= $1::bigint AND r.ts_event < $2::bigint + $3::bigint
     UNION ALL
     SELECT p.symbol, (s.snap->>'ts_event')::bigint, (s.snap->>'bid_price')::bigint,
            (s.snap->>'ask_price')::bigint
     FROM child_orders c JOIN parent_orders p USING (order_id),
          LATERAL (VALUES (c.nbbo_at_decision), (c.nbbo_at_execution)) AS s (snap)
-    WHERE c.sent_ns >= $1 AND c.sent_ns < $2 + $3
+    WHERE c.sent_ns >= $1 AND c.sent_ns < $2::bigint + $3::bigint
     UNION ALL
     SELECT p.symbol, (f.nbbo_at_execution->>'ts_event')::bigint,
            (f.nbbo_at_execution->>'bid_price')::bigint, (f.nbbo_at_execution->>'ask_price')::bigint
     FROM routed_fills f JOIN parent_orders p USING (order_id)
-    WHERE f.ts_event >= $1 AND f.ts_event < $2 + $3
+    WHERE f.ts_event >= $1::bigint AND f.ts_event < $2::bigint + $3::bigint
 )
 SELECT DISTINCT symbol, ts_event, COALESCE(bid, 0) AS bid, COALESCE(ask, 0) AS ask FROM snaps
 WHERE ts_event IS NOT NULL AND ts_event > 0
