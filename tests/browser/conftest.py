@@ -29,7 +29,8 @@ from nexus.bus import KafkaBus, OutgoingMessage
 from nexus.cli import available_services
 from nexus.config import SERVICE_PORTS, load_settings
 from nexus.infra import Stack, drop_database, ensure_database, free_port, start_stack
-from nexus.sim import EpisodeConfig, SimConfig, simulate
+from nexus.sim import simulate
+from nexus.sim.profiles import realistic_config
 from nexus.web import Authenticator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,14 +159,14 @@ def inject_simulated_episodes(run: RunningStack, http: httpx.Client, seed: int =
     leaves alone, as the matching engine would (``orders.events``, ``trades.executed``), with
     its account owners registered; the number of events published."""
     result = simulate(
-        SimConfig(
+        realistic_config(
             seed=seed,
             symbols=len(INJECTED_SYMBOLS) + 8,
-            users=60,
-            seconds=8,
-            start_ns=time.time_ns() - 10 * 1_000_000_000,
+            users=80,
+            seconds=20,
+            episodes_per_type=8,
+            start_ns=time.time_ns() - 25 * 1_000_000_000,
             id_prefix=f"web{seed}",
-            spoofing=EpisodeConfig(count=8),
         )
     )
     owners = {acc: u.beneficial_owner for u in result.labels().users for acc in u.accounts}

@@ -131,13 +131,8 @@ def test_a_positions_mark_moves_on_the_page_after_trades(
         "a mark to move on the page",
     )
     seen = time.perf_counter()
-    api_now = {
-        p["symbol"]: p["price"]
-        for p in admin_http.get(f"{running.url('analytics')}/users/{user}/positions").json()
-    }
-    for symbol, mark in moved.items():
+    for mark in moved.values():
         assert Decimal(mark.replace(",", "")) > 0
-        assert symbol in api_now
     tab.shot("risk")
     print(f"\nrisk page positions in {load_ms:.0f} ms; mark moved after {seen - started:.1f} s")
     assert tab.errors == []
