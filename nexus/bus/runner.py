@@ -261,9 +261,9 @@ class ConsumerRunner:
         producer = self._bus.producer()
         self._consumer = consumer
         self.stats.lags_known = False
+        self.running = True  # alive from here; caught_up() waits for a lag measurement too
         try:
             await consumer.start()
-            self.running = True
             self.started.set()
             known_at = time.monotonic()
             next_lag = 0.0
