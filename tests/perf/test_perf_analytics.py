@@ -254,7 +254,7 @@ def test_monte_carlo_linear_fast_path(book) -> None:
         lambda: lines.numpy_monte_carlo_linear(sigma),
         ratio=1.5,
         figures_ms=(3.07, 4.18),
-        kernels_used=("covariance_check_kernel", "quadratic_form_kernel", "all_finite_kernel"),
+        kernels_used=("covariance_check_kernel", "quadratic_form_kernel", "threshold_tail_kernel"),
         rounds=20,
     )
 
@@ -268,7 +268,7 @@ def test_monte_carlo_full_100k(book) -> None:
         lambda: lines.numpy_monte_carlo_full(factor, w),
         ratio=1.25,
         figures_ms=(144.6, 143.0),
-        kernels_used=("covariance_check_kernel", "all_finite_kernel", "tail_from_partition_kernel"),
+        kernels_used=("covariance_check_kernel", "all_finite_kernel", "threshold_tail_kernel"),
         rounds=5,
     )
 
