@@ -38,6 +38,7 @@ export function fmtNum(value: unknown, digits = 2): string {
 /** A money/decimal string shown as is (exact), grouped for reading. */
 export function fmtDecimal(text: unknown): string {
   if (typeof text !== "string") return String(text ?? "");
+  if (!/^-?\d+(\.\d+)?$/.test(text)) return text;
   const [int, frac] = text.split(".");
   const sign = int.startsWith("-") ? "-" : "";
   const digits = int.replace("-", "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");

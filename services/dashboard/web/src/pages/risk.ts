@@ -42,8 +42,8 @@ export function riskPage(app: HTMLElement, userId: string): () => void {
       clear(
         positions,
         table(
-          ["Symbol", "Quantity", "Mark", "Market value", "Sector"],
-          rows.map((p) => [p.symbol, fmtDecimal(p.quantity), fmtDecimal(p.price), fmtDecimal(p.market_value ?? ""), p.sector ?? ""]),
+          ["Symbol", "Quantity", "Mark", "Sector"],
+          rows.map((p) => [p.symbol, fmtDecimal(p.quantity), fmtDecimal(p.price), p.sector ?? ""]),
         ),
       );
     } catch (e) {
