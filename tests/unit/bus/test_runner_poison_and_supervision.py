@@ -21,7 +21,7 @@ from nexus.errors import ValidationError
 from nexus.events import DEAD_LETTER_CODEC
 from tests.support.runner import run_until
 
-FAST = {"retry_base_s": 0.0005, "retry_max_s": 0.001, "poll_timeout_s": 0.01}
+FAST: dict[str, Any] = {"retry_base_s": 0.0005, "retry_max_s": 0.001, "poll_timeout_s": 0.01}
 
 
 def raw(topic: str, value: bytes) -> bytes:
