@@ -230,13 +230,35 @@ class IndexMembership:
     intervals: tuple[tuple[str, dt.date, dt.date | None], ...]
 
     def members(self, symbol: STR, day: npt.NDArray[np.datetime64]) -> BOOL:
-        """Whether each ``symbol`` was a member on each ``day`` (``datetime64[D]``)."""
+        """Whether each ``symbol`` was a member on each ``day`` (``datetime64[D]``).
+
+        Vectorised per *layer* (the k-th interval of every symbol), so the cost is the number
+        of orders times the most intervals any one symbol has, not times the index size.
+        """
         out = np.zeros(symbol.shape[0], dtype=np.bool_)
+        if symbol.shape[0] == 0 or not self.intervals:
+            return out
+        names, code = np.unique(symbol, return_inverse=True)
+        at = {str(n): i for i, n in enumerate(names)}
+        layers: list[list[tuple[int, dt.date, dt.date | None]]] = []
+        seen: dict[int, int] = {}
         for name, start, end in self.intervals:
-            hit = (symbol == name) & (day >= np.datetime64(start, "D"))
-            if end is not None:
-                hit &= day <= np.datetime64(end, "D")
-            out |= hit
+            i = at.get(name)
+            if i is None:
+                continue
+            k = seen.get(i, 0)
+            seen[i] = k + 1
+            if k == len(layers):
+                layers.append([])
+            layers[k].append((i, start, end))
+        never = np.datetime64("9999-12-31", "D")
+        for layer in layers:
+            first = np.full(len(names), never)
+            last = np.full(len(names), np.datetime64("0001-01-01", "D"))
+            for i, start, end in layer:
+                first[i] = np.datetime64(start, "D")
+                last[i] = np.datetime64(end, "D") if end is not None else never
+            out |= (day >= first[code]) & (day <= last[code])
         return out
 
     @staticmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Literal
 
 import asyncpg
 import numpy as np
@@ -125,7 +126,7 @@ async def write(pool: asyncpg.Pool, flow: Flow) -> None:
     """Store the flow through RoutingStore (as the router does) and archive the quotes."""
     store = RoutingStore(_Pool(pool))
     for i, p in enumerate(flow.parents):
-        side = "BUY" if p.side > 0 else "SELL"
+        side: Literal["BUY", "SELL"] = "BUY" if p.side > 0 else "SELL"
         await store.claim_parent(
             p.order_id, "u1", p.symbol, side, p.quantity, p.limit, "SMART", p.ts
         )
@@ -191,13 +192,13 @@ async def write(pool: asyncpg.Pool, flow: Flow) -> None:
                         nbbo_at_execution=_nbbo(p.bid, p.ask, p.ts - MS),
                     )
                 )
-        status = (
-            "REFUSED"
-            if p.refused
-            else (
-                "FILLED" if filled == p.quantity else "PARTIALLY_FILLED" if filled else "UNFILLED"
-            )
-        )
+        status: Literal["FILLED", "PARTIALLY_FILLED", "UNFILLED", "REFUSED"] = "UNFILLED"
+        if p.refused:
+            status = "REFUSED"
+        elif filled == p.quantity:
+            status = "FILLED"
+        elif filled:
+            status = "PARTIALLY_FILLED"
         events.append(
             ParentExecuted(
                 event_id=f"{p.order_id}-p",

@@ -149,3 +149,12 @@ def test_orders_build_refuses_ragged_columns() -> None:
             bid=[1, 1],
             ask=[2, 2],
         )
+
+
+def test_index_membership_with_a_symbol_that_left_and_rejoined() -> None:
+    member = IndexMembership.from_csv(
+        "CCC,2020-01-01,2021-01-01\nCCC,2023-01-01,\nDDD,2020-01-01,\n"
+    )
+    days = utc_days(np.array([ts(2020, 6, 1), ts(2022, 6, 1), ts(2024, 6, 1), ts(2019, 6, 1)]))
+    got = member.members(np.array(["CCC", "CCC", "CCC", "DDD"]), days)
+    assert got.tolist() == [True, False, True, False]
