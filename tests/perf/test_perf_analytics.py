@@ -21,6 +21,7 @@ import asyncio
 import datetime as dt
 import math
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -103,6 +104,8 @@ def gate(
     mine, theirs = _medians(ours, ref, rounds)
     mine_ms, theirs_ms = mine * 1e3, theirs * 1e3
     measured = mine / theirs
+    if sys.gettrace() is not None:  # coverage traces every Python line, and ours has more
+        ratio *= TRACED_RATIO_ALLOWANCE
     assert measured <= ratio, f"ours {mine_ms:.4f} ms = {measured:.2f}x numpy (gate {ratio}x)"
     limit = ceiling(figures_ms[0], theirs_ms, figures_ms[1])
     assert mine_ms <= limit, f"ours {mine_ms:.4f} ms > ceiling {limit:.4f} ms"
@@ -113,6 +116,7 @@ def gate(
 # then the numpy same-algorithm line, medians of the recorded run), widened by the load.
 ABSOLUTE_MULTIPLE = 5.0
 MAX_LOAD = 3.0
+TRACED_RATIO_ALLOWANCE = 1.5  # under coverage (``make test``): see ``gate``
 PROBE_FIGURE_MS = 0.045  # the parametric numpy line of the recorded run
 
 
