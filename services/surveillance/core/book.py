@@ -162,11 +162,18 @@ class Book:
             levels = self.bid_levels
             if order.price not in levels:
                 heapq.heappush(self._bids, -order.price)
+                if len(self._bids) > 4 * len(levels) + 64:
+                    # Lazily deleted prices pile up below the top: rebuild (bounded memory).
+                    self._bids = [-p for p in levels] + [-order.price]
+                    heapq.heapify(self._bids)
             levels[order.price] = levels.get(order.price, 0) + qty
         else:
             levels = self.ask_levels
             if order.price not in levels:
                 heapq.heappush(self._asks, order.price)
+                if len(self._asks) > 4 * len(levels) + 64:
+                    self._asks = [*levels, order.price]
+                    heapq.heapify(self._asks)
             levels[order.price] = levels.get(order.price, 0) + qty
 
     def _undisplay(self, order: OrderState, qty: int) -> None:

@@ -104,10 +104,14 @@ class MomentumState:
         self.agg_rate = DecayedRates(AGG_TAU_S)
 
     def sigma(self) -> float:
-        """RMS mid change per horizon (raw), 0.0 until enough samples."""
-        if len(self.changes) < MIN_VOL_SAMPLES:
+        """Trimmed RMS mid change per horizon (raw), 0.0 until enough samples."""
+        n = len(self.changes)
+        if n < MIN_VOL_SAMPLES:
             return 0.0
-        return math.sqrt(sum(c * c for c in self.changes) / len(self.changes))
+        # Trimmed: the largest 5% of moves are left out, so earlier bursts (manipulative or
+        # news) do not inflate the yardstick the next burst is measured with.
+        squares = sorted(c * c for c in self.changes)[: max(1, n - n // 20)]
+        return math.sqrt(sum(squares) / len(squares))
 
 
 @register_detector

@@ -129,8 +129,10 @@ class _RestingDetector(PatternDetector):
         sym_median = sym.median_size
         if sym_median <= 0 or sym.sizes.count < 20:
             return
-        user_median, history = self.ctx.user_sizes.median(order.user_id)
         qty = order.quantity
+        if qty < self._min_order(sym, 0.0, 0):
+            return  # the cheap test first: most orders are ordinary for the symbol
+        user_median, history = self.ctx.user_sizes.median(order.user_id)
         if qty < self._min_order(sym, user_median, history):
             return
         opposite_open = sym.book.open_of(order.owner_id, -order.side)
