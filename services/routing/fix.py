@@ -6,8 +6,12 @@ translates: a child becomes a NewOrderSingle (``ExecInst=f`` for an intermarket 
 cancel an OrderCancelRequest, a replace an OrderCancelReplaceRequest, and ExecutionReports /
 OrderCancelRejects become the core's :class:`ChildReport`. QuickFIX calls back on its own
 threads; every callback parses the message there and hands a plain value to the event loop
-with ``loop.call_soon_threadsafe``. Sends go through one sender thread whose result the loop
-awaits, so the loop never blocks on a socket or on the store.
+with ``loop.call_soon_threadsafe``. Outbound, ``Session.sendToTarget`` never waits for the
+network (QuickFIX queues what the socket cannot take for its own thread) and releases the GIL;
+it appends to the FileStore (a buffered write) under the session mutex, which QuickFIX's
+thread holds only while it runs a callback. By default the adapter therefore sends on the loop
+(``send_on_loop``: 2.5x the parents/s of a hand-off, docs/BENCHMARKS.md); with
+``send_on_loop=False`` every send goes through one sender thread whose result the loop awaits.
 
 Fills are identified by the venue's ExecID, so a report resent after a gap (PossDupFlag) is
 counted once. Session settings are written at runtime (``write_initiator_settings``).
@@ -296,8 +300,10 @@ class FixVenue(ExecutionVenue):
         sender_comp_id: str = DEFAULT_SENDER,
         cancel_timeout_s: float = 3.0,
         clock_ns: Callable[[], int] = time.time_ns,
+        send_on_loop: bool = True,
     ) -> None:
         self._profile = profile
+        self._send_on_loop = send_on_loop
         self._settings_path = settings_path
         self._sender_comp_id = sender_comp_id
         self._cancel_timeout_s = cancel_timeout_s
@@ -513,6 +519,8 @@ class FixVenue(ExecutionVenue):
         session_id = self._session_id
         if session_id is None or self._sender is None:
             return False
+        if self._send_on_loop:
+            return _send(message, session_id)
         loop = asyncio.get_running_loop()
         try:
             return bool(await loop.run_in_executor(self._sender, _send, message, session_id))

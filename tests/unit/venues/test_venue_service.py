@@ -54,7 +54,9 @@ async def venue(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Venue
     icfg = write_initiator_settings(
         tmp_path / "router", "NEXUSROUTER", "ALPHA", "127.0.0.1", port, heartbeat_s=1
     )
-    adapter = FixVenue(VenueProfile(venue_id="ALPHA"), icfg)
+    adapter = FixVenue(
+        VenueProfile(venue_id="ALPHA"), icfg, send_on_loop=False
+    )  # the hand-off path
     await adapter.start(logon_timeout_s=10)
     try:
         yield Venue(service, bus, adapter)
