@@ -211,11 +211,14 @@ class QuoteTape:
         out = np.full(ts.shape[0], np.nan)
         if ts.shape[0] == 0:
             return out
-        for name in np.unique(symbol):
+        names, code = factorize(symbol)
+        order = np.argsort(code, kind="stable")
+        bounds = np.searchsorted(code[order], np.arange(len(names) + 1))
+        for i, name in enumerate(names):
             series = self._series.get(str(name))
             if series is None:
                 continue
-            rows = np.flatnonzero(symbol == name)
+            rows = order[bounds[i] : bounds[i + 1]]
             times, mids = series
             idx = np.searchsorted(times, ts[rows], side="right") - 1
             ok = idx >= 0
@@ -238,7 +241,7 @@ class IndexMembership:
         out = np.zeros(symbol.shape[0], dtype=np.bool_)
         if symbol.shape[0] == 0 or not self.intervals:
             return out
-        names, code = np.unique(symbol, return_inverse=True)
+        names, code = factorize(symbol)
         at = {str(n): i for i, n in enumerate(names)}
         layers: list[list[tuple[int, dt.date, dt.date | None]]] = []
         seen: dict[int, int] = {}
@@ -280,3 +283,54 @@ class IndexMembership:
 def utc_days(ts: I64) -> npt.NDArray[np.datetime64]:
     """UTC calendar day of each nanosecond timestamp."""
     return ts.astype("datetime64[ns]").astype("datetime64[D]")
+
+
+_TABLE = 4_194_301  # a prime: slots of the string hash
+_HASH_WEIGHTS = np.random.default_rng(0x605606).integers(1, 2**62, 64, dtype=np.int64) | 1
+
+
+def factorize(values: STR) -> tuple[STR, I64]:
+    """Sorted distinct strings and each value's code (``names[codes] == values``).
+
+    Hashes each fixed-width string to one int64 (a wrap-around dot product of its code
+    points) and sorts integers rather than strings; the result is verified exactly and
+    falls back to ``np.unique`` on a collision.
+    """
+    n = values.shape[0]
+    if n == 0:
+        return values.copy(), np.zeros(0, np.int64)
+    width = values.dtype.itemsize // 4
+    if values.dtype.kind != "U" or width == 0 or width > _HASH_WEIGHTS.shape[0]:
+        names, codes = np.unique(values, return_inverse=True)
+        return names, codes.astype(np.int64)
+    points = np.ascontiguousarray(values).view(np.uint32).reshape(n, width)
+    h = np.zeros(n, np.int64)
+    with np.errstate(over="ignore"):
+        for k in range(width):
+            h += points[:, k].astype(np.int64) * _HASH_WEIGHTS[k]
+    slot = (h % _TABLE).astype(np.int64)  # O(n), no sort: a dense table of hash slots
+    used = np.flatnonzero(np.bincount(slot, minlength=_TABLE))
+    table = np.zeros(_TABLE, np.int64)
+    table[used] = np.arange(used.shape[0])
+    group = table[slot]
+    first = np.zeros(used.shape[0], np.int64)
+    first[group[::-1]] = np.arange(n - 1, -1, -1)  # the first row of each slot
+    reps = values[first]
+    rank = np.argsort(reps)
+    names = reps[rank]
+    remap = np.empty(rank.shape[0], np.int64)
+    remap[rank] = np.arange(rank.shape[0])
+    codes = remap[group]
+    if np.unique(names).shape[0] != names.shape[0] or not np.array_equal(names[codes], values):
+        names, codes2 = np.unique(values, return_inverse=True)  # hash collision
+        return names, codes2.astype(np.int64)
+    return names, codes
+
+
+def distinct_sorted(values: I64) -> I64:
+    """Sorted distinct integers (a sort and a diff)."""
+    s = np.sort(values)
+    if s.shape[0] == 0:
+        return s
+    kept: I64 = s[np.r_[True, s[1:] != s[:-1]]]
+    return kept

@@ -41,7 +41,16 @@ from services.routing.reports.classify import (
     type_605,
 )
 from services.routing.reports.groups import group_count, group_sum
-from services.routing.reports.model import F64, I64, NS_PER_MS, SCALE, Fills, Orders, QuoteTape
+from services.routing.reports.model import (
+    F64,
+    I64,
+    NS_PER_MS,
+    SCALE,
+    Fills,
+    Orders,
+    QuoteTape,
+    factorize,
+)
 
 RULE_SET_605: Final = "SEC Rule 605, 17 CFR 242.605 as amended 2024 (Release 34-99679)"
 #: realized-spread horizons (name, nanoseconds)
@@ -134,8 +143,7 @@ def compute_605(
     covered = in_month & orders.held & (otype >= 0) & (orders.bid > 0) & (orders.ask > 0)
     lot = lot_class(orders, round_lots(orders, fixed_round_lot))
     bucket = notional_bucket(orders)
-    symbols, sym_code = np.unique(orders.symbol, return_inverse=True)
-    sym_code = sym_code.astype(np.int64)
+    symbols, sym_code = factorize(orders.symbol)
     n_t, n_l, n_n = len(TYPES_605), len(LOT_LABELS), len(NOTIONAL_LABELS)
     cat = (otype * n_l + lot) * n_n + bucket  # category without the symbol
     n_cat = n_t * n_l * n_n

@@ -25,7 +25,16 @@ import numpy as np
 
 from services.routing.reports.classify import TYPES_606, type_606
 from services.routing.reports.groups import group_count, group_sum_int
-from services.routing.reports.model import SCALE, Fills, IndexMembership, Orders, Routes, utc_days
+from services.routing.reports.model import (
+    SCALE,
+    Fills,
+    IndexMembership,
+    Orders,
+    Routes,
+    distinct_sorted,
+    factorize,
+    utc_days,
+)
 
 RULE_SET_606: Final = "SEC Rule 606(a)(1), 17 CFR 242.606 (2018 amendments)"
 SECTIONS: Final = ("sp500", "other_nms")
@@ -137,19 +146,21 @@ def compute_606(
     type_n = group_count((sec * n_types + otype)[ndo], 6 * n_types).reshape(6, n_types)
 
     # routes: distinct (order, venue) of non-directed orders in the quarter
-    venues, v_code = np.unique(routes.venue, return_inverse=True)
+    venues, v_code = factorize(routes.venue)
     n_v = max(len(venues), 1)
     keep = ndo[routes.order] if routes.order.shape[0] else np.zeros(0, np.bool_)
-    pair = np.unique(routes.order[keep] * n_v + v_code.astype(np.int64)[keep])
+    pair = distinct_sorted(routes.order[keep] * n_v + v_code[keep])
     r_order, r_venue = pair // n_v, pair % n_v
     r_key = (sec[r_order] * n_v + r_venue) * n_types + otype[r_order]
     routed = group_count(r_key, 6 * n_v * n_types).reshape(6, n_v, n_types)
 
     # fills: fees and executed shares per section, venue (known or not), type
-    f_venue = np.searchsorted(venues, fills.venue) if len(venues) else np.zeros(0, np.int64)
-    f_known = f_venue < len(venues)
+    f_names, f_code = factorize(fills.venue)
+    at = np.searchsorted(venues, f_names) if len(venues) else np.zeros(len(f_names), np.int64)
+    at_ok = at < len(venues)
     if len(venues):
-        f_known &= venues[np.minimum(f_venue, len(venues) - 1)] == fills.venue
+        at_ok &= venues[np.minimum(at, len(venues) - 1)] == f_names
+    f_venue, f_known = at[f_code], at_ok[f_code]
     f_keep = (ndo[fills.order] & f_known) if len(fills) else np.zeros(0, np.bool_)
     fo = fills.order[f_keep]
     f_key = (sec[fo] * n_v + f_venue[f_keep]) * n_types + otype[fo]

@@ -17,7 +17,17 @@ import numpy as np
 
 from services.routing.reports.classify import TYPES_606, type_606
 from services.routing.reports.groups import group_count, group_sum
-from services.routing.reports.model import BOOL, NS_PER_MS, SCALE, Fills, Orders, QuoteTape, Routes
+from services.routing.reports.model import (
+    BOOL,
+    NS_PER_MS,
+    SCALE,
+    Fills,
+    Orders,
+    QuoteTape,
+    Routes,
+    distinct_sorted,
+    factorize,
+)
 
 MARKOUT_HORIZONS: Final = (
     ("100ms", 100 * NS_PER_MS),
@@ -65,8 +75,7 @@ def markouts(
 ) -> list[VenueMarkout]:
     """Per-venue markouts of the fills in ``[start_ns, end_ns)`` (optionally one symbol)."""
     keep = np.flatnonzero(_mask(orders, fills, symbol, start_ns, end_ns))
-    venues, code = np.unique(fills.venue[keep], return_inverse=True)
-    code = code.astype(np.int64)
+    venues, code = factorize(fills.venue[keep])
     n = len(venues)
     fo = fills.order[keep]
     sym = orders.symbol[fo]
@@ -150,9 +159,8 @@ def best_execution(
     keep = np.flatnonzero(_mask(orders, fills, None, start_ns, end_ns))
     otype = type_606(orders)
     fo = fills.order[keep]
-    syms, s_code = np.unique(orders.symbol[fo], return_inverse=True)
-    venues, v_code = np.unique(fills.venue[keep], return_inverse=True)
-    s_code, v_code = s_code.astype(np.int64), v_code.astype(np.int64)
+    syms, s_code = factorize(orders.symbol[fo])
+    venues, v_code = factorize(fills.venue[keep])
     n_s, n_v, n_t = len(syms), max(len(venues), 1), len(TYPES_606)
     cls = s_code * n_t + otype[fo]
     key = cls * n_v + v_code
@@ -182,10 +190,10 @@ def best_execution(
     n_fills = group_count(key, size)
     a_eff, a_imp, a_mk = wavg(eff_bps), wavg(np.where(both, imp, np.nan)), wavg(mk)
     # distinct orders per (class, venue) and per class
-    pair = np.unique(fo * size + key)
+    pair = distinct_sorted(fo * size + key)
     ord_key = pair % size
     ord_n = group_count(ord_key, size)
-    cls_orders = group_count(np.unique(fo * (n_s * n_t) + cls) % (n_s * n_t), n_s * n_t)
+    cls_orders = group_count(distinct_sorted(fo * (n_s * n_t) + cls) % (n_s * n_t), n_s * n_t)
     # routed shares per (class, venue) from child orders of these classes' symbols
     r_sym = np.searchsorted(syms, orders.symbol[routes.order]) if n_s else routes.order * 0
     r_ven = np.searchsorted(venues, routes.venue) if len(venues) else routes.order * 0

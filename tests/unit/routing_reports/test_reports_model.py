@@ -24,7 +24,14 @@ from services.routing.reports.classify import (
     type_605,
     type_606,
 )
-from services.routing.reports.model import IndexMembership, Orders, QuoteTape, utc_days
+from services.routing.reports.model import (
+    IndexMembership,
+    Orders,
+    QuoteTape,
+    distinct_sorted,
+    factorize,
+    utc_days,
+)
 from tests.unit.routing_reports.support import S, raw, ts
 
 
@@ -158,3 +165,15 @@ def test_index_membership_with_a_symbol_that_left_and_rejoined() -> None:
     days = utc_days(np.array([ts(2020, 6, 1), ts(2022, 6, 1), ts(2024, 6, 1), ts(2019, 6, 1)]))
     got = member.members(np.array(["CCC", "CCC", "CCC", "DDD"]), days)
     assert got.tolist() == [True, False, True, False]
+
+
+def test_factorize_matches_np_unique_on_short_and_long_strings() -> None:
+    rng = np.random.default_rng(3)
+    short = np.array(["B", "A", "CC", "A", "", "B"])[rng.integers(0, 6, 500)]
+    long_ = np.array(["X" * 70, "Y" * 70, "X" * 69])[rng.integers(0, 3, 50)]  # np.unique path
+    for values in (short, long_, np.array([], dtype=np.str_)):
+        names, codes = factorize(values)
+        want_names, want_codes = np.unique(values, return_inverse=True)
+        assert names.tolist() == want_names.tolist()
+        assert codes.tolist() == want_codes.tolist()
+    assert distinct_sorted(np.array([5, 1, 5, 3, 1])).tolist() == [1, 3, 5]
