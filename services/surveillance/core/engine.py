@@ -280,6 +280,9 @@ class SurveillanceEngine:
             sym.exec_rate.add(self.owner_of(ev.buy_account, ev.buy_user), ev.ts)
             sym.exec_rate.add(self.owner_of(ev.sell_account, ev.sell_user), ev.ts)
             sym.exec_rate.add("*", ev.ts)
+            taker = buy if ev.side > 0 else sell
+            if taker is not None:
+                sym.aggressive_flow.add((taker.owner_id, ev.side), ev.ts, float(ev.quantity))
             sym.trades.append((ev.ts, ev.price, ev.quantity, ev.side, ev.trade_id))
             for d in self._detector_list:
                 d.handle_trade(ev, sym, buy, sell)

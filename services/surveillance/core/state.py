@@ -24,6 +24,8 @@ USER_SIZE_WINDOW: Final = 256
 USER_REFRESH: Final = 32
 #: Time constant of the per-owner activity rates (executions, orders, cancels).
 ACTIVITY_TAU_S: Final = 120.0
+#: Time constant of each owner's recent aggressive quantity (a position just built).
+AGGRESSIVE_TAU_S: Final = 10.0
 #: Every owner is assumed to act at least this often (a floor on the activity rates).
 RATE_FLOOR_PER_S: Final = 1.0 / 300.0
 
@@ -76,6 +78,7 @@ class SymbolState:
     __slots__ = (
         "_typical_exec",
         "_typical_order",
+        "aggressive_flow",
         "book",
         "cancel_rate",
         "detector_state",
@@ -107,6 +110,8 @@ class SymbolState:
         self.order_rate = DecayedRates(ACTIVITY_TAU_S)
         self.cancel_rate = DecayedRates(ACTIVITY_TAU_S)
         self._typical_exec = -1.0
+        #: per (owner, side): decayed quantity the owner recently took as the aggressor
+        self.aggressive_flow = DecayedRates(AGGRESSIVE_TAU_S)
         self._typical_order = -1.0
 
     def observe_price(self, price: int) -> None:
@@ -147,6 +152,7 @@ class SymbolState:
         """Drop idle activity keys and refresh the typical rates."""
         self.refresh_typical(now_ns)
         self.exec_rate.trim(now_ns)
+        self.aggressive_flow.trim(now_ns)
         self.order_rate.trim(now_ns)
         self.cancel_rate.trim(now_ns)
 

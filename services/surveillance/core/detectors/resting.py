@@ -24,7 +24,7 @@ from typing import Any, Final
 from services.surveillance.core.book import OrderState
 from services.surveillance.core.detectors.base import Finding, PatternDetector, register_detector
 from services.surveillance.core.normalise import BUY, LIMIT, Ev
-from services.surveillance.core.state import SymbolState
+from services.surveillance.core.state import AGGRESSIVE_TAU_S, SymbolState
 from services.surveillance.core.stats import (
     chance_within,
     evidence_score,
@@ -439,6 +439,11 @@ class LayeringDetector(_RestingDetector):
             return
         k = len({o.price for o in orders})
         t0 = min(o.ts_new for o in orders)
+        # Orders on successive levels right after the owner took at least as much the other
+        # way are the exit of a position just built (an ignition's unwind), not a lure.
+        taken = sym.aggressive_flow.rate((first.owner_id, -first.side), t0) * AGGRESSIVE_TAU_S
+        if taken >= 0.5 * total:
+            return
         place_span_s = max(MIN_DELAY_S, (max(o.ts_new for o in orders) - t0) / 1e9)
         cancel_times = [o.ts_cancel for o in cancelled]
         cancel_span_s = max(MIN_DELAY_S, (max(cancel_times) - min(cancel_times)) / 1e9)
