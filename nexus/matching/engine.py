@@ -18,6 +18,7 @@ an account handle is dropped with its last open order.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
@@ -277,7 +278,7 @@ class MatchingEngine:
         self._orders: dict[str, _Order] = {}  # open orders by id
         self._by_handle: dict[int, _Order] = {}  # open orders by book handle
         self._next_handle = 0
-        self._finished: dict[str, _Order] = {}  # insertion order: oldest first
+        self._finished: OrderedDict[str, _Order] = OrderedDict()  # oldest first
         self._finished_kept = finished_orders_kept
         self._accounts: dict[str, int] = {}  # account id -> handle, while it has open orders
         self._account_open: dict[int, int] = {}  # account handle -> open orders
@@ -559,7 +560,7 @@ class MatchingEngine:
             finished = self._finished
             finished[order.order_id] = order
             if len(finished) > self._finished_kept:
-                del finished[next(iter(finished))]
+                finished.popitem(last=False)  # O(1); dict's next(iter()) is O(deleted slots)
 
     @property
     def open_order_count(self) -> int:
