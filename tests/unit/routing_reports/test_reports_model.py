@@ -24,6 +24,7 @@ from services.routing.reports.classify import (
     type_605,
     type_606,
 )
+from services.routing.reports.groups import group_sum_int
 from services.routing.reports.model import (
     IndexMembership,
     Orders,
@@ -177,3 +178,12 @@ def test_factorize_matches_np_unique_on_short_and_long_strings() -> None:
         assert names.tolist() == want_names.tolist()
         assert codes.tolist() == want_codes.tolist()
     assert distinct_sorted(np.array([5, 1, 5, 3, 1])).tolist() == [1, 3, 5]
+
+
+def test_group_sum_int_is_exact_for_large_and_negative_values() -> None:
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 7, 5000)
+    values = rng.integers(-(2**50), 2**50, 5000)
+    got = group_sum_int(keys, values, 9)
+    want = [sum(int(v) for k2, v in zip(keys, values, strict=True) if k2 == k) for k in range(9)]
+    assert got.tolist() == want
