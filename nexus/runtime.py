@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,16 @@ from nexus.config import Settings, load_settings
 from nexus.discovery import ServiceDiscovery
 from nexus.errors import NexusError
 from nexus.store import create_pool, migrate_dsn
-from nexus.web import ServiceApp, ServiceMetrics, configure_logging, create_app, serve
+from nexus.web import (
+    Authenticator,
+    ServiceApp,
+    ServiceMetrics,
+    configure_logging,
+    create_app,
+    serve,
+)
+from nexus.web.middleware import Hook
+from nexus.web.ops import ReadinessCheck
 
 log = logging.getLogger(__name__)
 
@@ -185,18 +194,30 @@ class ServiceRuntime:
         """Records behind the end of the assigned partitions, over all consumers."""
         return sum(runner.stats.lag for runner in self.runners)
 
-    def create_app(self, routes: Sequence[Any]) -> ServiceApp:
+    def create_app(
+        self,
+        routes: Sequence[Any],
+        *,
+        authenticator: Authenticator | None = None,
+        readiness: Mapping[str, ReadinessCheck] | None = None,
+        on_startup: Sequence[Hook] = (),
+        on_shutdown: Sequence[Hook] = (),
+    ) -> ServiceApp:
         """The service's Falcon app, its lifespan driving this runtime, readiness included.
 
+        The one way every service builds its app. Hooks: ``readiness`` adds checks next to the
+        runtime's; ``on_startup`` runs after :meth:`start` (the runtime is up), ``on_shutdown``
+        runs before :meth:`stop` (drain, close clients while the bus is still open).
         Its ``/metrics`` carry each consumer's lag per partition (``nexus_consumer_lag``).
         """
         app = create_app(
             self.name,
             routes,
             self.settings,
-            readiness={"runtime": self.ready},
-            on_startup=[self.start],
-            on_shutdown=[self.stop],
+            authenticator=authenticator,
+            readiness={"runtime": self.ready, **(readiness or {})},
+            on_startup=[self.start, *on_startup],
+            on_shutdown=[*on_shutdown, self.stop],
         )
         self.add_background(lambda runtime: runtime.export_lag(app.metrics))
         return app

@@ -14,10 +14,10 @@ import falcon.asgi
 
 from nexus.cache import Cache, CacheUnavailable
 from nexus.clients import CircuitBreaker, RetryPolicy, ServiceCallError, ServiceClient
-from nexus.config import Settings, load_settings
+from nexus.config import Settings
 from nexus.events import TOPIC_QUOTES, TOPIC_TRADES, dlq_topic
-from nexus.runtime import ServiceRuntime
-from nexus.web import Authenticator, ServiceApp, configure_logging, create_app, serve
+from nexus.runtime import ServiceRuntime, run_service
+from nexus.web import Authenticator, ServiceApp
 from nexus.web.problems import HTTPProblem, problem_of, write_problem
 from services.analytics.api import routes
 from services.analytics.consumer import (
@@ -111,16 +111,11 @@ def build(
         if redis_cache is not None:
             await redis_cache.aclose()
 
-    app = create_app(
-        NAME,
+    app = runtime.create_app(
         [*routes(service), ("/ws/summary", SummaryStreamResource(hub, authenticator))],
-        settings,
         authenticator=authenticator,
-        readiness={"runtime": runtime.ready},
-        on_startup=[runtime.start],
-        on_shutdown=[close_clients, runtime.stop],
+        on_shutdown=[close_clients],
     )
-    runtime.add_background(lambda rt: rt.export_lag(app.metrics))
     app.add_error_handler(ServiceCallError, _service_unavailable)
     app.add_error_handler(CacheUnavailable, _service_unavailable)
     return app, runtime, service
@@ -136,17 +131,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m services.analytics.main")
     parser.add_argument("--prices", choices=["http", "store"], default="http")
     args = parser.parse_args(argv)
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    app, runtime, _ = build(settings, AnalyticsOptions(prices=args.prices))
 
     async def freeze() -> None:
         # start-up objects (kernels, decoders, pools) never die: keep them out of GC passes
         gc.collect()
         gc.freeze()
 
-    runtime.add_startup(freeze)
-    serve(app, settings.host, settings.port(NAME))
+    def build_frozen(settings: Settings) -> tuple[ServiceApp, ServiceRuntime, AnalyticsService]:
+        built = build(settings, AnalyticsOptions(prices=args.prices))
+        built[1].add_startup(freeze)
+        return built
+
+    run_service(NAME, build_frozen)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from nexus.config import Settings, load_settings
 from nexus.events import TOPIC_QUOTES, TOPIC_TRADES, dlq_topic
-from nexus.runtime import ServiceRuntime
-from nexus.web import ServiceApp, configure_logging, create_app, serve
+from nexus.runtime import ServiceRuntime, run_service
+from nexus.web import ServiceApp, configure_logging
 from services.marketdata.api import routes
 from services.marketdata.consumer import trades_consumer
 from services.marketdata.service import MarketDataOptions, MarketDataService
@@ -43,15 +43,7 @@ def build(
         runtime.add_consumer(lambda bus: trades_consumer(bus, service))
     if service.options.quote_symbols > 0:
         runtime.add_background(lambda _rt: service.quote_forever())
-    app = create_app(
-        NAME,
-        routes(service),
-        settings,
-        readiness={"runtime": runtime.ready},
-        on_startup=[runtime.start],
-        on_shutdown=[runtime.stop],
-    )
-    runtime.add_background(lambda rt: rt.export_lag(app.metrics))
+    app = runtime.create_app(routes(service))
     return app, runtime, service
 
 
@@ -106,12 +98,11 @@ async def import_csv(settings: Settings, path: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point."""
     options, csv_path = parse_options(argv)
-    settings = load_settings()
-    configure_logging(settings.log_level)
     if csv_path is not None:
+        settings = load_settings()
+        configure_logging(settings.log_level)
         return asyncio.run(import_csv(settings, csv_path))
-    app, _, _ = build(settings, options)
-    serve(app, settings.host, settings.port(NAME))
+    run_service(NAME, lambda settings: build(settings, options))
     return 0
 
 

@@ -7,10 +7,10 @@ import contextlib
 from pathlib import Path
 
 from nexus.clients import CircuitBreaker, RetryPolicy, ServiceClient
-from nexus.config import Settings, load_settings
+from nexus.config import Settings
 from nexus.events import TOPIC_HALTS, TOPIC_ORDERS, TOPIC_TRADES, dlq_topic
-from nexus.runtime import ServiceRuntime
-from nexus.web import Authenticator, ServiceApp, configure_logging, create_app, serve
+from nexus.runtime import ServiceRuntime, run_service
+from nexus.web import Authenticator, ServiceApp
 from services.matching.api import routes
 from services.matching.consumer import (
     RiskHaltsLoader,
@@ -74,25 +74,19 @@ def build(
     runtime.add_startup(service.start)
     runtime.add_consumer(lambda bus: halts_consumer(bus, service, group_id))
     runtime.add_background(lambda _rt: service.publish_forever())
-    app = create_app(
-        NAME,
+    app = runtime.create_app(
         routes(service),
-        settings,
         authenticator=authenticator,
-        readiness={"runtime": runtime.ready, "engine": service.ready},
-        on_startup=[runtime.start, halts_known],
-        on_shutdown=[stop_loading, service.drain, runtime.stop],
+        readiness={"engine": service.ready},
+        on_startup=[halts_known],
+        on_shutdown=[stop_loading, service.drain],
     )
-    runtime.add_background(lambda rt: rt.export_lag(app.metrics))
     return app, runtime, service
 
 
 def main() -> None:
     """Entry point."""
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    app, _, _ = build(settings)
-    serve(app, settings.host, settings.port(NAME))
+    run_service(NAME, build)
 
 
 if __name__ == "__main__":
