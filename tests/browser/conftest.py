@@ -79,7 +79,7 @@ def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
         time.sleep(0.5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def running(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     data = tmp_path_factory.mktemp("browser-stack")
     services = available_services()
@@ -210,10 +210,11 @@ def threading_run(coro_fn: Callable[[], Any]) -> None:
         raise failure[0]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(running: RunningStack) -> Iterator[Browser]:
-    """Chromium; after the stack (Playwright's sync API keeps an event loop on this thread,
-    and the stack's set-up and tear-down run their own)."""
+    """Chromium, for one module only: Playwright's sync API holds an event loop on this
+    thread while it runs, which every async test after it needs free (and the stack's set-up
+    and tear-down run their own, so the stack starts first)."""
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
