@@ -61,11 +61,14 @@ async def venue(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Venue
     try:
         yield Venue(service, bus, adapter)
     finally:
+        # The acceptor logs its sessions out while the initiator still answers, then the
+        # initiator stops: stopping the acceptor while its socket thread was still handling
+        # the initiator's disconnect crashed QuickFIX once (SIGSEGV in SocketAcceptor.stop).
+        await asyncio.to_thread(acceptor.stop)
         await adapter.stop()
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.to_thread(acceptor.stop)
         await service.stop()
 
 
