@@ -10,7 +10,8 @@ import pytest
 from nexus.bus import KafkaBus, OutgoingMessage
 from nexus.config import Settings
 from nexus.events import TOPIC_TRADES
-from nexus.sim import SimConfig, simulate
+from nexus.sim import simulate
+from nexus.sim.profiles import realistic_config
 from tests.integration.surveillance.conftest import (
     Flow,
     Headers,
@@ -21,7 +22,8 @@ from tests.integration.surveillance.conftest import (
 
 pytestmark = pytest.mark.integration
 
-SIM = SimConfig(seed=5, symbols=3, users=40, seconds=4)
+#: the realistic profile: depth-relative episodes, as real manipulation is sized
+SIM = realistic_config(seed=11, symbols=4, users=60, seconds=10, episodes_per_type=6)
 
 
 @pytest.fixture
@@ -55,8 +57,13 @@ async def test_replay_shows_the_book_trades_and_the_alerted_users_orders(live: R
         return sum(r.stats.processed + r.stats.dead_lettered for r in runners) >= len(messages)
 
     await eventually(consumed, seconds=90)
-    alerts = [a for a in await live.alerts() if a["type"] in ("SPOOFING", "LAYERING")]
-    assert alerts, "the simulated flow raised no spoofing or layering alert"
+    alerts: list[dict[str, Any]] = []
+
+    async def raised() -> bool:
+        alerts[:] = [a for a in await live.alerts() if a["type"] in ("SPOOFING", "LAYERING")]
+        return bool(alerts)
+
+    await eventually(raised, seconds=30)
     alert: dict[str, Any] = (
         await live.http.get(f"/alerts/{alerts[0]['alert_id']}", headers=live.headers)
     ).json()["alert"]
