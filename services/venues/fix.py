@@ -289,7 +289,14 @@ class FixAcceptor:
             else fix.ScreenLogFactory(False, False, False)
         )
         self._application = application
-        self._acceptor = fix.SocketAcceptor(application, self._store, self._settings, self._log)
+        # ThreadedSocketAcceptor, not SocketAcceptor: QuickFIX 1.16's SocketAcceptor.stop sets
+        # the stop flag and then closes the server that its own socket thread deletes on seeing
+        # that flag (a use-after-free: SIGSEGV in SocketServer::close, reproduced about one stop
+        # in three in tests/unit/venues). The threaded acceptor's stop closes the listening
+        # socket under its mutex and joins the accept thread.
+        self._acceptor = fix.ThreadedSocketAcceptor(
+            application, self._store, self._settings, self._log
+        )
         self._sender = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fix-send")
 
     def session_of(self, report: VenueReport) -> fix.SessionID:
