@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka import TopicPartition as KafkaTP
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from nexus.bus.base import (
@@ -179,6 +180,10 @@ class KafkaConsumer:
             fetch_max_bytes=16 << 20,
             max_partition_fetch_bytes=4 << 20,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS if max_wait_ms is None else max_wait_ms,
+            # Range, not round-robin: partition p of every subscribed topic goes to the same
+            # member, so co-partitioned topics (orders.* and trades.*, keyed by symbol) meet
+            # in one consumer (round-robin split a symbol's orders from its trades).
+            partition_assignment_strategy=(RangePartitionAssignor,),
         )
 
     async def start(self) -> None:

@@ -42,6 +42,8 @@ def events_consumer(
     async def handle(batch: list[Delivery[Any]]) -> None:
         await service.on_batch(batch)
 
-    return ConsumerRunner(
+    runner = ConsumerRunner(
         bus, group_id, handle, pattern=pattern, decoder=decode_event, max_batch=max_batch
     )
+    service.track_assignment(runner.assignment)
+    return runner

@@ -25,6 +25,7 @@ from services.surveillance.scans import ScanJobs
 from services.surveillance.service import WARMUP_NS, SurveillanceService
 from services.surveillance.store import AlertStore, OwnerStore, ScanStore, ThresholdStore
 from services.surveillance.stream import AlertHub, AlertStreamResource
+from services.surveillance.watermarks import IDLE_S
 
 NAME = "surveillance"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -42,14 +43,16 @@ class SurveillanceOptions:
     """How the service is composed.
 
     ``pattern``: the topics consumed (every ``orders.*`` and ``trades.*`` by default).
-    ``lateness_ns``: the engine's reorder buffer for events arriving out of order across
-    topics (0: apply in arrival order). ``warmup_ns``: event-time horizon of the archive tail
-    replayed into the engine at start. ``halt_poll_s``: how often the halt outbox is retried.
+    ``lateness_ns``: extra reorder slack (event time) beyond what the partition watermark
+    orders (0: none). ``idle_s``: wall seconds after which a quiet input partition stops
+    holding the watermark back. ``warmup_ns``: event-time horizon of the archive tail replayed
+    into the engine at start. ``halt_poll_s``: how often the halt outbox is retried.
     """
 
     group_id: str = GROUP_ID
     pattern: str = EVENTS_PATTERN
     lateness_ns: int = 0
+    idle_s: float = IDLE_S
     warmup_ns: int = WARMUP_NS
     max_batch: int = 5_000
     risk_timeout_s: float = 2.0
@@ -106,6 +109,7 @@ def build(settings: Settings, options: SurveillanceOptions | None = None) -> Sur
         halts=dispatcher,
         warmup_ns=opts.warmup_ns,
         lateness_ns=opts.lateness_ns,
+        idle_s=opts.idle_s,
     )
     scans = ScanJobs(ScanStore(runtime), archive, service.scan_engine)
     hub = AlertHub(keepalive_s=opts.stream_keepalive_s)
@@ -126,6 +130,7 @@ def build(settings: Settings, options: SurveillanceOptions | None = None) -> Sur
     )
     runtime.add_background(lambda _rt: service.publish_forever(opts.publish_interval_s))
     runtime.add_background(lambda _rt: dispatcher.run(opts.halt_poll_s))
+    runtime.add_background(lambda _rt: service.release_idle_forever())
 
     async def close() -> None:
         await scans.stop()

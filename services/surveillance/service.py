@@ -9,13 +9,19 @@ background loop) and halt requests delivered to the risk service by the chassis 
 After a restart the engine's in-memory state is rebuilt from the archive's tail (the events
 within ``warmup_ns`` of event time), so an episode straddling the restart is still one alert;
 the records the warm-up fed are skipped when the broker redelivers them.
+
+Events are applied in event-time order across the input partitions (see
+:mod:`services.surveillance.watermarks`): the engine holds what a lagging partition may still
+precede, and :meth:`SurveillanceService.release_idle_forever` releases what quiet partitions
+no longer hold back. A held event is already archived, so a restart replays it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -28,12 +34,16 @@ from services.surveillance.core import SurveillanceAlert, SurveillanceEngine
 from services.surveillance.core.types import validate_thresholds
 from services.surveillance.scans import CountingSource
 from services.surveillance.store import AlertStore, OwnerStore, ThresholdStore
+from services.surveillance.watermarks import IDLE_S, StreamWatermarks
 
 log = logging.getLogger(__name__)
 
 PUBLISH_INTERVAL_S = 1.0
 #: Default warm-up horizon: the longest detector window (momentum reversal, 5 minutes) twice.
 WARMUP_NS = 600 * 10**9
+
+#: Event-time reorder horizon of a historical scan over the (arrival-ordered) archive.
+SCAN_REORDER_NS = 60 * 10**9
 
 AlertListener = Callable[[SurveillanceAlert], None]
 
@@ -69,8 +79,14 @@ class SurveillanceService:
         halts: Waker | None = None,
         warmup_ns: int = WARMUP_NS,
         lateness_ns: int = 0,
+        idle_s: float = IDLE_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lateness_ns = lateness_ns
+        self._watermarks = StreamWatermarks(idle_s, clock)
+        self._assignment: Callable[[], Iterable[TopicPartition]] | None = None
+        #: One batch, or one idle release, at a time through the engine and the store.
+        self._engine_lock = asyncio.Lock()
         self.engine = SurveillanceEngine(archive, lateness_ns=lateness_ns)
         self._store = store
         self._archive = archive
@@ -90,6 +106,17 @@ class SurveillanceService:
         self._listeners: list[AlertListener] = []
         self.events_seen = 0
         self.alerts_stored = 0
+        #: Idle releases whose alerts could not be stored (retried on the next tick).
+        self.release_failures = 0
+
+    def track_assignment(self, assignment: Callable[[], Iterable[TopicPartition]]) -> None:
+        """Where the consumer's owned partitions are read (each one holds the watermark)."""
+        self._assignment = assignment
+
+    def _watermark(self) -> int | None:
+        if self._assignment is not None:
+            self._watermarks.assigned(self._assignment())
+        return self._watermarks.current()
 
     def add_listener(self, listener: AlertListener) -> None:
         """Call ``listener(alert)`` for every newly stored alert version (dashboard stream)."""
@@ -109,12 +136,17 @@ class SurveillanceService:
         )
 
     def scan_engine(self, source: CountingSource) -> SurveillanceEngine:
-        """A fresh engine for a historical scan: the live thresholds and owners, its own state."""
+        """A fresh engine for a historical scan: the live thresholds and owners, its own state.
+
+        The archive is in arrival order; the scan reorders it to event time within
+        ``SCAN_REORDER_NS`` (the live path orders by partition watermark; an event further out
+        of order than that is applied late and counted in ``late_events``).
+        """
         return SurveillanceEngine(
             source,
             account_owners=self._owners,
             thresholds=self.engine.thresholds,
-            lateness_ns=self._lateness_ns,
+            lateness_ns=max(self._lateness_ns, SCAN_REORDER_NS),
         )
 
     def thresholds(self, detector: str) -> dict[str, Any]:
@@ -161,6 +193,14 @@ class SurveillanceService:
 
     async def on_batch(self, batch: Sequence[Delivery[Any]]) -> None:
         """Archive, detect (once per record), store; publication and halts follow."""
+        async with self._engine_lock:
+            await self._on_batch(batch)
+        try:
+            await self.publish_pending()
+        except Exception:  # stored alerts are published by the background loop
+            log.exception("publishing alerts failed; will retry")
+
+    async def _on_batch(self, batch: Sequence[Delivery[Any]]) -> None:
         fresh = [d for d in batch if d.message.offset >= self._fed.get(d.message.tp, 0)]
         unarchived = [d for d in batch if d.message.offset >= self._archived.get(d.message.tp, 0)]
         await self._archive.append([(d.message, d.event) for d in unarchived if relevant(d.event)])
@@ -168,18 +208,56 @@ class SurveillanceService:
             tp = d.message.tp
             self._archived[tp] = max(self._archived.get(tp, 0), d.message.offset + 1)
         if fresh:
-            events = [d.event for d in fresh if relevant(d.event)]
-            alerts = self.engine.process_events(events) if events else []
-            self._pending.extend(alerts)
+            events = []
+            for d in fresh:
+                ts = getattr(d.event, "ts_event", None)
+                if isinstance(ts, int):
+                    self._watermarks.observe(d.message.tp, ts)
+                if relevant(d.event):
+                    events.append(d.event)
+            watermark = self._watermark()
+            if events or self.engine.held:
+                alerts = (
+                    self.engine.flush()
+                    if watermark is None
+                    else self.engine.process_events(events, source_watermark=watermark)
+                )
+                self._pending.extend(alerts)
             for d in fresh:
                 tp = d.message.tp
                 self._fed[tp] = max(self._fed.get(tp, 0), d.message.offset + 1)
             self.events_seen += len(events)
         await self._flush()
-        try:
-            await self.publish_pending()
-        except Exception:  # stored alerts are published by the background loop
-            log.exception("publishing alerts failed; will retry")
+
+    @property
+    def settled(self) -> bool:
+        """Nothing held, nothing unstored, no batch in flight: every event seen is applied."""
+        return not self.engine.held and not self._pending and not self._engine_lock.locked()
+
+    async def release_idle(self) -> int:
+        """Apply what partitions gone quiet no longer hold back; returns events still held."""
+        async with self._engine_lock:
+            if self.engine.held:
+                watermark = self._watermark()
+                alerts = (
+                    self.engine.flush()
+                    if watermark is None
+                    else self.engine.release_until(watermark)
+                )
+                self._pending.extend(alerts)
+            await self._flush()  # also what a failed store left unstored
+            return self.engine.held
+
+    async def release_idle_forever(self, interval_s: float | None = None) -> None:
+        """Run :meth:`release_idle` every ``interval_s`` (a fifth of the idle time by default)."""
+        interval = self._watermarks.idle_s / 5 if interval_s is None else interval_s
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.release_idle()
+            except Exception:  # the store is down: the alerts stay pending, retried next tick
+                self.release_failures += 1
+                log.exception("storing released alerts failed; will retry")
 
     async def _flush(self) -> None:
         if not self._pending:

@@ -9,7 +9,8 @@ its id; every batch that changes it re-issues it once with the next version.
 Event time only. With ``lateness_ns > 0`` events are held in a reorder buffer and released in
 (event time, kind, arrival) order once the watermark (latest event time seen minus the
 lateness) passes them, so events that arrive out of order across topics within that bound are
-processed as if they had arrived in order; :meth:`flush` releases the rest. No I/O: historical
+processed as if they had arrived in order; :meth:`flush` releases the rest. A caller that
+reads several streams passes their common ``source_watermark`` (see :meth:`process_events`). No I/O: historical
 scans read through the ``event_source`` collaborator.
 """
 
@@ -45,6 +46,8 @@ EXPIRE_EVERY: Final = 512
 PROFILE_TRIM_EVERY: Final = 65_536
 #: Episodes untouched for this long (event time) are forgotten (their alerts stay final).
 EPISODE_RETENTION_NS: Final = 3_600 * 1_000_000_000
+#: Most events the reorder buffer holds; beyond it the oldest are applied (and counted).
+MAX_HELD: Final = 200_000
 
 
 class EventSource(Protocol):
@@ -81,9 +84,16 @@ class SurveillanceEngine:
         thresholds: Mapping[str, Any] | None = None,
         lateness_ns: int = 0,
         detector_types: Sequence[str] | None = None,
+        max_held: int = MAX_HELD,
     ) -> None:
         self.event_source = event_source
         self.lateness_ns = max(0, int(lateness_ns))
+        self.max_held = max(1, int(max_held))
+        #: Events applied before their watermark because the buffer was full.
+        self.forced_releases = 0
+        #: Events that arrived after the event time they belong to had been released.
+        self.late_events = 0
+        self._released_to = -1
         self._owners: dict[str, str] = dict(account_owners or {})
         self._thresholds: dict[str, Any] = default_thresholds()
         for name, value in (thresholds or {}).items():
@@ -207,29 +217,56 @@ class SurveillanceEngine:
             detector_types=list(self._detectors),
         )
 
-    def process_events(self, batch: Iterable[Any]) -> list[SurveillanceAlert]:
+    def process_events(
+        self, batch: Iterable[Any], *, source_watermark: int | None = None
+    ) -> list[SurveillanceAlert]:
         """Process a batch of inputs (any form :func:`normalise` accepts); returns every alert
-        created or updated by the batch, each once at its new version."""
-        if self.lateness_ns == 0:
+        created or updated by the batch, each once at its new version.
+
+        ``source_watermark`` (event time, ns): the caller's promise that no input older than
+        this is still to come (the live service passes the least of its input partitions'
+        latest event times, so a symbol's orders and trades read from two topics at different
+        speeds are applied in event-time order). With it, or with ``lateness_ns > 0``, events
+        are held and released in (event time, kind, arrival) order once both bounds pass them.
+        """
+        if self.lateness_ns == 0 and source_watermark is None and not self._pending:
             for raw in batch:
                 ev = normalise(raw)
                 if ev is not None:
                     self._apply(ev)
-        else:
-            pending = self._pending
-            for raw in batch:
-                ev = normalise(raw)
-                if ev is None:
-                    continue
-                self._seq += 1
-                ev.seq = self._seq
-                heapq.heappush(pending, (ev.sort_key(), ev))
-                if ev.ts > self._watermark:
-                    self._watermark = ev.ts
-            limit = self._watermark - self.lateness_ns
-            while pending and pending[0][0][0] <= limit:
-                self._apply(heapq.heappop(pending)[1])
+            return self._publish()
+        pending = self._pending
+        for raw in batch:
+            ev = normalise(raw)
+            if ev is None:
+                continue
+            self._seq += 1
+            ev.seq = self._seq
+            if ev.ts < self._released_to:
+                self.late_events += 1  # its moment has been applied: it goes next, late
+            heapq.heappush(pending, (ev.sort_key(), ev))
+            if ev.ts > self._watermark:
+                self._watermark = ev.ts
+        limit = self._watermark - self.lateness_ns
+        if source_watermark is not None:
+            limit = min(limit, source_watermark)
+        return self.release_until(limit)
+
+    def release_until(self, ts: int) -> list[SurveillanceAlert]:
+        """Apply every held event at or before event time ``ts``; returns the alerts."""
+        pending = self._pending
+        self._released_to = max(self._released_to, ts)
+        while pending and pending[0][0][0] <= ts:
+            self._apply(heapq.heappop(pending)[1])
+        while len(pending) > self.max_held:  # a stream stuck in the past holds nothing forever
+            self.forced_releases += 1
+            self._apply(heapq.heappop(pending)[1])
         return self._publish()
+
+    @property
+    def held(self) -> int:
+        """How many events wait in the reorder buffer."""
+        return len(self._pending)
 
     def flush(self) -> list[SurveillanceAlert]:
         """Release every held event (end of a scan or of the stream)."""

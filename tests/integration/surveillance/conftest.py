@@ -147,6 +147,15 @@ class Running:
         await eventually(check)
         return found[0]
 
+    async def settled(self, seconds: float = 30.0) -> None:
+        """Wait until every consumed event is applied and its alerts stored (events held for
+        event-time order are released once the input partitions go quiet)."""
+
+        async def check() -> bool:
+            return self.built.service.settled
+
+        await eventually(check, seconds=seconds)
+
     async def archived(self, *symbols: str) -> int:
         """Archived events (of ``symbols`` if given), duplicates excluded."""
         archive = EventArchive(self.built.runtime)

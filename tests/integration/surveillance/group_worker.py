@@ -3,7 +3,8 @@
 ``python -m tests.integration.surveillance.group_worker GROUP PATTERN STATUS_FILE`` with the
 stack in the environment (``NEXUS_*``): builds the production service (registered detectors),
 starts its runtime and rewrites STATUS_FILE every 50 ms with a JSON object of the partitions it
-owns (``[[topic, partition], ...]``) and the records it has handled. Stops on SIGTERM.
+owns (``[[topic, partition], ...]``), the records it has handled and whether every one of
+them has been applied and its alerts stored (``settled``). Stops on SIGTERM.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ async def main(group: str, pattern: str, status_file: str) -> None:
                     [tp.topic, tp.partition] for r in runners for tp in r.assignment()
                 ),
                 "processed": sum(r.stats.processed + r.stats.dead_lettered for r in runners),
+                "settled": built.service.settled,
             }
             _write(status_file, status)
             await asyncio.sleep(0.05)

@@ -63,6 +63,7 @@ async def test_live_alerts_on_simulated_flow_equal_a_scan_of_the_archive(
         return sum(r.stats.processed + r.stats.dead_lettered for r in runners) >= len(messages)
 
     await eventually(consumed, seconds=90)
+    await live.settled()
     elapsed = time.perf_counter() - started
     print(f"{len(messages)} events published and consumed in {elapsed:.1f}s")
     assert sum(r.stats.dead_lettered for r in runners) == 0

@@ -57,6 +57,7 @@ async def test_replay_shows_the_book_trades_and_the_alerted_users_orders(live: R
         return sum(r.stats.processed + r.stats.dead_lettered for r in runners) >= len(messages)
 
     await eventually(consumed, seconds=90)
+    await live.settled()
     alerts: list[dict[str, Any]] = []
 
     async def raised() -> bool:

@@ -25,6 +25,8 @@ from nexus.config import Settings
 from nexus.events import TOPIC_TRADES
 from nexus.infra import Stack, drop_database, ensure_database
 from nexus.sim import SimConfig, simulate
+from services.surveillance.consumer import decode_event
+from services.surveillance.core import SurveillanceEngine
 from tests.integration.surveillance.conftest import (
     PARTITIONS,
     Flow,
@@ -35,16 +37,6 @@ from tests.integration.surveillance.conftest import (
 
 pytestmark = [
     pytest.mark.integration,
-    # Known defect (outside services/surveillance): nexus.bus.KafkaConsumer keeps aiokafka's
-    # default round-robin assignor, which gives partition p of orders.* and of trades.* to
-    # different members, so no engine sees a symbol's orders with its trades (measured: 0 of 9
-    # alerts). The fix is RangePartitionAssignor (co-partitioned topics) in nexus/bus/kafka.py;
-    # strict, so the test fails as soon as the split is fixed and this mark must go.
-    # Also measured: with the range assignor patched into the workers, the one-process side
-    # itself raised 0 alerts on a rerun (9 before): with lateness_ns=0 the engine applies the
-    # two topics in arrival order, so the reference is not deterministic either; the test
-    # needs an event-time reorder (lateness_ns) on both sides before the mark can go.
-    pytest.mark.xfail(strict=True, reason="round-robin assignor splits orders from trades"),
 ]
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -136,6 +128,13 @@ async def test_two_engine_processes_on_one_group_raise_the_alerts_of_one(
                 return one >= len(messages) and two >= len(messages)
 
             await eventually(consumed, seconds=60)
+
+            async def settled() -> bool:  # held events released once the partitions go quiet
+                return single.built.service.settled and all(
+                    _status(p).get("settled") for p in files
+                )
+
+            await eventually(settled, seconds=30)
             shares = [_status(p)["processed"] for p in files]
             owned = [_status(p)["assignment"] for p in files]
             dsn_a = surveillance_settings.service_pg_dsns["surveillance"]
@@ -151,6 +150,16 @@ async def test_two_engine_processes_on_one_group_raise_the_alerts_of_one(
     assert all(shares), shares  # each process handled part of the flow
     assert one_process, "the simulated episodes raised no alert"
     assert two_processes == one_process, owned
+    # whatever order the partitions were read in, the events were applied in event time:
+    # the alerts are those of the engine fed the flow in the order it happened
+    assert one_process == _in_event_time_order(messages)
+
+
+def _in_event_time_order(messages: list[OutgoingMessage]) -> dict[str, str]:
+    engine = SurveillanceEngine()
+    engine.process_events(decode_event(m.topic, m.value) for m in messages)
+    engine.flush()
+    return {a.alert_id: a.type for a in engine.final_alerts()}
 
 
 async def _has_assignment(path: Path) -> bool:

@@ -275,3 +275,43 @@ def test_run_in_event_loop_concurrently(episodes):
         return len(results)
 
     assert asyncio.run(main()) == 50
+
+
+def test_two_streams_read_at_different_speeds_give_the_in_order_alerts(episodes):
+    # orders and trades on two topics; the trades are read far behind the orders
+    orders = [e for e in episodes if e["kind"] != "trade"]
+    trades = [e for e in episodes if e["kind"] == "trade"]
+    engine = SurveillanceEngine()
+    issued: list[Any] = []
+    latest = {"orders": -1, "trades": -1}
+    o = t = 0
+    while o < len(orders) or t < len(trades):
+        chunk: list[dict[str, Any]] = []
+        if o < len(orders):
+            chunk += orders[o : o + 40]
+            o += 40
+            latest["orders"] = chunk[-1]["ts_ns"]
+        if t < len(trades):
+            chunk += trades[t : t + 2]
+            t += 2
+            latest["trades"] = trades[t - 1]["ts_ns"] if t <= len(trades) else latest["trades"]
+        ended = [k for k, n, s in (("orders", o, orders), ("trades", t, trades)) if n >= len(s)]
+        marks = [v for k, v in latest.items() if k not in ended]
+        issued += engine.process_events(chunk, source_watermark=min(marks) if marks else None)
+    issued += engine.flush()
+    assert engine.late_events == 0
+    assert _final(issued) == _final(detect(episodes))
+    in_arrival_order = SurveillanceEngine()
+    arrival = in_arrival_order.process_events(orders) + in_arrival_order.process_events(trades)
+    assert _final(arrival) != _final(detect(episodes))  # the order does matter
+
+
+def test_a_full_reorder_buffer_applies_its_oldest_and_counts_them(episodes):
+    engine = SurveillanceEngine(max_held=100)
+    engine.process_events(episodes[:500], source_watermark=-1)  # nothing may go yet
+    assert engine.held == 100 and engine.forced_releases == 400
+    engine.release_until(2**62)
+    engine.process_events(episodes[500:501], source_watermark=-1)  # older than released
+    assert engine.late_events == 1
+    engine.flush()
+    assert engine.held == 0

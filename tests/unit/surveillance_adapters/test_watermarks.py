@@ -1,0 +1,132 @@
+"""The event-time watermark over input partitions, and the service holding events by it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nexus.bus import TopicPartition
+from services.surveillance.core.detectors.base import DETECTORS
+from services.surveillance.service import SurveillanceService
+from services.surveillance.watermarks import StreamWatermarks
+from tests.support.surveillance import install_self_trade_detector, self_trade
+from tests.unit.surveillance_adapters.fakes import (
+    FakeAlertStore,
+    FakeArchive,
+    FakeOwners,
+    FakePublisher,
+    FakeThresholds,
+    delivery,
+)
+
+ORDERS = TopicPartition("orders.events", 0)
+TRADES = TopicPartition("trades.executed", 0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_watermark_is_the_least_latest_time_of_the_active_partitions() -> None:
+    clock = Clock()
+    marks = StreamWatermarks(idle_s=1.0, clock=clock)
+    assert marks.current() is None  # nothing assigned, nothing heard
+    marks.observe(ORDERS, 50)
+    marks.observe(ORDERS, 40)  # a partition's latest time never goes back
+    marks.observe(TRADES, 30)
+    assert marks.current() == 30
+    clock.now += 0.5
+    marks.observe(ORDERS, 60)
+    clock.now += 0.6  # trades quiet for 1.1 s: it no longer holds the others back
+    assert marks.current() == 60
+    clock.now += 2.0
+    assert marks.current() is None  # everything quiet: release it all
+
+
+def test_an_assigned_partition_holds_until_heard_or_idle_and_a_revoked_one_is_forgotten() -> None:
+    clock = Clock()
+    marks = StreamWatermarks(idle_s=1.0, clock=clock)
+    marks.observe(ORDERS, 50)
+    marks.assigned([ORDERS, TRADES])
+    assert marks.current() == -1  # trades may still bring something older
+    marks.observe(TRADES, 45)
+    assert marks.current() == 45
+    marks.assigned([ORDERS])  # trades revoked
+    assert marks.current() == 50
+    marks.assigned([ORDERS, TRADES])  # back, unheard: holds again, for idle_s only
+    assert marks.current() == -1
+    clock.now += 1.5
+    marks.observe(ORDERS, 70)
+    assert marks.current() == 70
+
+
+@pytest.fixture(autouse=True)
+def scripted_detector() -> Any:
+    saved = install_self_trade_detector()
+    yield
+    DETECTORS.clear()
+    DETECTORS.update(saved)
+
+
+def make(clock: Clock) -> tuple[SurveillanceService, FakeAlertStore]:
+    store = FakeAlertStore()
+    service = SurveillanceService(
+        store,  # type: ignore[arg-type]
+        FakeArchive(),  # type: ignore[arg-type]
+        FakePublisher(),
+        thresholds=FakeThresholds(),  # type: ignore[arg-type]
+        owners=FakeOwners(),  # type: ignore[arg-type]
+        idle_s=1.0,
+        clock=clock,
+    )
+    return service, store
+
+
+async def test_events_wait_for_a_silent_assigned_partition_then_the_idle_release() -> None:
+    clock = Clock()
+    service, store = make(clock)
+    service.track_assignment(lambda: [ORDERS, TRADES])
+    await service.on_batch([delivery(self_trade("t0", "u", "AAPL", 10), offset=0)])
+    assert service.engine.held == 1 and not service.settled and store.versions == []
+    assert await service.release_idle() == 1  # the orders partition may still speak
+    clock.now += 1.5
+    assert await service.release_idle() == 0
+    assert service.settled
+    assert [v.payload["trade_ids"] for v in store.versions] == [["AAPL-t0"]]
+
+
+async def test_a_partition_read_behind_releases_in_event_time_as_it_catches_up() -> None:
+    clock = Clock()
+    service, store = make(clock)
+    service.track_assignment(lambda: [TopicPartition("trades.executed", p) for p in (0, 1)])
+    late = [delivery(self_trade(f"t{i}", "u", "AAPL", 10 + i), offset=i) for i in (0, 1)]
+    ahead = [
+        delivery(self_trade(f"t{i}", "u", "AAPL", 10 + i), offset=i, partition=1) for i in (2, 3)
+    ]
+    await service.on_batch(ahead)  # partition 1 read first: nothing before 10 is known yet
+    assert service.engine.held == 2
+    await service.on_batch(late)  # partition 0 catches up to 11: events up to 11 go
+    assert service.engine.held == 2
+    assert store.versions[-1].payload["trade_ids"] == ["AAPL-t0", "AAPL-t1"]
+    clock.now += 1.5
+    await service.release_idle()
+    assert store.versions[-1].payload["trade_ids"] == [f"AAPL-t{i}" for i in range(4)]
+
+
+async def test_an_idle_release_whose_store_fails_is_stored_on_the_next_tick() -> None:
+    clock = Clock()
+    service, store = make(clock)
+    service.track_assignment(lambda: [ORDERS, TRADES])
+    await service.on_batch([delivery(self_trade("t0", "u", "AAPL", 10), offset=0)])
+    clock.now += 1.5
+    store.fail_saves = 1
+    with pytest.raises(ConnectionError):
+        await service.release_idle()
+    assert service.engine.held == 0 and not service.settled  # applied, not yet stored
+    await service.release_idle()
+    assert service.settled and len(store.versions) == 1
