@@ -3,8 +3,9 @@
 Start order: database migrated, producer opened, ``risk.halts`` read to its end (no order is
 routed for a user halted while the router was down), the venues announced under
 ``<data dir>/venues`` connected over FIX, the internal matching engine registered as the
-``NEXUS`` venue; then the quote and halt consumers, the outbox relay and the venue directory
-poller run, and the API serves.
+``NEXUS`` venue; then the quote and halt consumers, the quote archiver (the NBBO over time
+for the reports, ``quote_archive.py``) and its retention, the outbox relay and the venue
+directory poller run, and the API serves.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ from services.routing.consumer import catch_up_halts, group_id, halts_consumer, 
 from services.routing.core.market import MarketSource
 from services.routing.core.router import RouterConfig, SmartOrderRouter
 from services.routing.internal import InternalVenue
+from services.routing.quote_archive import (
+    ARCHIVE_GROUP,
+    RETENTION_DAYS,
+    QuoteArchiver,
+    prune_forever,
+    quote_archive_consumer,
+)
 from services.routing.reports.render import load_sp500
 from services.routing.reports_api import report_routes
 from services.routing.reports_store import ReportsStore
@@ -55,7 +63,8 @@ TOPICS = [
 
 @dataclass(frozen=True, slots=True)
 class RoutingOptions:
-    """How the service routes: timeouts (s), quote age (ns), internal venue, FIX identity."""
+    """How the service routes: timeouts (s), quote age (ns), internal venue, FIX identity;
+    the quote archive's consumer group and retention (days)."""
 
     child_timeout_s: float = 0.5
     cancel_timeout_s: float = 2.0
@@ -64,6 +73,8 @@ class RoutingOptions:
     sender_comp_id: str = "NEXUSROUTER"
     heartbeat_s: int = 5
     data_dir: Path | None = None
+    quote_archive_group: str = ARCHIVE_GROUP
+    quote_archive_retention_days: int = RETENTION_DAYS
 
 
 @dataclass(slots=True)
@@ -75,6 +86,7 @@ class RoutingApp:
     service: RoutingService
     router: SmartOrderRouter
     directory: VenueDirectory
+    archiver: QuoteArchiver
 
 
 def _order_ids() -> Any:
@@ -140,6 +152,18 @@ def build(settings: Settings, options: RoutingOptions | None = None) -> RoutingA
     runtime.add_startup(connect_venues)
     runtime.add_consumer(lambda bus: halts_consumer(bus, service, halts_group))
     runtime.add_consumer(lambda bus: quotes_consumer(bus, service, group_id("quotes")))
+    archiver = QuoteArchiver(
+        lambda: {v: venue.profile.protected for v, venue in router.venues.items()},
+        max_age_ns=opts.max_quote_age_ns,
+    )
+    runtime.add_consumer(
+        lambda bus: quote_archive_consumer(
+            bus, archiver, ReportsStore(runtime.pool), opts.quote_archive_group
+        )
+    )
+    runtime.add_background(
+        lambda rt: prune_forever(lambda: ReportsStore(rt.pool), opts.quote_archive_retention_days)
+    )
     runtime.add_background(lambda _rt: service.relay_forever())
     runtime.add_background(lambda _rt: directory.follow())
 
@@ -171,7 +195,7 @@ def build(settings: Settings, options: RoutingOptions | None = None) -> RoutingA
         on_shutdown=[stop_venues, runtime.stop],
     )
     runtime.add_background(lambda rt: rt.export_lag(app.metrics))
-    return RoutingApp(app, runtime, service, router, directory)
+    return RoutingApp(app, runtime, service, router, directory, archiver)
 
 
 def main() -> None:

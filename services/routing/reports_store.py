@@ -84,6 +84,7 @@ ARCHIVE_QUOTE = """
 INSERT INTO routing_quote_archive (symbol, ts_event, bid_price, ask_price)
 VALUES ($1, $2, $3, $4) ON CONFLICT (symbol, ts_event) DO NOTHING
 """
+PRUNE_ARCHIVE = "DELETE FROM routing_quote_archive WHERE ts_event < $1::bigint"
 
 #: the longest horizon any report reads after a fill (Rule 605's 5 minutes)
 LOOKAHEAD_NS = 300 * 10**9
@@ -169,3 +170,12 @@ class ReportsStore:
     async def archive_quotes(self, quotes: Sequence[tuple[str, int, int, int]]) -> None:
         """Archive ``(symbol, ts_event, bid, ask)`` NBBO rows (raw); a repeat changes nothing."""
         await self._db.executemany(ARCHIVE_QUOTE, list(quotes))
+
+    async def prune_quote_archive(self, before_ns: int) -> int:
+        """Delete archived rows with ``ts_event < before_ns``; returns how many went.
+
+        The retention bound of the archive (``quote_archive.prune_forever`` calls it hourly
+        with ``RETENTION_DAYS``); the NBBO snapshots stored with the routing records stay.
+        """
+        status: str = await self._db.execute(PRUNE_ARCHIVE, before_ns)
+        return int(status.rsplit(" ", 1)[-1])
