@@ -14,6 +14,7 @@ import msgspec
 from msgspec import Meta
 
 from nexus.errors import ConfigError
+from nexus.instruments import SIM_UNIVERSE
 
 Positive = Annotated[float, Meta(gt=0)]
 Fraction = Annotated[float, Meta(ge=0, le=1)]
@@ -97,7 +98,7 @@ class SimConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """The whole simulation: market, population, background flow and episodes."""
 
     seed: int = 1
-    symbols: Annotated[int, Meta(ge=1, le=10_000)] = 20
+    symbols: Annotated[int, Meta(ge=1, le=SIM_UNIVERSE)] = 20
     users: Annotated[int, Meta(ge=2, le=1_000_000)] = 300
     seconds: Positive = 60.0
     start_ns: Annotated[int, Meta(ge=0)] = DEFAULT_START_NS

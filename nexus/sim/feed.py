@@ -48,11 +48,12 @@ import httpx
 import msgspec
 
 from nexus.config import load_settings
+from nexus.instruments import symbol_name
 from nexus.money import format_raw
 from nexus.sim.config import SimConfig
 from nexus.sim.labels import LabelFile, encode_labels
 from nexus.sim.live import window_config
-from nexus.sim.runner import SimResult, simulate, symbol_name
+from nexus.sim.runner import SimResult, simulate
 from nexus.sim.sink import Action
 from nexus.web.auth import SERVICE, Authenticator
 

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nexus.events import TOPIC_ORDERS, TOPIC_TRADES
+from nexus.instruments import symbol_name
 from nexus.money import to_raw
 from nexus.sim import episodes as ep_mod
 from nexus.sim.config import SimConfig
@@ -60,11 +61,6 @@ A_SYMBOL_COL = ACTION_COLUMNS
 #: A publisher takes (topic, key, payload): the shape of a Kafka producer's send.
 Publisher = Callable[[str, bytes, bytes], None]
 CHUNK_EVENTS = 262_144
-
-
-def symbol_name(i: int) -> str:
-    """Simulated tickers ``SIM0000``, ``SIM0001``, ..."""
-    return f"SIM{i:04d}"
 
 
 @dataclass(slots=True)

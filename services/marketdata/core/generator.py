@@ -25,24 +25,12 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
+from nexus.instruments import SECTORS
 from nexus.money import SCALE, Rounding, to_raw
 from services.marketdata.core import kernels
 from services.marketdata.core.errors import InvalidRangeError
 
 TRADING_DAYS_PER_YEAR = 252
-SECTORS: tuple[str, ...] = (
-    "ENERGY",
-    "MATERIALS",
-    "INDUSTRIALS",
-    "DISCRETIONARY",
-    "STAPLES",
-    "HEALTH",
-    "FINANCIALS",
-    "TECHNOLOGY",
-    "COMMUNICATION",
-    "UTILITIES",
-    "REAL_ESTATE",
-)
 
 
 @dataclass(frozen=True, slots=True)
