@@ -165,7 +165,10 @@ def inject_simulated_episodes(run: RunningStack, http: httpx.Client, seed: int =
             users=80,
             seconds=20,
             episodes_per_type=8,
-            start_ns=time.time_ns() - 25 * 1_000_000_000,
+            # from now on, as a venue would stamp it: surveillance applies a partition's events
+            # in event-time order, and flow stamped in the past behind the live feed's newer
+            # events on the same partitions would arrive late (applied in arrival order)
+            start_ns=time.time_ns(),
             id_prefix=f"web{seed}",
         )
     )
