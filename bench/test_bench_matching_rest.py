@@ -59,7 +59,14 @@ def _order_flows(token: str, user_prefix: str) -> SourceFactory:
     def factory(index: int, host: str, port: int) -> RequestSource:
         headers = f"Authorization: Bearer {token}\r\n"
         user = f"{user_prefix}-{index}"
-        sell = {"symbol": "BENCH", "side": "SELL", "quantity": "1", "price": "100", "user_id": user}
+        # a listed symbol: matching refuses symbols its reference data does not know (422)
+        sell = {
+            "symbol": "SIM0000",
+            "side": "SELL",
+            "quantity": "1",
+            "price": "100",
+            "user_id": user,
+        }
         buy = {**sell, "side": "BUY", "time_in_force": "IOC"}
         flow = [
             request_bytes(

@@ -20,10 +20,13 @@ reason - a halted user or symbol, a post-only order that would cross, a FOK that
 answers ``200`` with ``status: "REJECTED"`` and the one ``reason`` field, no ``Location``; an
 ``OrderReject`` event goes on ``orders.events``, so surveillance sees the attempt (an amend
 refused so answers ``200`` with ``reason`` and the order unchanged). Malformed input is
-``422`` naming the field, an unknown order ``404`` (also another trader's order), a reused
-order id, a reused ``client_order_id`` of the same user or a closed order ``409``; a broker
-outage, or halts not known for sure (the halts consumer down or behind, the halts in force not
-yet loaded from the risk service), ``503`` with the reason and ``Retry-After``.
+``422`` naming the field, and so is what the instrument reference data refuses
+(:mod:`nexus.instruments`: an unknown symbol, a price off its band's tick, a quantity that is
+not a whole number of lots; new orders and amends, nothing published); an unknown order
+``404`` (also another trader's order), a reused order id, a reused ``client_order_id`` of
+the same user or a closed order ``409``; a broker outage, or halts not known for sure (the
+halts consumer down or behind, the halts in force not yet loaded from the risk service),
+``503`` with the reason and ``Retry-After``.
 
 Who: traders submit for themselves (``user_id`` is their token's subject); ``service`` and
 ``admin`` callers (the router, the simulator) must name the ``user_id``. Traders see, amend

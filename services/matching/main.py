@@ -9,6 +9,7 @@ from pathlib import Path
 from nexus.clients import CircuitBreaker, RetryPolicy, ServiceClient
 from nexus.config import Settings
 from nexus.events import TOPIC_HALTS, TOPIC_ORDERS, TOPIC_TRADES, dlq_topic
+from nexus.instruments import InstrumentTable
 from nexus.runtime import ServiceRuntime, run_service
 from nexus.web import Authenticator, ServiceApp
 from services.matching.api import routes
@@ -28,7 +29,7 @@ TOPICS = [TOPIC_ORDERS, TOPIC_TRADES, TOPIC_HALTS, dlq_topic(TOPIC_HALTS)]
 
 
 def build(
-    settings: Settings, *, venue: str = VENUE
+    settings: Settings, *, venue: str = VENUE, instruments: InstrumentTable | None = None
 ) -> tuple[ServiceApp, ServiceRuntime, MatchingService]:
     """The matching app, its runtime and its service object (started with the app's lifespan).
 
@@ -37,9 +38,11 @@ def build(
     or after a minute), then the API serves. The halts in force are loaded from the risk
     service (``settings.service_url("risk")``) in the background, retried until it answers:
     until then, and whenever the halts consumer is down or behind, orders answer 503.
+    ``instruments`` is the reference data orders are checked against (default: the simulated
+    universe, :func:`nexus.instruments.simulated_instruments`).
     """
     runtime = ServiceRuntime(NAME, settings, migrations=MIGRATIONS, topics=TOPICS)
-    service = MatchingService(venue, SessionStore(runtime), runtime)
+    service = MatchingService(venue, SessionStore(runtime), runtime, instruments=instruments)
     group_id = halts_group_id(venue)
     authenticator = Authenticator(settings)
     risk_url = (

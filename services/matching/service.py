@@ -27,6 +27,8 @@ from nexus.bus import OutgoingMessage
 from nexus.errors import ConflictError, NexusError
 from nexus.events import ORDER_CODEC, TRADE_CODEC, Halt, OrderFill, OrderReject, Trade
 from nexus.halts import HaltBook
+from nexus.instruments import InstrumentTable, simulated_instruments, utc_date
+from nexus.money import Fixed
 from services.matching.core import (
     AmendOrder,
     BookSnapshot,
@@ -198,6 +200,10 @@ class Execution:
     events: list[EngineEvent] = field(default_factory=list)
 
 
+def _raw(value: int | Fixed) -> int:
+    return int(value.raw) if isinstance(value, Fixed) else value
+
+
 def execution_of(order: OrderStatus, events: list[EngineEvent]) -> Execution:
     """The part of ``events`` that concerns ``order``."""
     fills = [e for e in events if isinstance(e, OrderFill) and e.order_id == order.order_id]
@@ -221,6 +227,11 @@ class MatchingService:
     halts in force were loaded from the risk service (``risk_snapshot_loaded``). Only an
     embedding without halts at all (unit tests, benchmarks of the engine) passes
     ``require_halts=False``. Cancels always pass: they only reduce risk.
+
+    Reference data: ``instruments`` (the simulated universe by default) decides which symbols
+    trade and their ticks and lots; a submit or amend on an unknown symbol, off the tick or not
+    a whole number of lots raises :class:`~nexus.instruments.InstrumentViolation` (422) before
+    the engine sees it, so nothing is published.
     """
 
     def __init__(
@@ -234,8 +245,10 @@ class MatchingService:
         max_backlog: int = MAX_BACKLOG,
         require_halts: bool = True,
         require_risk_snapshot: bool = True,
+        instruments: InstrumentTable | None = None,
     ) -> None:
         self.venue = venue
+        self.instruments = instruments if instruments is not None else simulated_instruments()
         self.halts = HaltBook()
         self.outbox = EventOutbox(publisher, max_backlog=max_backlog)
         self._sessions = sessions
@@ -333,10 +346,15 @@ class MatchingService:
     async def submit(self, cmd: SubmitOrder) -> Execution:
         """Submit; an empty ``order_id`` is numbered by the service; ``ts_event`` is stamped.
 
-        Raises the engine's errors (``InvalidOrder``, ``DuplicateOrderId``) before anything is
-        published; a halt, a post-only cross or an unfillable FOK is an accepted command whose
-        execution carries ``reject_reason``.
+        Raises :class:`~nexus.instruments.InstrumentViolation` and the engine's errors
+        (``InvalidOrder``, ``DuplicateOrderId``) before anything is published; a halt, a
+        post-only cross or an unfillable FOK is an accepted command whose execution carries
+        ``reject_reason``.
         """
+        price = _raw(cmd.price) if cmd.order_type == "LIMIT" else None
+        self.instruments.validate_order(
+            cmd.symbol, price, _raw(cmd.quantity), utc_date(self._clock())
+        )
         self.outbox.check_accepting()
         async with self._lock:
             engine = self.engine
@@ -364,11 +382,17 @@ class MatchingService:
     async def amend(
         self, order_id: str, price: int | None = None, quantity: int | None = None
     ) -> Execution:
-        """Amend a resting order's price and/or open quantity (raw fixed point)."""
+        """Amend a resting order's price and/or open quantity (raw fixed point).
+
+        The new price and quantity are checked against the order's instrument first
+        (:class:`~nexus.instruments.InstrumentViolation`), before anything is published.
+        """
         self.outbox.check_accepting()
         async with self._lock:
             engine = self.engine
             self._check_halts_known()
+            symbol = engine.order_status(order_id).symbol
+            self.instruments.validate_order(symbol, price, quantity or 0, utc_date(self._clock()))
             events = engine.amend(
                 AmendOrder(order_id=order_id, ts_event=self._now(), price=price, quantity=quantity)
             )

@@ -8,10 +8,14 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from nexus.config import Settings
+from nexus.instruments import InstrumentTable, listing, simulated_instruments
 from nexus.web import running_server
 from services.matching.main import build as build_matching
 from services.matching.service import MatchingService
 from services.risk.main import build as build_risk
+
+#: What these tests trade: the simulated universe plus the tickers the platform tests use.
+TEST_INSTRUMENTS = simulated_instruments().extended(listing(["AAPL", "MSFT"]))
 
 
 def beside_risk(settings: Settings, risk_url: str) -> Settings:
@@ -36,20 +40,22 @@ async def running_risk(settings: Settings) -> AsyncIterator[str]:
 
 @contextlib.asynccontextmanager
 async def running_matching(
-    settings: Settings, risk_url: str
+    settings: Settings, risk_url: str, instruments: InstrumentTable = TEST_INSTRUMENTS
 ) -> AsyncIterator[tuple[str, MatchingService]]:
     """A matching service that loads its halts from ``risk_url``, once it takes orders."""
-    app, _, service = build_matching(beside_risk(settings, risk_url))
+    app, _, service = build_matching(beside_risk(settings, risk_url), instruments=instruments)
     async with running_server(app) as url:
         await accepting(service)
         yield url, service
 
 
 @contextlib.asynccontextmanager
-async def matching_and_risk(settings: Settings) -> AsyncIterator[tuple[str, MatchingService, str]]:
+async def matching_and_risk(
+    settings: Settings, instruments: InstrumentTable = TEST_INSTRUMENTS
+) -> AsyncIterator[tuple[str, MatchingService, str]]:
     """Risk, then matching beside it; yields (matching URL, matching service, risk URL)."""
     async with (
         running_risk(settings) as risk_url,
-        running_matching(settings, risk_url) as (url, service),
+        running_matching(settings, risk_url, instruments) as (url, service),
     ):
         yield url, service, risk_url

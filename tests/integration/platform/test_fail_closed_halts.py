@@ -16,11 +16,13 @@ import httpx
 import pytest
 
 from nexus.infra import free_port
+from nexus.instruments import listing
 from nexus.web import running_server
 from services.matching.main import build as build_matching
 from services.risk.main import build as build_risk
 from tests.integration.platform.conftest import SettingsFactory
 from tests.integration.platform.matching_stack import (
+    TEST_INSTRUMENTS,
     accepting,
     beside_risk,
     matching_and_risk,
@@ -47,8 +49,9 @@ async def test_no_order_is_accepted_after_the_halt_ack_plus_the_bound(
     symbol = "H" + "".join(chr(65 + int(c, 16)) for c in unique_name("")[:4])  # this test's own
     trader = tokens(unique_name("t"), "trader")
     outcomes: list[tuple[float, str]] = []  # (sent at, status)
+    listed = TEST_INSTRUMENTS.extended(listing([symbol]))  # matching refuses unknown symbols
     async with (
-        matching_and_risk(settings) as (url, _, r_url),
+        matching_and_risk(settings, listed) as (url, _, r_url),
         httpx.AsyncClient(base_url=url) as venue,
         httpx.AsyncClient(base_url=r_url) as risk,
     ):
@@ -116,7 +119,7 @@ async def test_a_halt_holds_after_everything_restarts_and_the_broker_lost_its_lo
     own_broker.restart()  # the embedded broker keeps topics in memory: all gone
 
     # matching starts first, risk still down: it refuses orders, with the reason
-    app, _, service = build_matching(settings)
+    app, _, service = build_matching(settings, instruments=TEST_INSTRUMENTS)
     async with running_server(app) as url, httpx.AsyncClient(base_url=url) as venue:
         async with asyncio.timeout(30):
             while service.halts_unavailable(require_snapshot=False) is not None:

@@ -18,13 +18,18 @@ from services.matching.service import (
     HaltsUnavailable,
     MatchingService,
 )
-from tests.unit.matching_api.test_matching_service import FakePublisher, Sessions, submit
+from tests.unit.matching_api.test_matching_service import (
+    INSTRUMENTS,
+    FakePublisher,
+    Sessions,
+    submit,
+)
 
 
 async def service_with_halts(
     bus: MemoryBus, *, snapshot: bool = False
 ) -> tuple[MatchingService, ConsumerRunner, list[asyncio.Task[None]]]:
-    service = MatchingService("NEXUS", Sessions(), FakePublisher())
+    service = MatchingService("NEXUS", Sessions(), FakePublisher(), instruments=INSTRUMENTS)
     await service.start()
     await bus.create_topics([TOPIC_HALTS])
     runner = halts_consumer(bus, service, "matching.halts.test")
@@ -54,7 +59,7 @@ def halt(event_id: str, target: str, ts: int = 1, action: str = "HALT") -> Halt:
 
 
 async def test_orders_are_refused_without_a_halts_consumer() -> None:
-    service = MatchingService("NEXUS", Sessions(), FakePublisher())
+    service = MatchingService("NEXUS", Sessions(), FakePublisher(), instruments=INSTRUMENTS)
     await service.start()
     with pytest.raises(HaltsUnavailable, match=r"no risk\.halts consumer"):
         await service.submit(submit("bob", "BUY", 1, 100))
@@ -164,7 +169,9 @@ async def test_loader_retries_until_risk_answers_then_applies_its_halts(
     risk_client: tuple[ServiceClient, list[int]],
 ) -> None:
     client, answers = risk_client
-    service = MatchingService("NEXUS", Sessions(), FakePublisher(), require_halts=False)
+    service = MatchingService(
+        "NEXUS", Sessions(), FakePublisher(), require_halts=False, instruments=INSTRUMENTS
+    )
     await service.start()
     await asyncio.wait_for(RiskHaltsLoader(client, service).load_until_done(retry_s=0.001), 10)
     assert answers == [] and service.risk_snapshot_loaded
@@ -172,7 +179,9 @@ async def test_loader_retries_until_risk_answers_then_applies_its_halts(
 
 
 async def test_client_order_id_is_unique_per_user() -> None:
-    service = MatchingService("NEXUS", Sessions(), FakePublisher(), require_halts=False)
+    service = MatchingService(
+        "NEXUS", Sessions(), FakePublisher(), require_halts=False, instruments=INSTRUMENTS
+    )
     await service.start()
     task = asyncio.create_task(service.publish_forever())
     first = submit("alice", "SELL", 1, 100)
@@ -189,7 +198,9 @@ async def test_client_order_id_is_unique_per_user() -> None:
 
 
 async def test_open_orders_follow_fills_and_cancel_all_cancels_only_that_user() -> None:
-    service = MatchingService("NEXUS", Sessions(), FakePublisher(), require_halts=False)
+    service = MatchingService(
+        "NEXUS", Sessions(), FakePublisher(), require_halts=False, instruments=INSTRUMENTS
+    )
     await service.start()
     task = asyncio.create_task(service.publish_forever())
     try:

@@ -9,6 +9,7 @@ import pytest
 
 from nexus.bus import OutgoingMessage
 from nexus.events import ORDER_CODEC, TOPIC_ORDERS, TOPIC_TRADES, TRADE_CODEC, Halt
+from nexus.instruments import InstrumentTable, listing
 from services.matching.core import DuplicateOrderId, InvalidOrder, SubmitOrder
 from services.matching.service import (
     EventOutbox,
@@ -18,6 +19,8 @@ from services.matching.service import (
 )
 
 P = 10**9
+#: the reference data of these tests: AAPL listed (1-share lots, Rule 612 ticks)
+INSTRUMENTS = InstrumentTable(listing(["AAPL"]))
 
 
 class FakePublisher:
@@ -63,7 +66,13 @@ async def started(
     publisher: FakePublisher, **kwargs: float | bool
 ) -> tuple[MatchingService, asyncio.Task[None]]:
     kwargs.setdefault("require_halts", False)  # the halts gate has tests of its own
-    service = MatchingService("NEXUS", Sessions(), publisher, **kwargs)  # type: ignore[arg-type]
+    service = MatchingService(
+        "NEXUS",
+        Sessions(),
+        publisher,
+        instruments=INSTRUMENTS,
+        **kwargs,  # type: ignore[arg-type]
+    )
     await service.start()
     return service, asyncio.create_task(service.publish_forever())
 
@@ -183,7 +192,7 @@ async def test_outbox_refuses_new_commands_while_failing_or_full() -> None:
 
 
 async def test_commands_before_start_are_unavailable() -> None:
-    service = MatchingService("NEXUS", Sessions(), FakePublisher())
+    service = MatchingService("NEXUS", Sessions(), FakePublisher(), instruments=INSTRUMENTS)
     with pytest.raises(ServiceUnavailable):
         await service.submit(submit("alice", "SELL", 1, 100))
 
