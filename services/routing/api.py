@@ -7,6 +7,9 @@ Prices and quantities are exact decimal strings at this boundary, raw fixed poin
 * ``POST /orders`` - route and execute (201; 200 with the stored outcome when the same
   ``order_id`` was executed before: a retry never executes twice). A halted user or symbol
   answers 201 with ``status: "REFUSED"`` and the reason, no venue touched.
+* Both refuse what the instrument reference data refuses (:mod:`nexus.instruments`: an unknown
+  symbol, a limit off its band's tick, a quantity that is not a whole number of lots) with 422
+  naming the field, before the parent id is claimed or anything stored.
 * ``GET /orders`` and ``GET /orders/{order_id}`` - parents with their children and fills.
 * ``GET /nbbo/{symbol}``, ``GET /rankings/{symbol}?side=&quantity=``, ``GET /venues``.
 

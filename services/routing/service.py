@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from nexus.bus import OutgoingMessage
 from nexus.events import Halt, Quote
 from nexus.halts import HaltBook
+from nexus.instruments import InstrumentTable, simulated_instruments, utc_date
 from services.routing.core import (
     ExecutionReport,
     ExecutionVenue,
@@ -85,7 +86,13 @@ class OrderIdInUse(ValueError):
 
 
 class RoutingService:
-    """Halts, storage and evidence around the router (see the module docstring)."""
+    """Halts, storage and evidence around the router (see the module docstring).
+
+    ``instruments`` is the reference data parents are checked against first (the simulated
+    universe by default): an unknown symbol, a limit off its band's tick or a quantity that is
+    not a whole number of lots raises :class:`~nexus.instruments.InstrumentViolation` (422)
+    before anything is claimed, stored, published or routed.
+    """
 
     def __init__(
         self,
@@ -97,8 +104,10 @@ class RoutingService:
         quote_sink: Callable[[Quote], object] | None = None,
         known_venues: Callable[[], Container[str]] | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
+        instruments: InstrumentTable | None = None,
     ) -> None:
         self.router = router
+        self.instruments = instruments if instruments is not None else simulated_instruments()
         self.store = store
         self.halts = halts or HaltBook()
         self._publisher = publisher
@@ -137,6 +146,14 @@ class RoutingService:
         """Why ``user_id`` may not trade ``symbol`` now, or None."""
         return self.halts.check(user_id, symbol, self._clock() if ts_ns is None else ts_ns)
 
+    def check_instrument(
+        self, symbol: str, quantity: int, price: int, ts_ns: int | None = None
+    ) -> None:
+        """Raise :class:`~nexus.instruments.InstrumentViolation` unless the parent's symbol is
+        listed on its date, its limit (0 = none) on tick and its quantity whole lots."""
+        day = utc_date(self._clock() if ts_ns is None else ts_ns)
+        self.instruments.validate_order(symbol, price or None, quantity, day)
+
     async def route(
         self,
         order_id: str,
@@ -148,6 +165,7 @@ class RoutingService:
         strategy: Strategy,
     ) -> RoutingDecision:
         """A decision only (nothing is sent); stored and published. Raises ``TradingHalted``."""
+        self.check_instrument(symbol, quantity, price)
         reason = self.halted(user_id, symbol)
         if reason is not None:
             raise TradingHalted(reason)
@@ -173,6 +191,7 @@ class RoutingService:
         A halted user or symbol is stored as REFUSED and published, no venue touched.
         """
         ts = self._clock()
+        self.check_instrument(symbol, quantity, price, ts)
         claimed = await self.store.claim_parent(
             order_id, user_id, symbol, side, quantity, price, str(strategy), ts
         )

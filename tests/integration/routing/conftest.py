@@ -23,12 +23,17 @@ import pytest
 
 from nexus.config import Settings, load_settings
 from nexus.infra import Stack, drop_database, ensure_database
+from nexus.instruments import InstrumentTable, listing
 from nexus.web import Authenticator, running_server
 from services.routing.main import RoutingApp, RoutingOptions, build
 from tests.integration.platform.matching_stack import matching_and_risk
 from tests.integration.venues.harness import VenueProcess
 
 PRICES = {"RT0": "50.00", "RT1": "20.00", "RT2": "30.00", "RT3": "40.00", "RT4": "60.00"}
+
+
+#: The reference data of this stack: the tests' own symbols (1-share lots, Rule 612 ticks).
+INSTRUMENTS = InstrumentTable(listing(PRICES))
 
 
 def _symbols(*names: str) -> str:
@@ -122,13 +127,14 @@ async def routing_stack(
     }
     try:
         await asyncio.gather(*(v.start() for v in venues.values()))
-        async with matching_and_risk(settings) as (matching_url, _matching, _risk):
+        async with matching_and_risk(settings, INSTRUMENTS) as (matching_url, _matching, _risk):
             built = build(
                 replace(settings, service_urls={**settings.service_urls, "matching": matching_url}),
                 RoutingOptions(
                     child_timeout_s=0.5, cancel_timeout_s=3.0, heartbeat_s=1, data_dir=data_dir
                 ),
             )
+            built.service.instruments = INSTRUMENTS
             async with running_server(built.app) as url:
                 await built.directory.wait_logged_on(20)
                 await _until(
