@@ -40,7 +40,7 @@ run: build dashboard
 
 ## test: unit, integration (real broker, PostgreSQL, Redis) and perf gates, with coverage
 test: build dashboard browser-deps
-	$(PY) -m pytest tests --cov --cov-branch --cov-report=term --cov-report=json:coverage.json $(PYTEST_ARGS)
+	$(PY) -m pytest tests --cov --cov-branch --cov-report=term --cov-report=json:coverage.json --durations=25 $(PYTEST_ARGS)
 	$(PY) -m tools.coverage_gate coverage.json
 
 test-fast: build

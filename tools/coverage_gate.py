@@ -10,13 +10,20 @@ import json
 import sys
 from pathlib import Path
 
-#: package prefix -> (minimum line %, minimum branch %)
+#: package prefix -> (minimum line %, minimum branch %); every package is gated (the issue's
+#: floor is 85/80), higher where the package already is.
 GATES: dict[str, tuple[float, float]] = {
+    "nexus/": (85.0, 80.0),
     "services/analytics/": (90.0, 85.0),
+    "services/dashboard/": (90.0, 85.0),
+    "services/marketdata/": (85.0, 80.0),
+    "services/matching/": (85.0, 80.0),
+    "services/orders/": (85.0, 80.0),
+    "services/risk/": (85.0, 80.0),
+    "services/routing/": (90.0, 85.0),
     "services/routing/core/": (90.0, 85.0),
     "services/surveillance/": (85.0, 80.0),
     "services/venues/": (90.0, 85.0),
-    "services/dashboard/": (90.0, 85.0),
 }
 
 
