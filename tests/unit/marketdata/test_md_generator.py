@@ -12,7 +12,6 @@ are checked within a band around the theoretical target):
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import numpy as np
 import pytest
@@ -131,9 +130,8 @@ def test_garch_moment_targets_infinite_fourth_moment_raises() -> None:
         garch_moment_targets(0.3, 0.69, 9.0)
 
 
-def test_generate_history_ten_years_500_symbols_within_seconds() -> None:
-    generate_history(HistoryConfig(n_symbols=5, n_days=10), seed=0)  # warm the kernels
-    start = time.perf_counter()
+def test_generate_history_ten_years_500_symbols() -> None:
+    # its speed is gated in tests/perf (no wall-clock asserts in unit tests)
     h = generate_history(HistoryConfig(n_symbols=500, n_days=2520), seed=2)
     assert h.closes.shape == (2520, 500)
-    assert time.perf_counter() - start < 10.0
+    assert (h.closes > 0).all()
