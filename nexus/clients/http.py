@@ -164,32 +164,6 @@ class ServiceClient:
         response = await self.request("GET", path, params=params, timeout_seconds=timeout_seconds)
         return self._decode(response, type_)
 
-    async def post_json(
-        self,
-        path: str,
-        body: Any,
-        type_: type[T],
-        *,
-        idempotency_key: str | None = None,
-        timeout_seconds: float | None = None,
-    ) -> T:
-        """POST ``body`` as JSON; retried only when ``idempotency_key`` is given."""
-        response = await self.request(
-            "POST",
-            path,
-            json=body,
-            idempotency_key=idempotency_key,
-            timeout_seconds=timeout_seconds,
-        )
-        return self._decode(response, type_)
-
-    async def put_json(
-        self, path: str, body: Any, type_: type[T], *, timeout_seconds: float | None = None
-    ) -> T:
-        """PUT ``body`` as JSON (idempotent, retried)."""
-        response = await self.request("PUT", path, json=body, timeout_seconds=timeout_seconds)
-        return self._decode(response, type_)
-
     async def delete(self, path: str, *, timeout_seconds: float | None = None) -> None:
         """DELETE ``path`` (idempotent, retried)."""
         await self.request("DELETE", path, timeout_seconds=timeout_seconds)

@@ -18,8 +18,6 @@ import numpy.typing as npt
 
 from nexus.events import (
     ANY_CODEC,
-    TOPIC_ORDERS,
-    TOPIC_TRADES,
     OrderAmend,
     OrderCancel,
     OrderExpire,
@@ -28,7 +26,6 @@ from nexus.events import (
     Trade,
 )
 from nexus.sim import framing as kn
-from nexus.sim.layout import K_TRADE
 
 _ENC: Final = msgspec.msgpack.Encoder()
 FRAME_HEADER: Final = struct.Struct(">I")
@@ -244,11 +241,6 @@ class FrameEncoder:
     def order_id(self, handle: int) -> str:
         """The order id of an order handle."""
         return f"{self.id_prefix}O{handle}"
-
-
-def topic_of(kind: int) -> str:
-    """The topic an event kind is published on."""
-    return TOPIC_TRADES if kind == K_TRADE else TOPIC_ORDERS
 
 
 def iter_frames(data: bytes | memoryview) -> Iterator[memoryview]:

@@ -7,7 +7,6 @@ Encoders and per-type decoders are built once and reused.
 
 from __future__ import annotations
 
-import decimal
 import re
 from typing import Any, TypeVar
 
@@ -109,8 +108,3 @@ def convert(obj: Any, type_: type[T], *, strict: bool = True) -> T:
 def to_builtins(obj: Any) -> Any:
     """Plain JSON-compatible builtins of ``obj`` (money as decimal strings)."""
     return msgspec.to_builtins(obj, enc_hook=enc_hook)
-
-
-def decimal_string(value: decimal.Decimal | Fixed | Money) -> str:
-    """The boundary representation of an exact value."""
-    return str(value)

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nexus.instruments import SECTORS
-from nexus.money import SCALE, Rounding, to_raw
+from nexus.money import Rounding, to_raw
 from services.marketdata.core import kernels
 from services.marketdata.core.errors import InvalidRangeError
 
@@ -232,17 +232,6 @@ def generate_history(config: HistoryConfig | None = None, seed: int = 0) -> Synt
         benchmark=bench_raw,
         config=cfg,
     )
-
-
-def close_to_decimal(raw: int) -> Decimal:
-    """A raw close as an exact :class:`Decimal` (for REST payloads)."""
-    return Decimal(raw) / Decimal(SCALE)
-
-
-def assert_tick_aligned(closes: npt.NDArray[np.int64], tick: str) -> bool:
-    """True if every close is a positive whole number of ticks (a cheap invariant check)."""
-    tick_raw = to_raw(Decimal(tick))
-    return bool(np.all(closes > 0) and np.all(closes % tick_raw == 0))
 
 
 __all__: Sequence[str] = (
