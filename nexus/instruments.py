@@ -344,6 +344,7 @@ __all__ = [
     "SIM_LISTED",
     "SIM_PREFIX",
     "SIM_UNIVERSE",
+    "UNCLASSIFIED",
     "Instrument",
     "InstrumentTable",
     "InstrumentViolation",

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,6 +24,7 @@ import numpy.typing as npt
 
 from nexus.errors import NotFoundError
 from nexus.events import Trade
+from nexus.instruments import UNCLASSIFIED, InstrumentTable, simulated_instruments, utc_date
 from nexus.money import Fixed
 from services.analytics.core import PortfolioPosition, PriceHistory
 from services.analytics.core.sources import MISSING_PRICE_RAW
@@ -144,10 +146,24 @@ def _fills(trades: Iterable[Trade]) -> list[tuple[str, str, str, str, int, int, 
 
 
 class PositionStore:
-    """``fills`` and ``positions``; a :class:`~services.analytics.core.PositionSource`."""
+    """``fills`` and ``positions``; a :class:`~services.analytics.core.PositionSource`.
 
-    def __init__(self, db: Database) -> None:
+    A position's classification is the stored one (``instruments``, set by a loader); a symbol
+    without a stored sector takes the sector of the instrument reference data in force today
+    (``instruments``, the simulated universe by default, lower case), so sector shocks of a
+    stress scenario reach positions in every listed symbol.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        instruments: InstrumentTable | None = None,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
         self._db = db
+        self._instruments = instruments if instruments is not None else simulated_instruments()
+        self._clock_ns = clock_ns
 
     async def apply_trades(self, trades: Sequence[Trade]) -> set[str]:
         """Apply a batch of trades in one transaction; returns the users whose positions moved.
@@ -179,17 +195,22 @@ class PositionStore:
     async def positions(self, user_id: str) -> list[PortfolioPosition]:
         """Open positions of ``user_id`` (price ``"0"``: the service revalues them)."""
         rows = await self._db.pool.fetch(SELECT_POSITIONS, user_id)
+        today = utc_date(self._clock_ns())
         return [
             PortfolioPosition(
                 symbol=r["symbol"],
                 quantity=str(Fixed.from_raw(r["quantity_raw"])),
                 price="0",
                 asset_class=r["asset_class"] or "equity",
-                sector=r["sector"] or "",
+                sector=r["sector"] or self._reference_sector(r["symbol"], today),
                 currency=r["currency"] or "USD",
             )
             for r in rows
         ]
+
+    def _reference_sector(self, symbol: str, day: dt.date) -> str:
+        listed = self._instruments.get(symbol, day)
+        return "" if listed is None or listed.sector == UNCLASSIFIED else listed.sector.lower()
 
     async def holders(self, symbols: Sequence[str]) -> set[str]:
         """Users with an open position in any of ``symbols``."""
