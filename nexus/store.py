@@ -18,7 +18,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -26,6 +26,15 @@ import asyncpg
 from nexus.config import with_database
 from nexus.errors import NexusError
 from nexus.money import Fixed, Money
+
+
+class Database(Protocol):
+    """Something holding a service's pool once it has started (the service runtime): what
+    every store is given, so a store can be built before the pool exists."""
+
+    @property
+    def pool(self) -> asyncpg.Pool: ...
+
 
 #: Advisory lock key of the migrations runner (per database).
 MIGRATIONS_LOCK_KEY = 0x6E65787573  # "nexus"

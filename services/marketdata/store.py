@@ -13,12 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import asyncpg
 import numpy as np
 
 from nexus.events import Trade
+from nexus.store import Database
 from services.marketdata.core import trade_bars
 
 CloseRecord = tuple[str, dt.date, int]
@@ -146,13 +146,6 @@ SELECT * FROM (
     ORDER BY bar_start_ns DESC LIMIT $5
 ) AS latest ORDER BY bar_start_ns
 """
-
-
-class Database(Protocol):
-    """Holds the pool once the service started (the service runtime)."""
-
-    @property
-    def pool(self) -> asyncpg.Pool: ...
 
 
 @dataclass(frozen=True, slots=True)

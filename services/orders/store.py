@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 import asyncpg
 
 from nexus.money import Fixed, Money
+from nexus.store import Database
 from services.orders.core import Fill, Position, apply_fill
 
 INSERT_FILL = """
@@ -39,13 +39,6 @@ WHERE user_id = $1 AND ($2::text IS NULL OR symbol = $2)
 ORDER BY ts_event, trade_id, side
 LIMIT $6
 """
-
-
-class Database(Protocol):
-    """Holds the pool once the service started."""
-
-    @property
-    def pool(self) -> asyncpg.Pool: ...
 
 
 def _position(row: asyncpg.Record) -> Position:

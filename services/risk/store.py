@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import asyncpg
 
 from nexus.events import Halt
-from nexus.store import execute_idempotent
+from nexus.store import Database, execute_idempotent
 
 INSERT_EVENT = """
 INSERT INTO halt_events (event_id, scope, target, action, reason, source_alert_id,
@@ -34,13 +32,6 @@ def _event(row: asyncpg.Record) -> Halt:
         expires_at_ns=row["expires_at_ns"],
         requested_by=row["requested_by"],
     )
-
-
-class Database(Protocol):
-    """Something holding the service's pool once started (the service runtime)."""
-
-    @property
-    def pool(self) -> asyncpg.Pool: ...
 
 
 class HaltStore:

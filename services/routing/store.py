@@ -13,7 +13,7 @@ from __future__ import annotations
 import decimal
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -30,6 +30,7 @@ from nexus.events import (
     partition_key,
 )
 from nexus.money import raw_to_decimal, to_raw
+from nexus.store import Database
 
 CLAIM_PARENT = """
 INSERT INTO parent_orders (order_id, user_id, symbol, side, quantity, limit_price, strategy,
@@ -81,13 +82,6 @@ GET_FILLS = "SELECT * FROM routed_fills WHERE order_id = $1 ORDER BY ts_event, f
 GET_DECISIONS = "SELECT decision FROM routing_decisions WHERE order_id = $1 ORDER BY round"
 
 _JSON = msgspec.json.Encoder()
-
-
-class Database(Protocol):
-    """Something holding the service's pool once started (the service runtime)."""
-
-    @property
-    def pool(self) -> asyncpg.Pool: ...
 
 
 def dec(raw: int) -> decimal.Decimal:

@@ -19,15 +19,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
-import asyncpg
 import msgspec
 import numpy as np
 import numpy.typing as npt
 
 from nexus.bus import Message, TopicPartition
 from nexus.events import OrderEvent, Trade
+from nexus.store import Database
 
 KEY_DTYPE: Final = np.dtype(
     [("ts", "<i8"), ("offset", "<i8"), ("partition", "<i4"), ("topic", "u1"), ("symbol", "<u2")]
@@ -57,13 +57,6 @@ MAX_TOPICS = 255
 MAX_SYMBOLS = 65_535
 
 _events_decoder: Final = msgspec.msgpack.Decoder(list[OrderEvent | Trade])
-
-
-class Database(Protocol):
-    """Something holding the service's pool once started (the service runtime)."""
-
-    @property
-    def pool(self) -> asyncpg.Pool: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,14 @@ outbox (``nexus_outbox``) in the same transaction as the alert, so it is never l
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 import msgspec
 
 from nexus.clients import Outbox
 from nexus.errors import ConflictError, NotFoundError
+from nexus.store import Database
 from nexus.web import filter_clause
 
 #: Review workflow: allowed moves from each status (anything else is a 409).
@@ -166,13 +167,6 @@ class StatusChange(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
     actor: str
     at: str
-
-
-class Database(Protocol):
-    """Something holding the service's pool once started (the service runtime)."""
-
-    @property
-    def pool(self) -> asyncpg.Pool: ...
 
 
 _json_encoder = msgspec.json.Encoder(order="sorted")
