@@ -30,7 +30,7 @@ import msgspec
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from nexus.errors import NexusError
+from nexus.errors import DependencyUnavailable
 from nexus.web.codec import dec_hook, enc_hook
 
 T = TypeVar("T")
@@ -48,7 +48,7 @@ return {ns, kv, redis.call('GET', ARGV[4] .. ':' .. ns .. ':' .. kv)}
 """
 
 
-class CacheUnavailable(NexusError, ConnectionError):
+class CacheUnavailable(DependencyUnavailable):
     """Redis could not be reached for an operation that must not be skipped."""
 
 

@@ -31,5 +31,15 @@ class ConflictError(NexusError):
     """The request conflicts with current state."""
 
 
+class DependencyUnavailable(NexusError, ConnectionError):
+    """Something this call needs (database, broker, cache, another service) cannot serve now.
+
+    Every service answers it with 503 problem+json and ``Retry-After`` (mapped once, in
+    :func:`nexus.web.problems.install_error_handlers`); ``retry_after_s`` is the hint.
+    """
+
+    retry_after_s: float = 1.0
+
+
 class BuildError(NexusError, ImportError):
     """A compiled extension is missing: the package was not built."""

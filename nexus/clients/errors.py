@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nexus.errors import NexusError
+from nexus.errors import DependencyUnavailable, NexusError
 
 
 class ServiceCallError(NexusError):
@@ -15,7 +15,7 @@ class ServiceCallError(NexusError):
         self.service = service
 
 
-class ServiceUnavailable(ServiceCallError, ConnectionError):
+class ServiceUnavailable(ServiceCallError, DependencyUnavailable):
     """The service could not be reached or answered 5xx (after the allowed retries)."""
 
     def __init__(self, service: str, message: str, *, status: int | None = None) -> None:
@@ -29,10 +29,11 @@ class CircuitOpen(ServiceUnavailable):
     def __init__(self, service: str, retry_after_seconds: float) -> None:
         super().__init__(service, f"circuit open; retry in {retry_after_seconds:.3f}s")
         self.retry_after_seconds = retry_after_seconds
+        self.retry_after_s = retry_after_seconds
 
 
-class Timeout(ServiceCallError, TimeoutError):
-    """The call did not complete within its timeout."""
+class Timeout(ServiceCallError, DependencyUnavailable, TimeoutError):
+    """The call did not complete within its timeout (served as 503, like an outage)."""
 
 
 class ClientError(ServiceCallError):

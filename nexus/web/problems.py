@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ import falcon
 import falcon.asgi
 import msgspec
 
-from nexus.errors import ConflictError, NotFoundError, ValidationError
+from nexus.errors import ConflictError, DependencyUnavailable, NotFoundError, ValidationError
 from nexus.web.codec import encode_json
 
 PROBLEM_BASE = "https://nexustrade.dev/problems/"
@@ -213,6 +214,15 @@ async def _domain_conflict(
     _write_http_problem(req, resp, Conflict(str(ex)))
 
 
+async def _dependency_unavailable(
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, ex: DependencyUnavailable, params: Any
+) -> None:
+    retry_after = max(1, math.ceil(getattr(ex, "retry_after_s", 1.0)))
+    _write_http_problem(
+        req, resp, HTTPProblem(503, str(ex), headers={"Retry-After": str(retry_after)})
+    )
+
+
 async def _unexpected(
     req: falcon.asgi.Request, resp: falcon.asgi.Response, ex: Exception, params: Any
 ) -> None:
@@ -255,3 +265,4 @@ def install_error_handlers(app: falcon.asgi.App[Any, Any]) -> None:
     app.add_error_handler(ValidationError, _domain_validation)
     app.add_error_handler(NotFoundError, _domain_not_found)
     app.add_error_handler(ConflictError, _domain_conflict)
+    app.add_error_handler(DependencyUnavailable, _dependency_unavailable)

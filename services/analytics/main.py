@@ -12,7 +12,7 @@ from typing import Any, Literal
 import falcon
 import falcon.asgi
 
-from nexus.cache import Cache, CacheUnavailable
+from nexus.cache import Cache
 from nexus.clients import CircuitBreaker, RetryPolicy, ServiceCallError, ServiceClient
 from nexus.config import Settings
 from nexus.events import TOPIC_QUOTES, TOPIC_TRADES, dlq_topic
@@ -62,7 +62,7 @@ class AnalyticsOptions:
 async def _service_unavailable(
     req: falcon.asgi.Request,
     resp: falcon.asgi.Response,
-    ex: ServiceCallError | CacheUnavailable,
+    ex: ServiceCallError,
     params: Any,
 ) -> None:
     write_problem(resp, problem_of(req, HTTPProblem(503, str(ex))))
@@ -117,7 +117,6 @@ def build(
         on_shutdown=[close_clients],
     )
     app.add_error_handler(ServiceCallError, _service_unavailable)
-    app.add_error_handler(CacheUnavailable, _service_unavailable)
     return app, runtime, service
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 import msgspec
 
 from nexus.bus import OutgoingMessage
-from nexus.errors import ConflictError, NexusError
+from nexus.errors import ConflictError, DependencyUnavailable
 from nexus.events import ORDER_CODEC, TRADE_CODEC, Halt, OrderFill, OrderReject, Trade
 from nexus.halts import HaltBook
 from nexus.instruments import InstrumentTable, simulated_instruments, utc_date
@@ -69,7 +69,7 @@ class SessionSource(Protocol):
     async def open_session(self, venue: str) -> int: ...
 
 
-class ServiceUnavailable(NexusError):
+class ServiceUnavailable(DependencyUnavailable):
     """The service cannot take commands now (not started, broker backlog or outage)."""
 
 

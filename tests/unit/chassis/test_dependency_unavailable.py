@@ -1,0 +1,49 @@
+"""One "dependency down" error, answered 503 with Retry-After by every service."""
+
+from __future__ import annotations
+
+import falcon.asgi
+import falcon.testing
+import pytest
+
+from nexus.cache import CacheUnavailable
+from nexus.clients.errors import CircuitOpen, ServiceUnavailable, Timeout
+from nexus.errors import DependencyUnavailable
+from nexus.web import create_app, endpoint
+
+
+class Failing:
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    @endpoint(public=True)
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        raise self.exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "retry_after"),
+    [
+        (DependencyUnavailable("the archive is down"), "1"),
+        (CacheUnavailable("redis unreachable"), "1"),
+        (ServiceUnavailable("risk", "answered 502", status=502), "1"),
+        (CircuitOpen("marketdata", 2.4), "3"),
+        (Timeout("analytics", "no answer in 2 s"), "1"),
+    ],
+    ids=["base", "cache", "service", "circuit", "timeout"],
+)
+def test_every_dependency_error_is_a_503_problem_with_retry_after(
+    exc: Exception, retry_after: str
+) -> None:
+    client = falcon.testing.TestClient(create_app("t", [("/x", Failing(exc))]))
+    resp = client.simulate_get("/x")
+    assert resp.status_code == 503
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert resp.headers["retry-after"] == retry_after
+    body = resp.json
+    assert body["status"] == 503 and body["detail"] == str(exc)
+
+
+def test_an_unexpected_error_is_still_a_500() -> None:
+    client = falcon.testing.TestClient(create_app("t", [("/x", Failing(RuntimeError("bug")))]))
+    assert client.simulate_get("/x").status_code == 500
