@@ -421,18 +421,23 @@ async def test_bad_requests_answer_4xx_naming_the_problem(routing_stack: Routing
         bad_symbol = await trader.get("/nbbo/not-a-symbol")
         bad_rank = await trader.get("/rankings/RT0", params={"quantity": "0"})
         route_off_tick = await trader.post("/route", json={**order, "price": "50.105"})
+        unknown = await trader.post("/orders", json={**order, "symbol": "NOPE", "order_id": oid()})
+        odd_lot = await trader.post("/orders", json={**order, "quantity": "0.5", "order_id": oid()})
     assert off_tick.status_code == 422 and "tick" in off_tick.text
     assert zero.status_code == 422 and negative.status_code == 422
     assert for_other.status_code == 403 and unnamed.status_code == 422
     assert named.status_code == 200 and named.json()["user_id"] == "u-bad"
     assert bad_symbol.status_code == 422 and bad_rank.status_code == 422
     assert route_off_tick.status_code == 422
+    assert unknown.status_code == 422 and "unknown symbol 'NOPE'" in unknown.text
+    assert odd_lot.status_code == 422 and "lot size 1" in odd_lot.text
     assert all(
         r.headers["content-type"].startswith("application/problem+json")
         for r in (off_tick, zero, for_other, unnamed, bad_symbol)
     )
-    refused = await routing_stack.stored(_order_id_of(off_tick))
-    assert refused["status"] == "REFUSED" and refused["children"] == []
+    # refused at the edge by the instrument reference data: the id is not claimed, nothing stored
+    assert "$.price" in off_tick.text
+    assert await routing_stack.built.service.store.order(_order_id_of(off_tick)) is None
 
 
 def _order_id_of(answer: object) -> str:
