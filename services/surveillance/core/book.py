@@ -24,7 +24,8 @@ class OrderState:
 
     ``level_depth_before`` is the displayed depth at its price (other orders) when it was
     placed; ``distance_ticks`` its distance behind the same side's best then (0 at or better
-    than the touch); ``aggressive`` whether it took (or could take) liquidity on arrival.
+    than the touch), in the symbol's price unit (the tick, or the typical spacing of the
+    displayed levels where the book is quoted coarser than its tick: ``SymbolState.level_unit``); ``aggressive`` whether it took (or could take) liquidity on arrival.
     """
 
     __slots__ = (

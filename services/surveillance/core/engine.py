@@ -299,6 +299,7 @@ class SurveillanceEngine:
                 d.handle_new(ev, sym, order)
             self.user_sizes.add(ev.user_id, order.quantity)
             sym.sizes.add(order.quantity)
+            sym.sample_levels()
             sym.order_rate.add((order.owner_id, order.side), ev.ts)
             sym.order_rate.add("*", ev.ts)
             self.profiles.on_new(ev, order)

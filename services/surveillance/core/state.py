@@ -1,8 +1,10 @@
 """Shared per-symbol and per-user state every detector reads, computed once per event.
 
 * :class:`SymbolState`: the reconstructed book, the tick size inferred from observed prices
-  (the greatest common divisor of the prices seen), the symbol's typical order size (median of
-  a bounded window of recent orders) and its recent trades.
+  (the greatest common divisor of the prices seen), the typical spacing of the displayed price
+  levels (a sub-dollar symbol on a 0.0001 tick is often quoted several ticks apart), the
+  symbol's typical order size (median of a bounded window of recent orders) and its recent
+  trades.
 * :class:`UserSizes`: each user's recent order sizes, for "large against the user's own
   typical size".
 
@@ -11,6 +13,8 @@ Everything is bounded: windows are fixed-size rings, the trade tape is trimmed b
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 from collections import deque
 from typing import Any, Final
@@ -26,6 +30,10 @@ USER_REFRESH: Final = 32
 ACTIVITY_TAU_S: Final = 120.0
 #: Time constant of each owner's recent aggressive quantity (a position just built).
 AGGRESSIVE_TAU_S: Final = 10.0
+#: Level spacing: sampled every this many new orders, over the best this many levels per side.
+LEVEL_SAMPLE_EVERY: Final = 32
+LEVEL_SAMPLE_DEPTH: Final = 5
+LEVEL_GAP_WINDOW: Final = 256
 #: Every owner is assumed to act at least this often (a floor on the activity rates).
 RATE_FLOOR_PER_S: Final = 1.0 / 300.0
 
@@ -86,6 +94,7 @@ class SymbolState:
         "exec_rate",
         "last_trade_price",
         "last_ts",
+        "level_gaps",
         "order_rate",
         "sizes",
         "symbol",
@@ -98,6 +107,8 @@ class SymbolState:
         self.symbol = symbol
         self.book = Book()
         self.tick = 0
+        #: gaps (raw) between adjacent displayed levels near the touch, sampled
+        self.level_gaps = RollingMedian(LEVEL_GAP_WINDOW, 16)
         self.sizes = RollingMedian(SIZE_WINDOW, SIZE_REFRESH)
         self.trade_sizes = RollingMedian(SIZE_WINDOW, SIZE_REFRESH)
         self.last_trade_price = 0
@@ -120,8 +131,36 @@ class SymbolState:
             self.tick = math.gcd(self.tick, price) if self.tick else price
 
     def ticks(self, distance: int) -> float:
-        """A raw price distance in ticks (the distance itself before any tick is known)."""
-        return distance / self.tick if self.tick else 0.0
+        """A raw price distance in price units (:attr:`level_unit`; 0.0 before any tick is
+        known)."""
+        unit = self.level_unit
+        return distance / unit if unit else 0.0
+
+    def sample_levels(self) -> None:
+        """Every ``LEVEL_SAMPLE_EVERY`` calls (new orders), record the gaps between adjacent
+        displayed levels among the best few of each side."""
+        if self.sizes.count % LEVEL_SAMPLE_EVERY:
+            return
+        for levels, top in (
+            (self.book.bid_levels, heapq.nlargest),
+            (self.book.ask_levels, heapq.nsmallest),
+        ):
+            if len(levels) < 2:
+                continue
+            prices = top(LEVEL_SAMPLE_DEPTH, levels)
+            for a, b in itertools.pairwise(prices):
+                self.level_gaps.add(abs(a - b))
+
+    @property
+    def level_unit(self) -> int:
+        """The unit price distances are judged in: the tick, or the typical spacing of the
+        displayed levels when the book is quoted coarser than its tick (0 before any price)."""
+        if not self.tick:
+            return 0
+        if self.level_gaps.count < 16:
+            return self.tick
+        gap = int(self.level_gaps.median)
+        return max(self.tick, gap - gap % self.tick)
 
     @property
     def median_size(self) -> float:

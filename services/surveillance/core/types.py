@@ -165,7 +165,8 @@ class SpoofingThresholds(Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 class LayeringThresholds(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Several orders by one user on one side at successive price levels (each within
-    ``max_level_gap_ticks`` of the next), placed within ``max_placement_span_ms``, together
+    ``max_level_gap_ticks`` of the next; distances in "ticks" are in the symbol's price unit:
+    the tick, or the typical spacing of its displayed levels where that is coarser), placed within ``max_placement_span_ms``, together
     large against the user's and the symbol's median size and the displayed depth of that side,
     an execution on the opposite side by the same owner, then the layers cancelled."""
 

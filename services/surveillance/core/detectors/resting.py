@@ -37,6 +37,8 @@ MS: Final = 1_000_000
 MIN_DELAY_S: Final = 0.001
 SIDE_DEPTH_LEVELS: Final = 5
 USER_PRIOR: Final = 20.0
+#: An amend leaving less than this fraction of the size shown withdraws the order.
+PULLED_FRACTION: Final = 0.25
 SCALE: Final = 1e9
 
 
@@ -62,7 +64,11 @@ class Candidate:
         "opp_trade_ids",
         "order",
         "p_size",
+        "price",
+        "pulled_qty",
+        "pulled_ts",
         "reported",
+        "shown",
         "size_vs_level",
         "size_vs_symbol",
         "size_vs_user",
@@ -82,6 +88,27 @@ class Candidate:
         self.size_vs_level = 0.0
         self.size_vs_symbol = 0.0
         self.size_vs_user = 0.0
+        #: the displayed size when it became a candidate; an amend that pulls most of it (or
+        #: moves it away from the touch) is a cancel in all but name
+        self.shown = order.quantity
+        self.price = order.price
+        self.pulled_ts = 0
+        self.pulled_qty = 0
+
+    @property
+    def gone_ts(self) -> int:
+        """When the order was cancelled or pulled by an amend (0 while it still shows)."""
+        return self.order.ts_cancel or self.pulled_ts
+
+    @property
+    def withdrawn(self) -> int:
+        """Quantity cancelled or amended away."""
+        return self.order.cancelled + self.pulled_qty
+
+    @property
+    def fill_ratio(self) -> float:
+        """Filled quantity over the size shown."""
+        return self.order.filled / self.shown if self.shown else 0.0
 
 
 class RestingState:
@@ -179,7 +206,7 @@ class _RestingDetector(PatternDetector):
                 o = c.order
                 if o.side == order.side or ev.ts < o.ts_new:
                     continue
-                if o.ts_cancel and ev.ts > o.ts_cancel:
+                if c.gone_ts and ev.ts > c.gone_ts:
                     continue  # the execution must happen while the order rests
                 if order.ts_new < o.ts_new - window:
                     continue  # an order working long before the candidate: not its purpose
@@ -191,12 +218,29 @@ class _RestingDetector(PatternDetector):
                 if order.order_id not in c.opp_order_ids:
                     c.opp_order_ids.append(order.order_id)
                     c.opp_order_qty += order.quantity
-                if o.ts_cancel:
+                if c.gone_ts:
                     self._judge(ev, sym, c)
 
     def handle_cancel(self, ev: Ev, sym: SymbolState, order: OrderState) -> None:
         c = self._rs(sym).cands.get(order.order_id)
         if c is not None:
+            self._judge(ev, sym, c)
+
+    def handle_amend(self, ev: Ev, sym: SymbolState, order: OrderState) -> None:
+        """An amend that leaves less than a quarter of the size shown, or moves the order
+        beyond ``max_distance_ticks`` from the touch, withdraws it like a cancel (a venue or a
+        trader may amend rather than cancel)."""
+        c = self._rs(sym).cands.get(order.order_id)
+        if c is None or c.pulled_ts:
+            return
+        left = order.remaining
+        best = sym.book.best(order.side)
+        unit = sym.level_unit
+        away = (best - order.price) * order.side if best else 0
+        moved = unit > 0 and away > self._max_distance() * unit
+        if left < PULLED_FRACTION * c.shown or moved:
+            c.pulled_ts = ev.ts
+            c.pulled_qty = max(0, c.shown - order.filled - (0 if moved else left))
             self._judge(ev, sym, c)
 
     def _judge(self, ev: Ev, sym: SymbolState, c: Candidate) -> None:
@@ -209,8 +253,8 @@ class _RestingDetector(PatternDetector):
         max_life = t.max_lifetime_ms * MS
         for c in list(st.cands.values()):
             o = c.order
-            if o.ts_cancel:
-                if now_ns - o.ts_cancel > keep_after_cancel:
+            if c.gone_ts:
+                if now_ns - c.gone_ts > keep_after_cancel:
                     st.drop(c)
             elif (
                 now_ns - o.ts_new > max_life
@@ -240,16 +284,17 @@ class SpoofingDetector(_RestingDetector):
     def _judge(self, ev: Ev, sym: SymbolState, c: Candidate) -> None:
         t: SpoofingThresholds = self.thresholds
         o = c.order
-        if not o.ts_cancel or not c.first_opp_ts:
+        gone, size = c.gone_ts, c.shown
+        if not gone or not c.first_opp_ts:
             return
-        life_ms = (o.ts_cancel - o.ts_new) / MS
-        if life_ms > t.max_lifetime_ms or o.fill_ratio > t.max_fill_ratio:
+        life_ms = (gone - o.ts_new) / MS
+        if life_ms > t.max_lifetime_ms or c.fill_ratio > t.max_fill_ratio:
             return
-        if max(c.opp_qty, c.opp_order_qty) >= o.quantity:
+        if max(c.opp_qty, c.opp_order_qty) >= size:
             return  # the "genuine" side is as large as the order: not a lure
-        if o.level_depth_before and o.quantity < t.min_size_vs_level_depth * o.level_depth_before:
+        if o.level_depth_before and size < t.min_size_vs_level_depth * o.level_depth_before:
             return
-        if sym.book.open_of(o.owner_id, -o.side) > t.max_opposite_open_ratio * o.quantity:
+        if sym.book.open_of(o.owner_id, -o.side) > t.max_opposite_open_ratio * size:
             return  # still quoting the other side as large: two-sided, not a lure
         if self._layered(sym, c):
             return
@@ -257,8 +302,8 @@ class SpoofingDetector(_RestingDetector):
         p_coinc = chance_within(c.exec_rate, delay_s)
         # Larger than the level it joins: the book shows more than the market offered there.
         p_depth = 1.0
-        if o.level_depth_before and o.quantity > o.level_depth_before:
-            p_depth = max(0.01, o.level_depth_before / o.quantity)
+        if o.level_depth_before and size > o.level_depth_before:
+            p_depth = max(0.01, o.level_depth_before / size)
         elif not o.level_depth_before:
             p_depth = 0.5
         p = c.p_size * p_coinc * p_depth
@@ -270,10 +315,11 @@ class SpoofingDetector(_RestingDetector):
                 "order_id": o.order_id,
                 "side": side.upper(),
                 "price": _fmt_px(o.price),
-                "quantity": _fmt_qty(o.quantity),
+                "quantity": _fmt_qty(size),
                 "filled": _fmt_qty(o.filled),
                 "placed_ns": o.ts_new,
-                "cancelled_ns": o.ts_cancel,
+                "cancelled_ns": gone,
+                "withdrawn_by": "amend" if not o.ts_cancel else "cancel",
             },
             "book_at_placement": {
                 "best_same_side": _fmt_px(o.best_same_at_new),
@@ -282,6 +328,7 @@ class SpoofingDetector(_RestingDetector):
                 "depth_top5_same_side": _fmt_qty(o.side_depth_before),
                 "distance_ticks": o.distance_ticks,
                 "tick": _fmt_px(sym.tick),
+                "level_unit": _fmt_px(sym.level_unit),
             },
             "book_at_cancel": {
                 "best_bid": _fmt_px(sym.book.best_bid()),
@@ -292,7 +339,7 @@ class SpoofingDetector(_RestingDetector):
                 "size_vs_user_median": round(c.size_vs_user, 3),
                 "size_vs_level_depth": round(c.size_vs_level, 3),
                 "lifetime_ms": round(life_ms, 3),
-                "fill_ratio": round(o.fill_ratio, 4),
+                "fill_ratio": round(c.fill_ratio, 4),
                 "opposite_delay_ms": round(delay_s * 1000, 3),
                 "opposite_quantity": _fmt_qty(c.opp_qty),
                 "owner_execution_rate_per_s": round(c.exec_rate, 5),
@@ -303,12 +350,12 @@ class SpoofingDetector(_RestingDetector):
             },
         }
         explanation = (
-            f"{o.user_id} placed a {side} order for {_fmt_qty(o.quantity)} at {_fmt_px(o.price)} "
+            f"{o.user_id} placed a {side} order for {_fmt_qty(size)} at {_fmt_px(o.price)} "
             f"({c.size_vs_symbol:.1f}x the symbol's median order, "
             f"{o.distance_ticks} tick(s) behind the best {side}), "
             f"{(c.first_opp_ts - o.ts_new) / MS:.0f} ms later the same beneficial owner "
             f"executed a {opp} of {_fmt_qty(c.opp_qty)}, and the order was cancelled "
-            f"{life_ms:.0f} ms after placement with {o.fill_ratio:.0%} filled. "
+            f"{life_ms:.0f} ms after placement with {c.fill_ratio:.0%} filled. "
             f"The chance of this by coincidence, given this owner's own trading rate, is "
             f"about {p:.1e}."
         )
@@ -321,7 +368,7 @@ class SpoofingDetector(_RestingDetector):
                 owner_id=o.owner_id,
                 account_ids=[o.account_id],
                 start_ns=o.ts_new,
-                end_ns=max(o.ts_cancel, c.first_opp_ts),
+                end_ns=max(gone, c.first_opp_ts),
                 score=score,
                 order_ids=[o.order_id, *c.opp_order_ids],
                 trade_ids=list(c.opp_trade_ids),
@@ -340,7 +387,7 @@ class SpoofingDetector(_RestingDetector):
         return any(
             x is not c
             and x.order.side == o.side
-            and x.order.price != o.price
+            and x.price != c.price
             and abs(x.order.ts_new - o.ts_new) <= span
             for x in others
         )
@@ -377,23 +424,24 @@ class LayeringDetector(_RestingDetector):
         members = [x for x in near if x.order.ts_new - t_first <= span]
         if c not in members:
             return []
-        if sym.tick <= 0:
+        unit = sym.level_unit
+        if unit <= 0:
             return []
         # The run of successive levels that contains c.
-        prices = sorted({x.order.price for x in members}, reverse=o.side == BUY)
-        gap = t.max_level_gap_ticks * sym.tick
+        prices = sorted({x.price for x in members}, reverse=o.side == BUY)
+        gap = t.max_level_gap_ticks * unit
         runs: list[list[int]] = []
         for p in prices:
             if runs and abs(runs[-1][-1] - p) <= gap:
                 runs[-1].append(p)
             else:
                 runs.append([p])
-        mine = next((r for r in runs if o.price in r), [])
+        mine = next((r for r in runs if c.price in r), [])
         if len(mine) < t.min_layers:
             return []
         chosen = set(mine)
         return sorted(
-            (x for x in members if x.order.price in chosen),
+            (x for x in members if x.price in chosen),
             key=lambda x: (x.order.ts_new, x.order.order_id),
         )
 
@@ -403,10 +451,10 @@ class LayeringDetector(_RestingDetector):
         if not group:
             return
         orders = [x.order for x in group]
-        total = sum(o.quantity for o in orders)
+        total = sum(x.shown for x in group)
         filled = sum(o.filled for o in orders)
-        cancelled = [o for o in orders if o.ts_cancel]
-        cancelled_qty = sum(o.cancelled for o in cancelled)
+        cancelled = [x for x in group if x.gone_ts]
+        cancelled_qty = sum(x.withdrawn for x in cancelled)
         first = orders[0]
         if total < t.min_total_vs_symbol_median * sym.median_size:
             return
@@ -417,7 +465,7 @@ class LayeringDetector(_RestingDetector):
             return
         if filled > t.max_fill_ratio * total or cancelled_qty < t.min_cancelled_fraction * total:
             return
-        lives = [(o.ts_cancel - o.ts_new) / MS for o in cancelled]
+        lives = [(x.gone_ts - x.order.ts_new) / MS for x in cancelled]
         if max(lives) > t.max_lifetime_ms:
             return
         opp_ts = [x.first_opp_ts for x in group if x.first_opp_ts]
@@ -437,7 +485,7 @@ class LayeringDetector(_RestingDetector):
             opp_qty = max(opp_qty, x.opp_qty, x.opp_order_qty)
         if opp_qty >= total:
             return
-        k = len({o.price for o in orders})
+        k = len({x.price for x in group})
         t0 = min(o.ts_new for o in orders)
         # Orders on successive levels right after the owner took at least as much the other
         # way are the exit of a position just built (an ignition's unwind), not a lure.
@@ -445,7 +493,7 @@ class LayeringDetector(_RestingDetector):
         if taken >= 0.5 * total:
             return
         place_span_s = max(MIN_DELAY_S, (max(o.ts_new for o in orders) - t0) / 1e9)
-        cancel_times = [o.ts_cancel for o in cancelled]
+        cancel_times = [x.gone_ts for x in cancelled]
         cancel_span_s = max(MIN_DELAY_S, (max(cancel_times) - min(cancel_times)) / 1e9)
         owner = first.owner_id
         typical = sym.typical_order_rate(t0)
@@ -463,26 +511,28 @@ class LayeringDetector(_RestingDetector):
             x.anchor = anchor
         side = "buy" if first.side == BUY else "sell"
         opp = "sell" if first.side == BUY else "buy"
-        levels = sorted({o.price for o in orders}, reverse=first.side == BUY)
+        levels = sorted({x.price for x in group}, reverse=first.side == BUY)
         evidence: dict[str, Any] = {
             "layers": [
                 {
                     "order_id": o.order_id,
-                    "price": _fmt_px(o.price),
-                    "quantity": _fmt_qty(o.quantity),
+                    "price": _fmt_px(x.price),
+                    "quantity": _fmt_qty(x.shown),
                     "filled": _fmt_qty(o.filled),
                     "placed_ns": o.ts_new,
-                    "cancelled_ns": o.ts_cancel,
+                    "cancelled_ns": x.gone_ts,
                     "distance_ticks": o.distance_ticks,
                     "depth_at_level": _fmt_qty(o.level_depth_before),
                 }
-                for o in orders
+                for x in group
+                for o in (x.order,)
             ],
             "book_at_placement": {
                 "best_same_side": _fmt_px(first.best_same_at_new),
                 "best_opposite_side": _fmt_px(first.best_opp_at_new),
                 "depth_top5_same_side": _fmt_qty(first.side_depth_before),
                 "tick": _fmt_px(sym.tick),
+                "level_unit": _fmt_px(sym.level_unit),
             },
             "book_at_cancel": {
                 "best_bid": _fmt_px(sym.book.best_bid()),
