@@ -307,6 +307,7 @@ class SurveillanceEngine:
             sym.observe_price(ev.price)
             buy = book.get(ev.buy_order_id)
             sell = book.get(ev.sell_order_id)
+            _fill_identity(ev, buy, sell)
             if buy is not None:
                 book.fill(buy, ev.quantity)
                 buy.ts_last = ev.ts
@@ -315,8 +316,10 @@ class SurveillanceEngine:
                 sell.ts_last = ev.ts
             sym.last_trade_price = ev.price
             sym.trade_sizes.add(ev.quantity)
-            sym.exec_rate.add(self.owner_of(ev.buy_account, ev.buy_user), ev.ts)
-            sym.exec_rate.add(self.owner_of(ev.sell_account, ev.sell_user), ev.ts)
+            for account, user in ((ev.buy_account, ev.buy_user), (ev.sell_account, ev.sell_user)):
+                owner = self.owner_of(account, user)
+                if owner:  # an anonymous side counts for nobody
+                    sym.exec_rate.add(owner, ev.ts)
             sym.exec_rate.add("*", ev.ts)
             taker = buy if ev.side > 0 else sell
             if taker is not None:
@@ -436,6 +439,17 @@ class SurveillanceEngine:
             out.append(alert)
         self._dirty.clear()
         return out
+
+
+def _fill_identity(ev: Ev, buy: OrderState | None, sell: OrderState | None) -> None:
+    """Complete a trade's missing user and account ids from the orders it filled (a venue may
+    report only one side's ids, or only the order ids)."""
+    if buy is not None:
+        ev.buy_user = ev.buy_user or buy.user_id
+        ev.buy_account = ev.buy_account or buy.account_id
+    if sell is not None:
+        ev.sell_user = ev.sell_user or sell.user_id
+        ev.sell_account = ev.sell_account or sell.account_id
 
 
 def _same_content(a: SurveillanceAlert, b: SurveillanceAlert) -> bool:

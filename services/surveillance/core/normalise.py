@@ -149,7 +149,7 @@ class AuditOrder(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
 
 
 class AuditTrade(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
-    """A ``trade`` line."""
+    """A ``trade`` line (the order, user and account ids of either side may be missing)."""
 
     kind: Literal["trade"]
     ts_ns: TsNs
@@ -157,13 +157,14 @@ class AuditTrade(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     symbol: str
     price: Number
     quantity: Number
-    buy_order_id: str
-    sell_order_id: str
-    buy_user_id: str
-    sell_user_id: str
-    buy_account_id: str
-    sell_account_id: str
     aggressor_side: SideName
+    #: A venue may report only one side's (or no) ids; the engine fills them from the book.
+    buy_order_id: str = ""
+    sell_order_id: str = ""
+    buy_user_id: str = ""
+    sell_user_id: str = ""
+    buy_account_id: str = ""
+    sell_account_id: str = ""
 
 
 class _Kind(msgspec.Struct, forbid_unknown_fields=False):

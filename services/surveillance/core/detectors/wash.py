@@ -117,18 +117,22 @@ class WashTradingDetector(PatternDetector):
         # Shares are read before this trade is counted, so the episode does not explain itself.
         b_share = self._share(st.buy, buy_owner, ev.ts)
         s_share = self._share(st.sell, sell_owner, ev.ts)
-        if buy_owner != sell_owner:
+        if buy_owner != sell_owner or not buy_owner:
             # Only trades with someone else show the owner's independent buying and selling;
             # counting its self-crossings would let a busy wash trader explain itself away.
-            st.buy.add(buy_owner, ev.ts, ev.quantity / SCALE)
-            st.buy.add("*", ev.ts, ev.quantity / SCALE)
-            st.sell.add(sell_owner, ev.ts, ev.quantity / SCALE)
-            st.sell.add("*", ev.ts, ev.quantity / SCALE)
-        if ev.buy_account == ev.sell_account:
+            qty = ev.quantity / SCALE
+            if buy_owner:
+                st.buy.add(buy_owner, ev.ts, qty)
+            st.buy.add("*", ev.ts, qty)
+            if sell_owner:
+                st.sell.add(sell_owner, ev.ts, qty)
+            st.sell.add("*", ev.ts, qty)
+        # An empty id is unknown, never a link (a venue may report only one side's ids).
+        if ev.buy_account and ev.buy_account == ev.sell_account:
             kind, ok = "same_account", t.same_account
-        elif ev.buy_user == ev.sell_user:
+        elif ev.buy_user and ev.buy_user == ev.sell_user:
             kind, ok = "same_user", t.same_user
-        elif buy_owner == sell_owner:
+        elif buy_owner and buy_owner == sell_owner:
             kind, ok = "same_owner", t.same_owner
         else:
             return
