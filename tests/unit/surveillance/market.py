@@ -39,6 +39,8 @@ class Market:
     """One symbol's matching book writing audit dicts to ``events``."""
 
     symbol: str = "XYZ"
+    #: Price of one tick (prices in the scripts are integers of ticks).
+    tick: Decimal = TICK
     events: list[dict[str, Any]] = field(default_factory=list)
     orders: dict[str, Order] = field(default_factory=dict)
     _seq: int = 0
@@ -58,7 +60,7 @@ class Market:
         return r[0].price if r else 0
 
     def _px(self, ticks: int) -> str:
-        return str(TICK * ticks) if ticks else "0"
+        return str(self.tick * ticks) if ticks else "0"
 
     def _order_line(self, kind: str, ts: int, o: Order, remaining: int) -> None:
         self.events.append(
@@ -180,20 +182,25 @@ def background(
     seed: int = 7,
     start: int = T0,
     ioc_fraction: float = 0.04,
+    lot: int = 100,
+    level_step: int = 1,
+    life_scale: float = 1.0,
+    drift_prob: float = 0.02,
 ) -> None:
-    """Deterministic background flow: many small users quote 1-5 ticks behind a slowly
-    wandering mid and cancel after ~1 s; a few send small marketable IOCs."""
+    """Deterministic background flow: many small users quote 1-5 levels (``level_step`` ticks
+    each) behind a mid that moves a tick with ``drift_prob`` per order and cancel after ~``life_scale`` s; a few send small
+    marketable IOCs. Sizes are 1-3 lots of ``lot``."""
     rng = random.Random(seed)
     t = start
     end = start + int(seconds * S)
     drift = 0
     while t < end:
         t += int(rng.expovariate(rate) * S) + 1
-        if rng.random() < 0.02:
+        if rng.random() < drift_prob:
             drift += rng.choice((-1, 1))
         user = f"BG{rng.randrange(users):03d}"
         side = rng.choice(("BUY", "SELL"))
-        qty = 100 * rng.choice((1, 1, 1, 2, 2, 3))
+        qty = lot * rng.choice((1, 1, 1, 2, 2, 3))
         if rng.random() < ioc_fraction:
 
             def take(ts: int, user: str = user, side: str = side, qty: int = qty) -> None:
@@ -203,8 +210,8 @@ def background(
 
             m.at(t, take)
             continue
-        behind = 1 + min(4, int(rng.expovariate(0.8)))
-        life = int(rng.expovariate(1.0) * S) + MS
+        behind = (1 + min(4, int(rng.expovariate(0.8)))) * level_step
+        life = int(rng.expovariate(1.0) * life_scale * S) + MS
 
         def place(
             ts: int,
