@@ -44,6 +44,7 @@ class OrderState:
         "price",
         "quantity",
         "remaining",
+        "replaced_ts",
         "resting",
         "side",
         "side_depth_before",
@@ -83,6 +84,8 @@ class OrderState:
         self.ts_new = ts
         self.ts_last = ts
         self.ts_cancel = 0
+        #: event time of the last amend that re-placed it (new price or more size)
+        self.replaced_ts = 0
         self.aggressive = order_type != LIMIT
         self.resting = False
         self.level_depth_before = 0

@@ -344,8 +344,14 @@ class SurveillanceEngine:
                 self._new_order(ev, sym)
             else:
                 sym.observe_price(ev.price)
+                replaced = moved.resting and (
+                    (ev.price and ev.price != moved.price) or ev.remaining > moved.remaining
+                )
                 book.amend(moved, ev.price, ev.remaining, ev.quantity)
                 moved.ts_last = ev.ts
+                if replaced:
+                    _replace_context(moved, sym)
+                    moved.replaced_ts = ev.ts
                 for d in self._detector_list:
                     d.handle_amend(ev, sym, moved)
         sym.events += 1
@@ -439,6 +445,19 @@ class SurveillanceEngine:
             out.append(alert)
         self._dirty.clear()
         return out
+
+
+def _replace_context(order: OrderState, sym: SymbolState) -> None:
+    """An amend to a new price or a larger size re-places the order (it loses priority):
+    record the book it now joins, as at placement (its own quantity left out)."""
+    book = sym.book
+    same = book.best(order.side)
+    order.best_same_at_new = same
+    order.best_opp_at_new = book.best(-order.side)
+    order.level_depth_before = max(0, book.depth_at(order.side, order.price) - order.remaining)
+    order.side_depth_before = 0
+    behind = (same - order.price) * order.side if same else 0
+    order.distance_ticks = max(0, round(sym.ticks(behind))) if behind > 0 else 0
 
 
 def _fill_identity(ev: Ev, buy: OrderState | None, sell: OrderState | None) -> None:

@@ -452,3 +452,29 @@ def test_account_shared_by_two_users_is_one_owner_without_kyc_links() -> None:
         genuine_account="SPF-A",
     )
     _assert_only(_run(m), "SPF", "SPOOFING")
+
+
+@pytest.mark.parametrize("sc", [SCALES[0], SCALES[6]], ids=[SCALES[0].name, SCALES[6].name])
+def test_spoof_built_by_amending_a_small_order_up(sc: Scale) -> None:
+    """A one-lot bid far behind, amended to a large size near the touch, the opposite IOC,
+    then the cancel: the amend is the placement."""
+    m = sc.market()
+    ids: dict[str, str] = {}
+    t0 = sc.episode_at
+
+    def small(t: int) -> None:
+        ids["bid"] = m.submit(t, "SPF", "BUY", m.best("BUY") - 20 * sc.level_step, sc.lot)
+
+    def grow(t: int) -> None:
+        m.amend(t, ids["bid"], m.best("BUY") - sc.level_step, remaining=30 * sc.lot)
+
+    def genuine(t: int) -> None:
+        m.submit(t, "SPF", "SELL", m.best("BUY"), sc.lot, "IOC")
+
+    m.at(t0, small)
+    m.at(t0 + 2 * S, grow)
+    m.at(t0 + 2 * S + 10 * MS, genuine)
+    m.at(t0 + 2 * S + 300 * MS, lambda t: m.cancel(t, ids["bid"]))
+    alerts = _run(m)
+    _assert_only(alerts, "SPF", "SPOOFING")
+    assert alerts[0].start_ns == t0 + 2 * S

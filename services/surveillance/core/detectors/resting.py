@@ -72,6 +72,7 @@ class Candidate:
         "size_vs_level",
         "size_vs_symbol",
         "size_vs_user",
+        "t0",
     )
 
     def __init__(self, order: OrderState, p_size: float, exec_rate: float) -> None:
@@ -92,6 +93,8 @@ class Candidate:
         #: moves it away from the touch) is a cancel in all but name
         self.shown = order.quantity
         self.price = order.price
+        #: when it was placed (or re-placed by an amend that made it a candidate)
+        self.t0 = order.ts_new
         self.pulled_ts = 0
         self.pulled_qty = 0
 
@@ -148,23 +151,27 @@ class _RestingDetector(PatternDetector):
         return int(self.thresholds.max_distance_ticks)
 
     def handle_new(self, ev: Ev, sym: SymbolState, order: OrderState) -> None:
+        self._consider(ev, sym, order)
+
+    def _consider(self, ev: Ev, sym: SymbolState, order: OrderState) -> Candidate | None:
+        """Track ``order`` as a candidate if it is large and near the touch."""
         t = self.thresholds
         if order.order_type != LIMIT or order.aggressive or not order.resting:
-            return
+            return None
         if order.distance_ticks > self._max_distance():
-            return
+            return None
         sym_median = sym.median_size
         if sym_median <= 0 or sym.sizes.count < 20:
-            return
+            return None
         qty = order.quantity
         if qty < self._min_order(sym, 0.0, 0):
-            return  # the cheap test first: most orders are ordinary for the symbol
+            return None  # the cheap test first: most orders are ordinary for the symbol
         user_median, history = self.ctx.user_sizes.median(order.user_id)
         if qty < self._min_order(sym, user_median, history):
-            return
+            return None
         opposite_open = sym.book.open_of(order.owner_id, -order.side)
         if opposite_open > t.max_opposite_open_ratio * qty:
-            return
+            return None
         if not order.side_depth_before:
             # Displayed depth of the side's best levels shown by everybody else (the owner's own
             # orders, this one included, left out).
@@ -188,6 +195,7 @@ class _RestingDetector(PatternDetector):
         c.size_vs_user = qty / user_median if history >= t.min_user_history else 0.0
         c.size_vs_level = qty / order.level_depth_before if order.level_depth_before else 0.0
         self._rs(sym).add(c)
+        return c
 
     def handle_trade(
         self, ev: Ev, sym: SymbolState, buy: OrderState | None, sell: OrderState | None
@@ -204,11 +212,11 @@ class _RestingDetector(PatternDetector):
                 continue
             for c in cands:
                 o = c.order
-                if o.side == order.side or ev.ts < o.ts_new:
+                if o.side == order.side or ev.ts < c.t0:
                     continue
                 if c.gone_ts and ev.ts > c.gone_ts:
                     continue  # the execution must happen while the order rests
-                if order.ts_new < o.ts_new - window:
+                if order.ts_new < c.t0 - window:
                     continue  # an order working long before the candidate: not its purpose
                 if not c.first_opp_ts:
                     c.first_opp_ts = ev.ts
@@ -231,7 +239,13 @@ class _RestingDetector(PatternDetector):
         beyond ``max_distance_ticks`` from the touch, withdraws it like a cancel (a venue or a
         trader may amend rather than cancel)."""
         c = self._rs(sym).cands.get(order.order_id)
-        if c is None or c.pulled_ts:
+        if c is None:
+            if order.replaced_ts == ev.ts:  # re-placed: large and near the touch only now?
+                c = self._consider(ev, sym, order)
+                if c is not None:
+                    c.t0 = ev.ts
+            return
+        if c.pulled_ts:
             return
         left = order.remaining
         best = sym.book.best(order.side)
@@ -257,9 +271,7 @@ class _RestingDetector(PatternDetector):
                 if now_ns - c.gone_ts > keep_after_cancel:
                     st.drop(c)
             elif (
-                now_ns - o.ts_new > max_life
-                or (o.remaining <= 0 and not o.resting)
-                or o.remaining <= 0
+                now_ns - c.t0 > max_life or (o.remaining <= 0 and not o.resting) or o.remaining <= 0
             ):
                 st.drop(c)
 
@@ -287,7 +299,7 @@ class SpoofingDetector(_RestingDetector):
         gone, size = c.gone_ts, c.shown
         if not gone or not c.first_opp_ts:
             return
-        life_ms = (gone - o.ts_new) / MS
+        life_ms = (gone - c.t0) / MS
         if life_ms > t.max_lifetime_ms or c.fill_ratio > t.max_fill_ratio:
             return
         if max(c.opp_qty, c.opp_order_qty) >= size:
@@ -298,7 +310,7 @@ class SpoofingDetector(_RestingDetector):
             return  # still quoting the other side as large: two-sided, not a lure
         if self._layered(sym, c):
             return
-        delay_s = max(MIN_DELAY_S, (c.first_opp_ts - o.ts_new) / 1e9)
+        delay_s = max(MIN_DELAY_S, (c.first_opp_ts - c.t0) / 1e9)
         p_coinc = chance_within(c.exec_rate, delay_s)
         # Larger than the level it joins: the book shows more than the market offered there.
         p_depth = 1.0
@@ -317,7 +329,7 @@ class SpoofingDetector(_RestingDetector):
                 "price": _fmt_px(o.price),
                 "quantity": _fmt_qty(size),
                 "filled": _fmt_qty(o.filled),
-                "placed_ns": o.ts_new,
+                "placed_ns": c.t0,
                 "cancelled_ns": gone,
                 "withdrawn_by": "amend" if not o.ts_cancel else "cancel",
             },
@@ -353,7 +365,7 @@ class SpoofingDetector(_RestingDetector):
             f"{o.user_id} placed a {side} order for {_fmt_qty(size)} at {_fmt_px(o.price)} "
             f"({c.size_vs_symbol:.1f}x the symbol's median order, "
             f"{o.distance_ticks} tick(s) behind the best {side}), "
-            f"{(c.first_opp_ts - o.ts_new) / MS:.0f} ms later the same beneficial owner "
+            f"{(c.first_opp_ts - c.t0) / MS:.0f} ms later the same beneficial owner "
             f"executed a {opp} of {_fmt_qty(c.opp_qty)}, and the order was cancelled "
             f"{life_ms:.0f} ms after placement with {c.fill_ratio:.0%} filled. "
             f"The chance of this by coincidence, given this owner's own trading rate, is "
@@ -367,7 +379,7 @@ class SpoofingDetector(_RestingDetector):
                 user_id=o.user_id,
                 owner_id=o.owner_id,
                 account_ids=[o.account_id],
-                start_ns=o.ts_new,
+                start_ns=c.t0,
                 end_ns=max(gone, c.first_opp_ts),
                 score=score,
                 order_ids=[o.order_id, *c.opp_order_ids],
@@ -388,7 +400,7 @@ class SpoofingDetector(_RestingDetector):
             x is not c
             and x.order.side == o.side
             and x.price != c.price
-            and abs(x.order.ts_new - o.ts_new) <= span
+            and abs(x.t0 - c.t0) <= span
             for x in others
         )
 
@@ -414,14 +426,14 @@ class LayeringDetector(_RestingDetector):
         near = [
             x
             for x in self._rs(sym).by_owner.get(o.owner_id, [])
-            if x.order.side == o.side and abs(x.order.ts_new - o.ts_new) <= span
+            if x.order.side == o.side and abs(x.t0 - c.t0) <= span
         ]
         if not near:
             return []
         # Anchor the placement window at the earliest co-placed order, so a group spans at most
         # max_placement_span_ms.
-        t_first = min(x.order.ts_new for x in near)
-        members = [x for x in near if x.order.ts_new - t_first <= span]
+        t_first = min(x.t0 for x in near)
+        members = [x for x in near if x.t0 - t_first <= span]
         if c not in members:
             return []
         unit = sym.level_unit
@@ -442,7 +454,7 @@ class LayeringDetector(_RestingDetector):
         chosen = set(mine)
         return sorted(
             (x for x in members if x.price in chosen),
-            key=lambda x: (x.order.ts_new, x.order.order_id),
+            key=lambda x: (x.t0, x.order.order_id),
         )
 
     def _judge(self, ev: Ev, sym: SymbolState, c: Candidate) -> None:
@@ -465,7 +477,7 @@ class LayeringDetector(_RestingDetector):
             return
         if filled > t.max_fill_ratio * total or cancelled_qty < t.min_cancelled_fraction * total:
             return
-        lives = [(x.gone_ts - x.order.ts_new) / MS for x in cancelled]
+        lives = [(x.gone_ts - x.t0) / MS for x in cancelled]
         if max(lives) > t.max_lifetime_ms:
             return
         opp_ts = [x.first_opp_ts for x in group if x.first_opp_ts]
@@ -486,13 +498,13 @@ class LayeringDetector(_RestingDetector):
         if opp_qty >= total:
             return
         k = len({x.price for x in group})
-        t0 = min(o.ts_new for o in orders)
+        t0 = min(x.t0 for x in group)
         # Orders on successive levels right after the owner took at least as much the other
         # way are the exit of a position just built (an ignition's unwind), not a lure.
         taken = sym.aggressive_flow.rate((first.owner_id, -first.side), t0) * AGGRESSIVE_TAU_S
         if taken >= 0.5 * total:
             return
-        place_span_s = max(MIN_DELAY_S, (max(o.ts_new for o in orders) - t0) / 1e9)
+        place_span_s = max(MIN_DELAY_S, (max(x.t0 for x in group) - t0) / 1e9)
         cancel_times = [x.gone_ts for x in cancelled]
         cancel_span_s = max(MIN_DELAY_S, (max(cancel_times) - min(cancel_times)) / 1e9)
         owner = first.owner_id
@@ -519,7 +531,7 @@ class LayeringDetector(_RestingDetector):
                     "price": _fmt_px(x.price),
                     "quantity": _fmt_qty(x.shown),
                     "filled": _fmt_qty(o.filled),
-                    "placed_ns": o.ts_new,
+                    "placed_ns": x.t0,
                     "cancelled_ns": x.gone_ts,
                     "distance_ticks": o.distance_ticks,
                     "depth_at_level": _fmt_qty(o.level_depth_before),
