@@ -90,7 +90,7 @@ export async function alertPage(app: HTMLElement, alertId: string): Promise<void
     wfMessage,
   );
   app.replaceChildren(
-    h("p", {}, h("a", { href: "#/compliance" }, "← alert queue")),
+    h("p", {}, h("a", { href: "#/compliance" }, "← alert queue"), " · ", h("a", { href: `#/profiles/${encodeURIComponent(a.user_id)}`, id: "profile-link" }, `trading profile of ${a.user_id}`)),
     h("h1", {}, `${a.type} · ${a.symbol} · ${a.user_id} `, h("span", { class: `pill sev-${a.severity}` }, a.severity), " ", h("span", { class: "pill", id: "alert-status" }, detail.status)),
     card("Explanation", h("p", { class: "explanation", id: "explanation" }, a.explanation), h("p", { class: "muted" }, `score ${Number(a.score).toFixed(1)} / 100 · window ${fmtNs(a.start_ns)} → ${fmtNs(a.end_ns)} UTC · accounts ${(a.account_ids ?? []).join(", ")} · owner ${a.owner_id} · version ${a.version}`)),
     card("Market replay", chart, chartNote),

@@ -57,7 +57,7 @@ export function compliancePage(app: HTMLElement): () => void {
         h("span", { class: `pill sev-${a.severity}` }, a.severity),
         a.type,
         a.symbol,
-        a.user_id,
+        h("a", { href: `#/profiles/${encodeURIComponent(a.user_id)}`, title: "trading profile", onclick: (ev: Event) => ev.stopPropagation() }, a.user_id),
         `${fmtNs(a.start_ns)} → ${fmtNs(a.end_ns).slice(11)}`,
         Number(a.score).toFixed(1),
         a.status,

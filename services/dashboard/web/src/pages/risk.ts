@@ -71,8 +71,9 @@ export function riskPage(app: HTMLElement, userId: string): () => void {
         ),
       ),
     );
+    let held: Json[] = [];
     try {
-      const held: Json[] = await api("analytics", `/users/${u}/positions`);
+      held = await api("analytics", `/users/${u}/positions`);
       const factor = held[0]?.symbol;
       const d = await api("analytics", `/users/${u}/risk-decomposition${factor ? `?factors=${factor}` : ""}`);
       clear(
@@ -83,7 +84,11 @@ export function riskPage(app: HTMLElement, userId: string): () => void {
     } catch (e) {
       clear(decomposition, errorBox(e));
     }
-    try {
+    const symbols = new Set(held.map((p) => p.symbol));
+    if (symbols.size < 2) {
+      // the API answers 422 for fewer than two symbols: say why instead of asking
+      clear(correlation, h("p", { class: "muted" }, `A correlation needs at least two positions; this portfolio holds ${symbols.size}.`));
+    } else try {
       const c = await api("analytics", `/users/${u}/correlation`);
       clear(correlation, heatmap(c.symbols, c.matrix), h("p", { class: "muted" }, `${c.estimator}, ${c.n_observations} observations`));
     } catch (e) {
