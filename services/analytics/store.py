@@ -16,9 +16,7 @@ import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-import asyncpg
 import numpy as np
 import numpy.typing as npt
 
@@ -26,6 +24,7 @@ from nexus.errors import NotFoundError
 from nexus.events import Trade
 from nexus.instruments import UNCLASSIFIED, InstrumentTable, simulated_instruments, utc_date
 from nexus.money import Fixed
+from nexus.store import Database
 from services.analytics.core import PortfolioPosition, PriceHistory
 from services.analytics.core.sources import MISSING_PRICE_RAW
 
@@ -91,13 +90,6 @@ INSERT INTO instruments (symbol, asset_class, sector, currency) VALUES ($1, $2, 
 ON CONFLICT (symbol) DO UPDATE SET asset_class = EXCLUDED.asset_class,
     sector = EXCLUDED.sector, currency = EXCLUDED.currency
 """
-
-
-class Database(Protocol):
-    """Holds the pool once the service started (the service runtime)."""
-
-    @property
-    def pool(self) -> asyncpg.Pool: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,18 +7,9 @@ records.
 
 from __future__ import annotations
 
-from typing import Protocol
-
-import asyncpg
+from nexus.store import Database
 
 OPEN_SESSION = "INSERT INTO engine_sessions (venue) VALUES ($1) RETURNING session"
-
-
-class Database(Protocol):
-    """Something holding the service's pool once started (the service runtime)."""
-
-    @property
-    def pool(self) -> asyncpg.Pool: ...
 
 
 class SessionStore:
