@@ -120,7 +120,13 @@ class KafkaProducer:
                         max_batch_size=PRODUCER_MAX_BATCH_BYTES,
                         request_timeout_ms=30_000,
                     )
-                    await producer.start()
+                    try:
+                        await producer.start()
+                    except KafkaError as exc:
+                        await producer.stop()
+                        raise BusError(
+                            f"cannot reach the broker at {self._bootstrap_servers}: {exc!r}"
+                        ) from exc
                     self._producer = producer
         return self._producer
 

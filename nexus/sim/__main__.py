@@ -1,8 +1,15 @@
-"""``python -m nexus.sim``: write a simulated event stream and its ground-truth labels."""
+"""``python -m nexus.sim``: a simulated event stream to a file or the bus, and its labels.
+
+``--out FILE`` writes the stream; ``--bootstrap HOST:PORT`` publishes it on the Kafka-protocol
+broker as the matching engine would (order events on ``orders.events``, trades on
+``trades.executed``, keyed by symbol), as fast as it can or paced with ``--speed`` (simulated
+seconds per real second). One of the two, or both.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import time
 from collections.abc import Sequence
@@ -10,11 +17,13 @@ from pathlib import Path
 
 import msgspec
 
+from nexus.bus import BusError, KafkaBus
 from nexus.sim.audit import audit_accounts, write_audit_jsonl
+from nexus.sim.bus import publish_to_bus
 from nexus.sim.config import SimConfig
 from nexus.sim.labels import encode_labels
 from nexus.sim.profiles import PROFILES, realistic_config
-from nexus.sim.runner import simulate
+from nexus.sim.runner import SimResult, simulate
 from nexus.sim.sink import matching_engine_sink, replay
 from nexus.sim.wire import read_events
 
@@ -42,7 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="realistic: depth-relative episodes plus the legitimate look-alikes "
         "(market makers, HFT, institutions, sliced parents, news jumps, related accounts)",
     )
-    p.add_argument("--out", type=Path, required=True, help="event stream file")
+    p.add_argument("--out", type=Path, default=None, help="event stream file")
+    p.add_argument(
+        "--bootstrap",
+        default=None,
+        help="publish on this Kafka-protocol broker (orders.events, trades.executed)",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="with --bootstrap: simulated seconds published per real second (default: unpaced)",
+    )
     p.add_argument(
         "--format",
         choices=("msgpack", "jsonl", "audit-jsonl"),
@@ -92,16 +112,15 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     return msgspec.json.decode(msgspec.json.encode(merged), type=SimConfig)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+async def _publish(result: SimResult, bootstrap: str, speed: float | None) -> int:
+    producer = KafkaBus(bootstrap).producer()
     try:
-        cfg = config_from_args(args)
-    except (msgspec.ValidationError, ValueError) as exc:
-        print(f"invalid configuration: {exc}", file=sys.stderr)
-        return 2
-    t0 = time.perf_counter()
-    result = simulate(cfg)
+        return await publish_to_bus(result, producer, speed=speed)
+    finally:
+        await producer.close()
+
+
+def _write(result: SimResult, args: argparse.Namespace) -> None:
     with args.out.open("wb") as fh:
         if args.format == "audit-jsonl":
             write_audit_jsonl(result.iter_chunks(), fh)
@@ -129,6 +148,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                     fh.write(buf)
         else:
             result.write(fh)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.out is None and args.bootstrap is None:
+        parser.error("give --out FILE, --bootstrap HOST:PORT, or both")
+    if args.speed is not None and (args.bootstrap is None or args.speed <= 0):
+        parser.error("--speed needs --bootstrap and a positive value")
+    try:
+        cfg = config_from_args(args)
+    except (msgspec.ValidationError, ValueError) as exc:
+        print(f"invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    result = simulate(cfg)
+    if args.bootstrap is not None:
+        try:
+            asyncio.run(_publish(result, args.bootstrap, args.speed))
+        except BusError as exc:
+            print(f"publishing on {args.bootstrap} failed: {exc}", file=sys.stderr)
+            return 1
+    if args.out is not None:
+        _write(result, args)
     args.labels.write_bytes(encode_labels(result.labels()))
     if args.accounts is not None and args.format == "audit-jsonl":
         args.accounts.write_bytes(audit_accounts(result.population.users))

@@ -78,3 +78,21 @@ def test_cli_invalid_configuration_exits_2(
     code = main(["--symbols", "0", "--out", str(tmp_path / "e"), "--labels", str(tmp_path / "l")])
     assert code == 2
     assert "invalid configuration" in capsys.readouterr().err
+
+
+def test_cli_needs_a_file_or_a_broker(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as nothing:
+        main([*ARGS, "--labels", str(tmp_path / "l.json")])
+    assert nothing.value.code == 2
+    with pytest.raises(SystemExit) as unpaced:
+        main([*ARGS, "--out", str(tmp_path / "e"), "--speed", "2", "--labels", str(tmp_path / "l")])
+    assert unpaced.value.code == 2
+
+
+def test_cli_reports_an_unreachable_broker_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*ARGS, "--seconds", "1", "--bootstrap", "127.0.0.1:9", "--labels", str(tmp_path / "l")]
+    assert main(args) == 1
+    assert "publishing on 127.0.0.1:9 failed" in capsys.readouterr().err
+    assert not (tmp_path / "l").exists()
