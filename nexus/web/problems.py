@@ -198,7 +198,12 @@ def serialize_error(req: Any, resp: Any, exc: falcon.HTTPError) -> None:
 async def _domain_validation(
     req: falcon.asgi.Request, resp: falcon.asgi.Response, ex: ValidationError, params: Any
 ) -> None:
-    error = FieldError(field=ex.field or "$", message=str(ex))
+    field = ex.field or "$"
+    name = field.removeprefix("$.")
+    # where the offending value was sent: a path parameter of the route, a query parameter
+    # of the request, else the body
+    location: Location = "path" if name in params else "query" if name in req.params else "body"
+    error = FieldError(field=field, message=str(ex), location=location)
     _write_http_problem(req, resp, ValidationFailed([error]))
 
 

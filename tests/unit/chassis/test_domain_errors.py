@@ -1,4 +1,5 @@
-"""One "dependency down" error, answered 503 with Retry-After by every service."""
+"""Domain errors as problem+json: "dependency down" is a 503 with Retry-After everywhere; a
+validation error says where the value was sent (path, query or body)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from nexus.cache import CacheUnavailable
 from nexus.clients.errors import CircuitOpen, ServiceUnavailable, Timeout
-from nexus.errors import DependencyUnavailable
+from nexus.errors import DependencyUnavailable, ValidationError
 from nexus.web import create_app, endpoint
 
 
@@ -47,3 +48,23 @@ def test_every_dependency_error_is_a_503_problem_with_retry_after(
 def test_an_unexpected_error_is_still_a_500() -> None:
     client = falcon.testing.TestClient(create_app("t", [("/x", Failing(RuntimeError("bug")))]))
     assert client.simulate_get("/x").status_code == 500
+
+
+class Refusing:
+    @endpoint(public=True)
+    async def on_get(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: str
+    ) -> None:
+        field = req.get_param("blame") or "user_id"
+        raise ValidationError(f"{field} is not acceptable", field)
+
+
+@pytest.mark.parametrize(
+    ("blame", "where"), [("user_id", "path"), ("blame", "query"), ("quantity", "body")]
+)
+def test_a_domain_validation_error_says_where_the_value_was_sent(blame: str, where: str) -> None:
+    client = falcon.testing.TestClient(create_app("t", [("/users/{user_id}", Refusing())]))
+    resp = client.simulate_get("/users/u1", params={"blame": blame})
+    assert resp.status_code == 422
+    (error,) = resp.json["errors"]
+    assert (error["field"], error["in"]) == (blame, where)
