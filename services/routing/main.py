@@ -4,8 +4,9 @@ Start order: database migrated, producer opened, ``risk.halts`` read to its end 
 routed for a user halted while the router was down), the venues announced under
 ``<data dir>/venues`` connected over FIX, the internal matching engine registered as the
 ``NEXUS`` venue; then the quote and halt consumers, the quote archiver (the NBBO over time
-for the reports, ``quote_archive.py``) and its retention, the outbox relay and the venue
-directory poller run, and the API serves.
+for the reports, ``quote_archive.py``) and its retention, the venue toxicity refresh (recorded
+markouts -> SMART penalties, ``toxicity.py``), the outbox relay and the venue directory poller
+run, and the API serves.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from nexus.events import (
     dlq_topic,
 )
 from nexus.halts import HaltBook
+from nexus.money import format_raw
 from nexus.runtime import ServiceRuntime
 from nexus.web import SERVICE, Authenticator, ServiceApp, configure_logging, create_app, serve
 from services.routing.api import routes
@@ -42,11 +44,13 @@ from services.routing.quote_archive import (
     prune_forever,
     quote_archive_consumer,
 )
+from services.routing.reports.feedback import ToxicityAdjustedStats
 from services.routing.reports.render import load_sp500
 from services.routing.reports_api import report_routes
 from services.routing.reports_store import ReportsStore
 from services.routing.service import RoutingService
 from services.routing.store import RoutingStore
+from services.routing.toxicity import MIN_FILLS, REFRESH_S, WINDOW_S, ToxicityRefresher
 from services.routing.venues import VenueDirectory
 
 NAME = "routing"
@@ -64,7 +68,9 @@ TOPICS = [
 @dataclass(frozen=True, slots=True)
 class RoutingOptions:
     """How the service routes: timeouts (s), quote age (ns), internal venue, FIX identity;
-    the quote archive's consumer group and retention (days)."""
+    the quote archive's consumer group and retention (days); the venue toxicity refresh:
+    every ``toxicity_refresh_s`` (0 disables) over the last ``toxicity_window_s`` of fills, a
+    venue with fewer than ``toxicity_min_fills`` of them getting no penalty."""
 
     child_timeout_s: float = 0.5
     cancel_timeout_s: float = 2.0
@@ -75,6 +81,9 @@ class RoutingOptions:
     data_dir: Path | None = None
     quote_archive_group: str = ARCHIVE_GROUP
     quote_archive_retention_days: int = RETENTION_DAYS
+    toxicity_refresh_s: float = REFRESH_S
+    toxicity_window_s: float = WINDOW_S
+    toxicity_min_fills: int = MIN_FILLS
 
 
 @dataclass(slots=True)
@@ -87,6 +96,7 @@ class RoutingApp:
     router: SmartOrderRouter
     directory: VenueDirectory
     archiver: QuoteArchiver
+    toxicity: ToxicityRefresher
 
 
 def _order_ids() -> Any:
@@ -101,12 +111,14 @@ def build(settings: Settings, options: RoutingOptions | None = None) -> RoutingA
     opts = options or RoutingOptions()
     runtime = ServiceRuntime(NAME, settings, migrations=MIGRATIONS, topics=TOPICS)
     halts = HaltBook()
+    stats = ToxicityAdjustedStats()
     router = SmartOrderRouter(
         cast(MarketSource, MarketView(max_age_ns=opts.max_quote_age_ns)),
         halts,
         config=RouterConfig(
             child_timeout_s=opts.child_timeout_s, cancel_timeout_s=opts.cancel_timeout_s
         ),
+        stats=stats,
     )
     service = RoutingService(
         router,
@@ -164,6 +176,14 @@ def build(settings: Settings, options: RoutingOptions | None = None) -> RoutingA
     runtime.add_background(
         lambda rt: prune_forever(lambda: ReportsStore(rt.pool), opts.quote_archive_retention_days)
     )
+    toxicity = ToxicityRefresher(
+        lambda: ReportsStore(runtime.pool),
+        stats,
+        window_s=opts.toxicity_window_s,
+        min_fills=opts.toxicity_min_fills,
+        clock=router.clock,
+    )
+    runtime.add_background(lambda _rt: toxicity.run_forever(opts.toxicity_refresh_s))
     runtime.add_background(lambda _rt: service.relay_forever())
     runtime.add_background(lambda _rt: directory.follow())
 
@@ -181,6 +201,8 @@ def build(settings: Settings, options: RoutingOptions | None = None) -> RoutingA
                     "maker_rebate": profile.maker_rebate,
                     "expected_latency_ns": profile.expected_latency_ns,
                     "stats": router.venue_stats(venue_id),
+                    # per share, taken off the learned price improvement SMART scores with
+                    "toxicity_penalty": str(format_raw(stats.penalty(venue_id))),
                 }
             )
         return out
@@ -195,7 +217,7 @@ def build(settings: Settings, options: RoutingOptions | None = None) -> RoutingA
         on_shutdown=[stop_venues, runtime.stop],
     )
     runtime.add_background(lambda rt: rt.export_lag(app.metrics))
-    return RoutingApp(app, runtime, service, router, directory, archiver)
+    return RoutingApp(app, runtime, service, router, directory, archiver, toxicity)
 
 
 def main() -> None:

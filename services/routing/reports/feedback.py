@@ -46,6 +46,10 @@ class ToxicityAdjustedStats(VenueStatsTracker):
         """Replace the per-share penalties (raw; venues not named get none)."""
         self._penalty = dict(penalties)
 
+    def penalty(self, venue_id: str) -> int:
+        """The venue's per-share penalty in force (raw; 0 when none)."""
+        return self._penalty.get(venue_id, 0)
+
     def snapshot(self, venue_id: str) -> VenueStats:
         """The learned statistics with the venue's penalty taken off its price improvement."""
         snap = super().snapshot(venue_id)
