@@ -71,8 +71,10 @@ def read_query(req: falcon.asgi.Request, type_: type[T]) -> T:
     """Convert the query string of ``req`` into the Struct ``type_``; raises 422 problems.
 
     ``limit`` and ``cursor`` are left to :func:`~nexus.web.pagination.page_request` unless
-    the Struct declares them. Repeated parameters (``?side=BUY&side=SELL``) fill
-    list/tuple/set fields; a single value for such a field becomes a one-element list.
+    the Struct declares them. One convention for lists, in every service: a list/tuple/set
+    field takes repeated parameters (``?side=BUY&side=SELL``), comma-separated values
+    (``?side=BUY,SELL``) or both; a single value becomes a one-element list. A field that is
+    not a list given more than once is refused (422), never silently reduced to one value.
     """
     params: dict[str, Any] = dict(req.params)
     if isinstance(type_, type) and issubclass(type_, msgspec.Struct):
@@ -82,10 +84,15 @@ def read_query(req: falcon.asgi.Request, type_: type[T]) -> T:
             params.pop(reserved, None)
         for field in fields:
             value = params.get(field.encode_name)
-            if isinstance(value, str) and _is_sequence(field.type):
-                params[field.encode_name] = [value]
-            elif isinstance(value, list) and not _is_sequence(field.type):
-                params[field.encode_name] = value[-1]
+            if value is None:
+                continue
+            if _is_sequence(field.type):
+                values = [value] if isinstance(value, str) else value
+                params[field.encode_name] = [
+                    part.strip() for v in values for part in v.split(",") if part.strip()
+                ]
+            elif isinstance(value, list):
+                raise invalid(field.encode_name, "give this parameter once", "query")
     try:
         query = convert(params, type_, strict=False)
     except msgspec.ValidationError as exc:
@@ -114,6 +121,8 @@ def _is_json(content_type: str) -> bool:
 
 def _is_sequence(annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _is_sequence(typing.get_args(annotation)[0])
     if origin in _SEQUENCE_ORIGINS or annotation in _SEQUENCE_ORIGINS:
         return True
     if origin in (typing.Union, type(int | None)):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Literal
 
@@ -64,12 +64,13 @@ RETURNS_POLICY = {
 }
 
 SymbolList = Annotated[
-    str,
+    list[str],
     Meta(
         min_length=1,
         max_length=20_000,
-        description="comma-separated tickers, e.g. AAPL,MSFT",
-        examples=["S0000,S0001"],
+        description="tickers, repeated (symbols=AAPL&symbols=MSFT) or comma-separated "
+        "(symbols=AAPL,MSFT), as every list parameter",
+        examples=[["S0000", "S0001"]],
     ),
 ]
 
@@ -191,16 +192,15 @@ class LatestView(msgspec.Struct, kw_only=True):
     mark: str
 
 
-def parse_symbols(text: str) -> list[str]:
-    """Tickers of a comma-separated list, duplicates removed, in order; 422 naming a bad one."""
+def parse_symbols(given: Sequence[str]) -> list[str]:
+    """The tickers given, duplicates removed, in order; 422 naming a bad one."""
     symbols: list[str] = []
-    for part in text.split(","):
+    for part in given:
         symbol = part.strip()
         if not _SYMBOL.match(symbol):
             raise invalid(
                 "symbols",
-                f"bad symbol {symbol!r}: expected upper-case tickers like AAPL or BRK.B, "
-                "separated by commas",
+                f"bad symbol {symbol!r}: expected upper-case tickers like AAPL or BRK.B",
                 "query",
             )
         if symbol not in symbols:

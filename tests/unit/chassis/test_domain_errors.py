@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import falcon.asgi
 import falcon.testing
+import msgspec
 import pytest
 
 from nexus.cache import CacheUnavailable
 from nexus.clients.errors import CircuitOpen, ServiceUnavailable, Timeout
 from nexus.errors import DependencyUnavailable, ValidationError
-from nexus.web import create_app, endpoint
+from nexus.web import create_app, endpoint, read_query
 
 
 class Failing:
@@ -68,3 +69,33 @@ def test_a_domain_validation_error_says_where_the_value_was_sent(blame: str, whe
     assert resp.status_code == 422
     (error,) = resp.json["errors"]
     assert (error["field"], error["in"]) == (blame, where)
+
+
+class Listing:
+    @endpoint(public=True)
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        query = read_query(req, ListQuery)
+        resp.media = {"symbols": query.symbols, "side": query.side}
+
+
+class ListQuery(msgspec.Struct):
+    symbols: list[str] = msgspec.field(default_factory=list)
+    side: str = "BUY"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["symbols=A&symbols=B&symbols=C", "symbols=A,B,C", "symbols=A,B&symbols=C", "symbols=A,,B, C"],
+)
+def test_a_list_parameter_takes_repeats_commas_or_both(query: str) -> None:
+    client = falcon.testing.TestClient(create_app("t", [("/x", Listing())]))
+    resp = client.simulate_get("/x", query_string=query)
+    assert resp.status_code == 200
+    assert resp.json["symbols"] == (["A", "B", "C"] if "C" in query else ["A", "B"])
+
+
+def test_a_scalar_parameter_given_twice_is_refused_not_reduced() -> None:
+    client = falcon.testing.TestClient(create_app("t", [("/x", Listing())]))
+    resp = client.simulate_get("/x", query_string="side=BUY&side=SELL")
+    assert resp.status_code == 422
+    assert resp.json["errors"][0]["field"] == "side" and resp.json["errors"][0]["in"] == "query"
