@@ -8,6 +8,7 @@ unknown fields so a misspelt field is reported instead of silently ignored.
 
 from __future__ import annotations
 
+import enum
 import typing
 from typing import Any, TypeVar
 
@@ -59,7 +60,7 @@ async def read_body(
     try:
         body = decoder_for(type_).decode(data)
     except msgspec.ValidationError as exc:
-        raise ValidationFailed([field_error_of(exc, "body")]) from None
+        raise ValidationFailed([_with_allowed(field_error_of(exc, "body"), type_)]) from None
     except msgspec.DecodeError as exc:
         raise MalformedRequest(f"body is not valid JSON: {exc}") from None
     if body_may_need_check(data):
@@ -96,7 +97,7 @@ def read_query(req: falcon.asgi.Request, type_: type[T]) -> T:
     try:
         query = convert(params, type_, strict=False)
     except msgspec.ValidationError as exc:
-        raise ValidationFailed([field_error_of(exc, "query")]) from None
+        raise ValidationFailed([_with_allowed(field_error_of(exc, "query"), type_)]) from None
     _refuse_edge_values(query, "query")
     return query
 
@@ -117,6 +118,50 @@ def invalid(field: str, message: str, location: str = "body") -> ValidationFaile
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or media.endswith("+json")
+
+
+def _with_allowed(error: FieldError, type_: Any) -> FieldError:
+    """An invalid enum or literal value's error, listing the values the field takes."""
+    if not error.message.startswith("Invalid enum value"):
+        return error
+    allowed = _allowed_values(type_, error.field.removeprefix("$.").split("."))
+    if not allowed:
+        return error
+    listed = ", ".join(repr(v) for v in allowed)
+    return msgspec.structs.replace(error, message=f"{error.message}; expected one of {listed}")
+
+
+def _allowed_values(type_: Any, path: list[str]) -> list[Any]:
+    annotation = type_
+    for name in path:
+        annotation = _strip(annotation)
+        if not (isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)):
+            return []
+        by_name = {f.encode_name: f.type for f in msgspec.structs.fields(annotation)}
+        if name not in by_name:
+            return []
+        annotation = by_name[name]
+    annotation = _strip(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return [member.value for member in annotation]
+    if typing.get_origin(annotation) is typing.Literal:
+        return list(typing.get_args(annotation))
+    return []
+
+
+def _strip(annotation: Any) -> Any:
+    """``Annotated[X, ...]`` and ``X | None`` -> ``X``."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, type(int | None)):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
 
 
 def _is_sequence(annotation: Any) -> bool:

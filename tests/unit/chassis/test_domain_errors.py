@@ -3,6 +3,9 @@ validation error says where the value was sent (path, query or body)."""
 
 from __future__ import annotations
 
+import enum
+from typing import Literal
+
 import falcon.asgi
 import falcon.testing
 import msgspec
@@ -99,3 +102,36 @@ def test_a_scalar_parameter_given_twice_is_refused_not_reduced() -> None:
     resp = client.simulate_get("/x", query_string="side=BUY&side=SELL")
     assert resp.status_code == 422
     assert resp.json["errors"][0]["field"] == "side" and resp.json["errors"][0]["in"] == "query"
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Paint(msgspec.Struct):
+    colour: Colour
+    finish: Literal["matt", "gloss"] | None = None
+
+
+class Painting:
+    @endpoint(public=True)
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        resp.media = {"colour": read_query(req, Paint).colour.value}
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "listed"),
+    [
+        ("colour=green", "$.colour", "'red', 'blue'"),
+        ("colour=red&finish=satin", "$.finish", "'matt', 'gloss'"),
+    ],
+)
+def test_an_invalid_choice_lists_the_values_the_field_takes(
+    query: str, field: str, listed: str
+) -> None:
+    client = falcon.testing.TestClient(create_app("t", [("/x", Painting())]))
+    resp = client.simulate_get("/x", query_string=query)
+    assert resp.status_code == 422
+    (error,) = resp.json["errors"]
+    assert error["field"] == field and error["message"].endswith(f"expected one of {listed}")
