@@ -11,6 +11,7 @@ import falcon.asgi
 from nexus.config import Settings
 from nexus.web.auth import Authenticator
 from nexus.web.codec import encode_json
+from nexus.web.docs_page import DocsResource
 from nexus.web.media import MsgspecJSONHandler
 from nexus.web.metrics import ServiceMetrics
 from nexus.web.middleware import (
@@ -81,7 +82,8 @@ def create_app(
     """Build the ASGI app of ``service_name`` serving ``routes`` plus the operations endpoints.
 
     ``routes`` are :class:`~nexus.web.routing.Route` or ``(template, resource[, suffix])``.
-    Adds ``/healthz``, ``/readyz``, ``/metrics`` and ``/openapi.json``; installs problem+json
+    Adds ``/healthz``, ``/readyz``, ``/metrics``, ``/openapi.json`` and ``/docs`` (its page);
+    installs problem+json
     error handling, correlation ids, access logs, metrics and bearer auth.
     """
     settings = settings if settings is not None else Settings()
@@ -101,6 +103,7 @@ def create_app(
         as_route(("/readyz", ReadyResource(service_name, checks))),
         as_route(("/metrics", MetricsResource(metrics))),
         as_route(("/openapi.json", openapi_resource)),
+        as_route(("/docs", DocsResource(lambda: app.openapi()))),
     ]
     operations = [op for route in all_routes for op in operations_of(route)]
     specs: dict[tuple[str, str], EndpointSpec | None] = {
