@@ -91,11 +91,15 @@ class CorrelationQuery(QueryParams):
 
 
 class BacktestQuery(QueryParams):
-    """Rolling 1-day historical VaR forecasts over the look-back, tested against P&L."""
+    """Rolling 1-day historical VaR forecasts over the look-back, tested against P&L.
+
+    ``series=true`` adds every tested day (date, P&L, VaR, exception) to the result.
+    """
 
     confidence: Confidence = 0.99
     window: Window = 250
     lookback_days: LookbackDays = 730
+    series: bool = False
 
 
 class StressBody(RequestBody):
@@ -309,11 +313,12 @@ class BacktestResource:
     async def on_get(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: Identifier
     ) -> None:
-        """Kupiec POF and Christoffersen tests of rolling historical VaR on the holdings."""
+        """Kupiec POF and Christoffersen tests of rolling historical VaR on the holdings,
+        the Basel traffic light (99%, last 250 days) and, with ``series``, the daily series."""
         authorize_user(req, user_id)
         query = read_query(req, BacktestQuery)
         resp.media = await self._service.var_backtest(
-            user_id, query.confidence, query.window, query.lookback_days
+            user_id, query.confidence, query.window, query.lookback_days, series=query.series
         )
 
 

@@ -15,7 +15,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+import msgspec
 import numpy as np
+import numpy.typing as npt
 
 from nexus.errors import ValidationError
 from nexus.events import QuoteDepth, QuoteL1, Trade
@@ -26,8 +28,12 @@ from services.analytics.core import (
     PriceSource,
     ResultCache,
 )
-from services.analytics.core import correlation as corr
-from services.analytics.core.backtest import rolling_historical_var, var_backtest
+from services.analytics.core.backtest import (
+    backtest_series,
+    basel_zone,
+    rolling_historical_var,
+    var_backtest,
+)
 from services.analytics.core.validation import check_confidence
 from services.analytics.store import Close, Instrument, PositionStore, PriceStore
 
@@ -150,24 +156,38 @@ class AnalyticsService:
             await self._moved(await self.positions.holders(sorted(symbols)))
 
     async def var_backtest(
-        self, user_id: str, confidence: float, window: int, lookback_days: int
+        self,
+        user_id: str,
+        confidence: float,
+        window: int,
+        lookback_days: int,
+        *,
+        series: bool = False,
     ) -> BacktestResult:
         """Kupiec/Christoffersen tests of rolling 1-day historical VaR on today's holdings.
 
         The P&L history is that of the current holdings over ``lookback_days`` (constant
-        holdings); each day's forecast uses only the ``window`` days before it.
+        holdings); each day's forecast uses only the ``window`` days before it. The result
+        carries the Basel traffic light (:func:`backtest.basel_zone`) and, with ``series``,
+        every tested day (date, P&L, VaR, exception) in money strings rounded as configured.
         """
         check_confidence(confidence, "confidence")
         positions = await self.core.get_positions(user_id)
         if not positions:
             raise ValidationError("the portfolio has no positions", "user_id")
-        key = f"{user_id}:backtest:{fingerprint(positions)}:{confidence}:{window}:{lookback_days}"
+        key = (
+            f"{user_id}:backtest:{fingerprint(positions)}:{confidence}:{window}:{lookback_days}"
+            f":{'series' if series else 'stats'}"
+        )
 
         async def compute() -> BacktestResult:
             end = self._clock()
             start = end - dt.timedelta(days=lookback_days)
             history = await self.prices.price_history([p.symbol for p in positions], start, end)
-            returns = corr.common_window(history.returns())
+            all_returns = history.returns()
+            keep: npt.NDArray[np.bool_] = np.logical_not(np.isnan(all_returns).any(axis=1))
+            returns = np.ascontiguousarray(all_returns[keep])
+            days = [d for d, kept in zip(history.dates[1:], keep.tolist(), strict=True) if kept]
             if window + 2 > returns.shape[0]:
                 raise ValidationError(
                     f"window needs at least {window + 2} days of common returns, "
@@ -177,7 +197,23 @@ class AnalyticsService:
             exposures = np.array([p.market_value.as_float() for p in positions])
             pnl = returns @ exposures
             forecasts = rolling_historical_var(pnl, window, confidence)
-            return var_backtest(forecasts, pnl[window:], confidence)
+            tested = pnl[window:]
+            result = var_backtest(forecasts, tested, confidence)
+            zone = basel_zone(-tested > forecasts, confidence)
+            places, rounding = self.core.config.money_places, self.core.config.rounding
+            return msgspec.structs.replace(
+                result,
+                basel_zone=zone.zone,
+                basel_exceptions=zone.exceptions,
+                basel_observations=zone.observations,
+                basel_rule=zone.rule,
+                series=(
+                    backtest_series(days[window:], forecasts, tested, places, rounding)
+                    if series
+                    else None
+                ),
+                rounding=f"{rounding.name} to {places} decimal places",
+            )
 
         if self.results is None:
             return await compute()

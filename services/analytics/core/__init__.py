@@ -15,6 +15,7 @@ from .sources import (
     ResultCache,
 )
 from .types import (
+    BacktestDay,
     BacktestResult,
     CorrelationMatrix,
     HorizonScaling,
@@ -29,6 +30,7 @@ from .types import (
 
 __all__ = [
     "AnalyticsConfig",
+    "BacktestDay",
     "BacktestResult",
     "CorrelationMatrix",
     "HorizonScaling",

@@ -12,6 +12,9 @@ Day t is an exception when the realised loss exceeds the forecast: ``-pnl[t] > v
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,9 +22,10 @@ from scipy.special import xlogy
 from scipy.stats import chi2
 
 from nexus.errors import ValidationError
+from nexus.money import Rounding
 
 from . import kernels
-from .types import BacktestResult
+from .types import BacktestDay, BacktestResult, money_text
 from .validation import FloatArray, as_vector, check_confidence
 
 
@@ -89,3 +93,84 @@ def rolling_historical_var(pnl: Any, window: int, confidence: float) -> FloatArr
         tail = kernels.historical_tail_kernel(np.ascontiguousarray(x[i : i + window]), c, 1.96)
         out[i] = tail[kernels.TAIL_VAR]
     return out
+
+
+BASEL_CONFIDENCE = 0.99
+BASEL_OBSERVATIONS = 250
+BASEL_GREEN_MAX = 4
+BASEL_YELLOW_MAX = 9
+
+
+@dataclass(frozen=True, slots=True)
+class BaselZone:
+    """The Basel traffic light of a backtest, or ``zone=None`` where it is not defined."""
+
+    zone: str | None
+    exceptions: int | None
+    observations: int | None
+    rule: str
+
+
+def basel_zone(hits: Any, confidence: float) -> BaselZone:
+    """Basel (1996) traffic light of a 99% VaR backtest on its last 250 days.
+
+    The table (green 0-4, yellow 5-9, red 10+ exceptions) is defined for 250 observations at
+    99%. A longer backtest is judged on its most recent 250 days (as the supervisory test
+    is); the count is never rescaled to another length. A shorter backtest or another
+    confidence level has no zone: ``zone`` is ``None`` and ``rule`` says why.
+    """
+    c = check_confidence(confidence)
+    h = np.asarray(hits, dtype=bool)
+    if h.ndim != 1:
+        raise ValidationError("hits must be a vector", "hits")
+    if c != BASEL_CONFIDENCE:
+        return BaselZone(
+            None, None, None, f"not defined: the Basel table is for 99% VaR, not {c:.4g}"
+        )
+    if h.shape[0] < BASEL_OBSERVATIONS:
+        return BaselZone(
+            None,
+            None,
+            None,
+            f"not defined: the Basel table needs {BASEL_OBSERVATIONS} observations, "
+            f"the backtest has {h.shape[0]}",
+        )
+    n = int(h[-BASEL_OBSERVATIONS:].sum())
+    if n <= BASEL_GREEN_MAX:
+        zone = "green"
+    elif n <= BASEL_YELLOW_MAX:
+        zone = "yellow"
+    else:
+        zone = "red"
+    return BaselZone(
+        zone,
+        n,
+        BASEL_OBSERVATIONS,
+        "Basel traffic light on the last 250 days at 99%: green 0-4, yellow 5-9, red 10+",
+    )
+
+
+def backtest_series(
+    dates: Sequence[dt.date],
+    var_forecasts: Any,
+    pnl: Any,
+    places: int = 2,
+    rounding: Rounding = Rounding.HALF_EVEN,
+) -> list[BacktestDay]:
+    """The tested days: P&L and VaR as money strings rounded once, the exception flag.
+
+    The flag is decided on the unrounded values, the same rule as :func:`var_backtest`.
+    """
+    v = as_vector(var_forecasts, "var_forecasts", min_length=1)
+    x = as_vector(pnl, "pnl", length=v.shape[0])
+    if len(dates) != v.shape[0]:
+        raise ValidationError(f"dates must have length {v.shape[0]}", "dates")
+    return [
+        BacktestDay(
+            date=d,
+            pnl=money_text(float(p), places, rounding),
+            var=money_text(float(f), places, rounding),
+            exception=bool(-p > f),
+        )
+        for d, p, f in zip(dates, x, v, strict=True)
+    ]

@@ -331,7 +331,10 @@ class BacktestResult(msgspec.Struct, frozen=True, kw_only=True):
     """Kupiec POF, Christoffersen independence and conditional-coverage tests.
 
     An exception is a day whose loss ``-pnl`` exceeds the VaR forecast (strictly).
-    LR statistics are chi-square with 1, 1 and 2 degrees of freedom.
+    LR statistics are chi-square with 1, 1 and 2 degrees of freedom. ``basel_zone`` is the
+    Basel traffic light (``"green"``, ``"yellow"``, ``"red"``) of the last 250 days at 99%, or
+    ``None`` where the Basel table does not apply (``basel_rule`` says why); ``series`` holds
+    the tested days when asked for.
     """
 
     n_observations: int
@@ -346,3 +349,23 @@ class BacktestResult(msgspec.Struct, frozen=True, kw_only=True):
     p_value_conditional_coverage: float
     transitions: list[int]
     transitions_order: str = "n00, n01, n10, n11 (state 1 = exception)"
+    basel_zone: str | None = None
+    basel_exceptions: int | None = None
+    basel_observations: int | None = None
+    basel_rule: str = ""
+    series: list[BacktestDay] | None = None
+    rounding: str = ""
+
+
+class BacktestDay(msgspec.Struct, frozen=True, kw_only=True):
+    """One day of a VaR backtest: realised P&L, the VaR forecast for it, whether it broke.
+
+    ``pnl`` and ``var`` are money decimal strings (rounded as the result's ``rounding`` says);
+    ``exception`` is decided on the unrounded values (``-pnl > var``), so a loss that rounds to
+    the VaR can still be an exception.
+    """
+
+    date: dt.date
+    pnl: str
+    var: str
+    exception: bool

@@ -139,3 +139,76 @@ def test_rolling_historical_var_bad_window_raises(window, field) -> None:
     with pytest.raises(ValidationError) as err:
         rolling_historical_var(np.zeros(400), window, 0.99)
     assert err.value.field == field
+
+
+def _hits(n: int, at: list[int]) -> list[bool]:
+    out = [False] * n
+    for i in at:
+        out[i] = True
+    return out
+
+
+@pytest.mark.parametrize(
+    ("count", "zone"),
+    [(0, "green"), (4, "green"), (5, "yellow"), (9, "yellow"), (10, "red"), (20, "red")],
+)
+def test_basel_zone_on_250_days_at_99(count: int, zone: str) -> None:
+    from services.analytics.core.backtest import basel_zone
+
+    got = basel_zone(_hits(250, list(range(0, 250, 12))[:count]), 0.99)
+    assert (got.zone, got.exceptions, got.observations) == (zone, count, 250)
+
+
+def test_basel_zone_of_a_longer_backtest_counts_only_the_last_250_days() -> None:
+    from services.analytics.core.backtest import basel_zone
+
+    hits = _hits(300, [*range(10), 100, 200, 299])  # 10 breaks before the last 250 days
+    got = basel_zone(hits, 0.99)
+    assert (got.zone, got.exceptions, got.observations) == ("green", 3, 250)
+    hits = _hits(300, [*range(50, 60)])  # the same 10 breaks inside the last 250
+    assert basel_zone(hits, 0.99).zone == "red"
+
+
+@pytest.mark.parametrize(("n", "c", "why"), [(249, 0.99, "250 observations"), (250, 0.95, "99%")])
+def test_basel_zone_is_not_defined_off_the_table(n: int, c: float, why: str) -> None:
+    from services.analytics.core.backtest import basel_zone
+
+    got = basel_zone(_hits(n, [0, 1, 2, 3, 4, 5]), c)
+    assert got.zone is None and got.exceptions is None and got.observations is None
+    assert got.rule.startswith("not defined") and why in got.rule
+
+
+def test_backtest_series_rounds_money_once_and_flags_on_unrounded_values() -> None:
+    import datetime as dt
+
+    from nexus.money import Rounding
+    from services.analytics.core.backtest import backtest_series
+
+    days = [dt.date(2026, 1, d) for d in (5, 6, 7, 8)]
+    var = [100.0, 100.0, 100.125, 80.0]
+    pnl = [-100.004, 5.125, -100.0, -150.5]
+    got = backtest_series(days, var, pnl)
+    assert [(d.date, d.pnl, d.var, d.exception) for d in got] == [
+        (days[0], "-100.00", "100.00", True),  # the loss rounds to the VaR and still breaks it
+        (days[1], "5.12", "100.00", False),  # HALF_EVEN
+        (days[2], "-100.00", "100.12", False),
+        (days[3], "-150.50", "80.00", True),
+    ]
+    assert [d.pnl for d in backtest_series(days, var, pnl, 1, Rounding.FLOOR)] == [
+        "-100.1",
+        "5.1",
+        "-100.0",
+        "-150.5",
+    ]
+    flags = [d.exception for d in got]
+    assert sum(flags) == var_backtest(var, pnl, 0.99).n_exceptions
+
+
+def test_backtest_series_needs_one_date_per_day() -> None:
+    import datetime as dt
+
+    from services.analytics.core.backtest import backtest_series
+
+    with pytest.raises(ValidationError) as err:
+        backtest_series([dt.date(2026, 1, 5)], [1.0, 1.0], [0.0, 0.0])
+    assert err.value.field == "dates"
