@@ -24,10 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nexus._ext.book import Book
-from nexus.money import format_raw
-from services.matching.core import MatchingEngine, SubmitOrder, codes
-from services.matching.core.workload import (
+from bench.matching_workload import (
     LOT,
     MID,
     TICK,
@@ -36,6 +33,9 @@ from services.matching.core.workload import (
     deep_levels,
     realistic_mix,
 )
+from nexus._ext.book import Book
+from nexus.money import format_raw
+from services.matching.core import MatchingEngine, SubmitOrder, codes
 
 MIX_OPS = 200_000
 HAS_NAUTILUS = importlib.util.find_spec("nautilus_trader") is not None

@@ -24,8 +24,8 @@ import numpy as np
 
 import nexus._ext.book
 import nexus._ext.fixed
+from bench.matching_workload import Op, call_shaped, deep_levels, realistic_mix
 from nexus.book import Book, Result
-from services.matching.core.workload import Op, call_shaped, deep_levels, realistic_mix
 from tests.support.reference_book import ReferenceBook
 
 MIN_SPEEDUP = 5.0

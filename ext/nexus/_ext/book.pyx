@@ -4,7 +4,7 @@
 Prices and quantities are raw int64 (``value * 10**9``, see :mod:`nexus.money`); orders are
 named by caller-chosen integer handles (``>= 0``) and accounts by integer handles. The layout
 and the cost of every operation are documented in ``book.pxd``; the semantics (and a pure
-Python twin used to check this one) in ``services/matching/core/reference.py``.
+Python twin used to check this one) in ``tests/support/reference_book.py``.
 
 A submit or amend returns a result code (``RESTED``, ``FILLED``, ...; rejects are ``>= 10``)
 and leaves its fills in a buffer read with :meth:`Book.fills`; ``last_filled`` and
