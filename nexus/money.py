@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import decimal
 from enum import IntEnum
-from typing import TypeAlias
+from typing import TYPE_CHECKING
 
 from nexus.errors import BuildError
 
@@ -77,8 +77,21 @@ _DECIMAL_MODES = {
     Rounding.CEILING: decimal.ROUND_CEILING,
 }
 
-Price: TypeAlias = Fixed
-Quantity: TypeAlias = Fixed
+if TYPE_CHECKING:
+    # Distinct to the type checker, as NautilusTrader's Price and Quantity are: a Quantity (or
+    # a bare Fixed) where a Price is expected fails type checking. At run time both are Fixed
+    # itself, so ``Price("1.5")`` is ``Fixed("1.5")`` and nothing costs or behaves differently;
+    # arithmetic on either gives a plain Fixed.
+
+    class Price(Fixed):
+        """A price (a :class:`Fixed` to the interpreter)."""
+
+    class Quantity(Fixed):
+        """A quantity (a :class:`Fixed` to the interpreter)."""
+
+else:
+    Price = Fixed
+    Quantity = Fixed
 
 INT64_MAX = 2**63 - 1
 
