@@ -45,5 +45,7 @@ def events_consumer(
     runner = ConsumerRunner(
         bus, group_id, handle, pattern=pattern, decoder=decode_event, max_batch=max_batch
     )
-    service.track_assignment(runner.assignment)
+    service.track_assignment(
+        runner.assignment, lambda: runner.stats.lags if runner.stats.lags_known else None
+    )
     return runner

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -85,6 +85,7 @@ class SurveillanceService:
         self._lateness_ns = lateness_ns
         self._watermarks = StreamWatermarks(idle_s, clock)
         self._assignment: Callable[[], Iterable[TopicPartition]] | None = None
+        self._backlog: Callable[[], Mapping[TopicPartition, int] | None] | None = None
         #: One batch, or one idle release, at a time through the engine and the store.
         self._engine_lock = asyncio.Lock()
         self.engine = SurveillanceEngine(archive, lateness_ns=lateness_ns)
@@ -109,14 +110,22 @@ class SurveillanceService:
         #: Idle releases whose alerts could not be stored (retried on the next tick).
         self.release_failures = 0
 
-    def track_assignment(self, assignment: Callable[[], Iterable[TopicPartition]]) -> None:
-        """Where the consumer's owned partitions are read (each one holds the watermark)."""
+    def track_assignment(
+        self,
+        assignment: Callable[[], Iterable[TopicPartition]],
+        backlog: Callable[[], Mapping[TopicPartition, int] | None] | None = None,
+    ) -> None:
+        """Where the consumer's owned partitions are read (each one holds the watermark) and,
+        if known, how many records wait on each (a partition with a backlog is never idle)."""
         self._assignment = assignment
+        self._backlog = backlog
 
     def _watermark(self) -> int | None:
         if self._assignment is not None:
             self._watermarks.assigned(self._assignment())
-        return self._watermarks.current()
+        lags = self._backlog() if self._backlog is not None else None
+        behind = [tp for tp, n in lags.items() if n > 0] if lags else []
+        return self._watermarks.current(behind)
 
     def add_listener(self, listener: AlertListener) -> None:
         """Call ``listener(alert)`` for every newly stored alert version (dashboard stream)."""

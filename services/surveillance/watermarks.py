@@ -9,14 +9,15 @@ symbol's orders and trades in event-time order whatever the read order was.
 Every assigned partition counts, including one that has delivered nothing yet (its first fetch
 may simply come later than the other topic's). A partition that has delivered nothing for
 ``idle_s`` (wall clock) since it was assigned or last heard stops holding the watermark back (a
-quiet symbol must not stall the others); when every partition is idle there is no watermark
-and the caller releases everything it holds.
+quiet symbol must not stall the others), unless the consumer knows records are waiting on it
+(its lag: a consumer slowed down by load must not mistake its own backlog for quiet); when
+every partition is idle there is no watermark and the caller releases everything it holds.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Final
 
 from nexus.bus import TopicPartition
@@ -53,10 +54,16 @@ class StreamWatermarks:
             self._latest[tp] = ts_event
         self._heard[tp] = self._clock()
 
-    def current(self) -> int | None:
-        """Least latest event time over the active partitions; None when all are idle."""
+    def current(self, behind: Collection[TopicPartition] = ()) -> int | None:
+        """Least latest event time over the active partitions; None when all are idle.
+
+        A partition in ``behind`` (the consumer knows records are waiting there) is active
+        however long ago it was heard from: a busy consumer is not a quiet partition.
+        """
         horizon = self._clock() - self.idle_s
-        active = [ts for tp, ts in self._latest.items() if self._heard[tp] > horizon]
+        active = [
+            ts for tp, ts in self._latest.items() if self._heard[tp] > horizon or tp in behind
+        ]
         return min(active) if active else None
 
     def forget(self, tp: TopicPartition) -> None:

@@ -65,6 +65,17 @@ def test_an_assigned_partition_holds_until_heard_or_idle_and_a_revoked_one_is_fo
     assert marks.current() == 70
 
 
+def test_a_partition_with_a_backlog_is_never_idle() -> None:
+    clock = Clock()
+    marks = StreamWatermarks(idle_s=1.0, clock=clock)
+    marks.observe(ORDERS, 50)
+    marks.observe(TRADES, 30)
+    clock.now += 5.0  # the consumer was busy for 5 s: neither partition was read
+    marks.observe(ORDERS, 90)
+    assert marks.current() == 90  # trades looks quiet...
+    assert marks.current(behind=[TRADES]) == 30  # ...but records wait there: it holds
+
+
 @pytest.fixture(autouse=True)
 def scripted_detector() -> Any:
     saved = install_self_trade_detector()
@@ -116,6 +127,20 @@ async def test_a_partition_read_behind_releases_in_event_time_as_it_catches_up()
     clock.now += 1.5
     await service.release_idle()
     assert store.versions[-1].payload["trade_ids"] == [f"AAPL-t{i}" for i in range(4)]
+
+
+async def test_the_service_holds_for_a_lagging_partition_it_has_not_read_lately() -> None:
+    clock = Clock()
+    service, store = make(clock)
+    lags = {ORDERS: 0, TRADES: 0}
+    service.track_assignment(lambda: [ORDERS, TRADES], lambda: lags)
+    await service.on_batch([delivery(self_trade("t0", "u", "AAPL", 10), offset=0)])
+    lags[ORDERS] = 500  # the orders partition has a backlog the consumer has not reached
+    clock.now += 3.0
+    assert await service.release_idle() == 1  # quiet for 3 s, but behind: still held
+    lags[ORDERS] = 0
+    assert await service.release_idle() == 0
+    assert len(store.versions) == 1
 
 
 async def test_an_idle_release_whose_store_fails_is_stored_on_the_next_tick() -> None:
