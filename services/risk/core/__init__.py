@@ -5,7 +5,15 @@ from services.risk.core.registry import (
     HaltRegistry,
     NotHalted,
     ResumeCommand,
+    StaleResume,
     halt_id_for_alert,
 )
 
-__all__ = ["HaltCommand", "HaltRegistry", "NotHalted", "ResumeCommand", "halt_id_for_alert"]
+__all__ = [
+    "HaltCommand",
+    "HaltRegistry",
+    "NotHalted",
+    "ResumeCommand",
+    "StaleResume",
+    "halt_id_for_alert",
+]

@@ -10,7 +10,7 @@ from typing import Literal
 
 import msgspec
 
-from nexus.errors import NotFoundError
+from nexus.errors import ConflictError, NotFoundError
 from nexus.events import Halt as HaltEvent
 from nexus.events import SurveillanceAlert
 from nexus.halts import ActiveHalt, HaltBook
@@ -20,6 +20,10 @@ Scope = Literal["USER", "SYMBOL"]
 
 class NotHalted(NotFoundError):
     """A resume for a user or symbol that is not halted."""
+
+
+class StaleResume(ConflictError):
+    """A resume stamped before the halt it would lift (it would be stored and not applied)."""
 
 
 class HaltCommand(msgspec.Struct, frozen=True, kw_only=True):
@@ -88,8 +92,14 @@ class HaltRegistry:
 
     def resume_event(self, command: ResumeCommand) -> HaltEvent:
         """The RESUME event of ``command`` (not applied); :class:`NotHalted` if nothing is."""
-        if self.book.get(command.scope, command.target, command.ts_event) is None:
+        halt = self.book.get(command.scope, command.target, command.ts_event)
+        if halt is None:
             raise NotHalted(f"{command.scope.lower()} {command.target} is not halted")
+        if command.ts_event < halt.ts_event:
+            raise StaleResume(
+                f"the resume of {command.scope.lower()} {command.target} is stamped before "
+                f"the halt in force ({command.ts_event} < {halt.ts_event} ns): refused"
+            )
         return HaltEvent(
             event_id=command.resume_id,
             ts_event=command.ts_event,

@@ -13,6 +13,7 @@ from services.risk.core import (
     HaltRegistry,
     NotHalted,
     ResumeCommand,
+    StaleResume,
     halt_id_for_alert,
 )
 
@@ -136,6 +137,16 @@ def test_resume_twice_the_second_is_refused() -> None:
     registry.resume(resume_cmd("r1", ts=20))
     with pytest.raises(NotHalted):
         registry.resume(resume_cmd("r2", ts=30))
+
+
+def test_a_resume_stamped_before_the_halt_is_refused_not_stored_and_ignored() -> None:
+    registry = HaltRegistry()
+    registry.halt(halt_cmd(ts=100))
+    with pytest.raises(StaleResume, match="stamped before the halt"):
+        registry.resume_event(resume_cmd(ts=99))  # a clock that went backwards
+    assert registry.book.check("bob", "AAPL", 200) == "user bob halted: spoofing"
+    registry.resume(resume_cmd(ts=100))  # at the halt's own time it lifts it
+    assert registry.book.check("bob", "AAPL", 200) is None
 
 
 def test_rehalting_a_halted_user_replaces_the_halt_with_the_newer_one() -> None:
