@@ -119,6 +119,31 @@ async def test_var_backtest_counts_exceptions(analytics: Running, holder: str) -
     assert _field(too_long) == "window"
 
 
+async def test_var_backtest_series_and_basel_zone_survive_the_redis_cache(
+    analytics: Running, holder: str
+) -> None:
+    params = {"confidence": "0.99", "window": "20", "series": "true"}  # > 250 tested days
+    first = await _get(analytics, holder, "var/backtest", **params)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    series = body["series"]
+    assert len(series) == body["n_observations"] > 250
+    dates = [dt.date.fromisoformat(d["date"]) for d in series]
+    assert dates == sorted(set(dates))
+    assert sum(d["exception"] for d in series) == body["n_exceptions"]
+    for day in series:
+        assert Decimal(day["pnl"]).as_tuple().exponent == -2
+        assert Decimal(day["var"]) > 0
+    last = sum(d["exception"] for d in series[-250:])
+    zone = "green" if last <= 4 else "yellow" if last <= 9 else "red"
+    assert (body["basel_zone"], body["basel_exceptions"]) == (zone, last)
+    again = await _get(analytics, holder, "var/backtest", **params)  # from Redis, typed
+    assert again.json() == body
+    stats = await _get(analytics, holder, "var/backtest", confidence="0.99", window="20")
+    assert stats.json()["series"] is None
+    assert stats.json()["n_exceptions"] == body["n_exceptions"]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
