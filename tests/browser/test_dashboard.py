@@ -122,6 +122,17 @@ def test_a_positions_mark_moves_on_the_page_after_trades(
     tab.page.wait_for_selector("#risk-positions tbody tr")
     load_ms = (time.perf_counter() - started) * 1000
     tab.page.wait_for_selector("#risk-var tbody tr")
+    # the VaR backtest card: a uPlot chart with the Basel pill, or the not-enough-history note
+    shown = tab.page.wait_for_selector(
+        "#risk-backtest #backtest-chart .uplot, #risk-backtest #backtest-fallback", timeout=30_000
+    )
+    assert shown is not None
+    backtest_text = tab.page.inner_text("#risk-backtest")
+    if tab.page.query_selector("#backtest-chart .uplot") is not None:
+        assert tab.page.query_selector("#backtest-chart canvas") is not None
+        assert "Basel traffic light" in backtest_text and "Kupiec POF" in backtest_text
+    else:
+        assert "Not enough history" in backtest_text or "No VaR backtest" in backtest_text
 
     def page_marks() -> dict[str, str]:
         rows = tab.page.query_selector_all("#risk-positions tbody tr")
@@ -146,7 +157,30 @@ def test_a_positions_mark_moves_on_the_page_after_trades(
     assert tab.errors == []
 
 
-def test_execution_page_shows_the_nbbo_and_venue_books(tab: Tab, running: RunningStack) -> None:
+def test_execution_page_shows_the_nbbo_and_venue_books(
+    tab: Tab, running: RunningStack, admin_http: httpx.Client
+) -> None:
+    # one routed parent, so the page has a decision to explain
+    routed = wait_for(
+        lambda: (
+            r
+            if (
+                r := admin_http.post(
+                    f"{running.url('routing')}/orders",
+                    json={
+                        "symbol": "SIM0000",
+                        "side": "BUY",
+                        "quantity": "100",
+                        "user_id": "U00001",
+                    },
+                )
+            ).status_code
+            in (200, 201)
+            else None
+        ),
+        60,
+        "the router to route a parent on SIM0000",
+    ).json()
     tab.sign_in("ops", "admin")
     started = time.perf_counter()
     tab.goto("#/execution/SIM0000")
@@ -154,6 +188,11 @@ def test_execution_page_shows_the_nbbo_and_venue_books(tab: Tab, running: Runnin
     load_ms = (time.perf_counter() - started) * 1000
     tab.page.wait_for_timeout(1500)  # one refresh of the NBBO
     assert "Venue" in tab.page.inner_text("#nbbo")
+    tab.page.click(f"tr[data-order-id='{routed['order_id']}']")
+    tab.page.wait_for_selector("#decision-alternatives table")
+    weighed = tab.page.inner_text("#decision-alternatives")
+    assert routed["order_id"] in weighed and "Chosen" in weighed
+    assert any(d["alternatives"] for d in routed["decisions"])
     tab.shot("execution")
     print(f"\nexecution page NBBO in {load_ms:.0f} ms")
     assert tab.errors == []

@@ -12,6 +12,33 @@ export function executionPage(app: HTMLElement, symbol: string): () => void {
   const rankings = h("div", { id: "rankings" });
   const venues = h("div", { id: "venues" });
   const decisions = h("div", { id: "decisions" });
+  const alternatives = h("div", { id: "decision-alternatives" }, h("p", { class: "muted" }, "Select a routed order to see every venue its router weighed."));
+  // one parent's decisions, each with every venue it scored and why it took or left it
+  const showDecisions = async (orderId: string): Promise<void> => {
+    try {
+      const o: Json = await api("routing", `/orders/${encodeURIComponent(orderId)}`);
+      const ds: Json[] = o.decisions ?? [];
+      clear(
+        alternatives,
+        h("p", {}, h("strong", {}, orderId), ` · ${o.symbol} ${o.side} ${o.quantity} · ${o.strategy ?? ""} · ${o.status ?? ""}`),
+        ...(ds.length
+          ? ds.map((d: Json, n: number) =>
+              h(
+                "div",
+                { class: "decision" },
+                h("p", { class: "muted" }, `round ${d.round ?? n} · ${d.rationale ?? ""}`),
+                table(
+                  ["Rank", "Venue", "Score / share", "Price", "Available", "Fee", "Latency (ms)", "Fill rate", "Chosen", "Why"],
+                  (d.alternatives ?? []).map((a: Json) => [a.rank, a.venue_id, Number(a.score).toFixed(4), price(a.price), a.available, a.fee, (Number(a.latency_ns) / 1e6).toFixed(2), Number(a.fill_rate).toFixed(2), a.chosen ? "yes" : "no", a.reason]),
+                ),
+              ),
+            )
+          : [h("p", { class: "muted" }, "No decision recorded for this order.")]),
+      );
+    } catch (e) {
+      clear(alternatives, errorBox(e));
+    }
+  };
   const reports = h("div", { id: "reports" });
   const reportMessage = h("div", {});
   // a report is fetched with the bearer token, then handed to the browser as a file
@@ -43,6 +70,7 @@ export function executionPage(app: HTMLElement, symbol: string): () => void {
     card("NBBO and venue books", nbbo),
     h("div", { class: "grid" }, card("Venue rankings (buy 100)", rankings), card("Venue statistics", venues)),
     card("Routing decisions", decisions),
+    card("Decision alternatives", alternatives),
     card("Regulatory reports", reports),
   );
   const s = encodeURIComponent(symbol);
@@ -71,7 +99,8 @@ export function executionPage(app: HTMLElement, symbol: string): () => void {
     try {
       const v: Json = await api("routing", "/venues");
       const rows: Json[] = Array.isArray(v) ? v : (v.items ?? Object.values(v));
-      clear(venues, table(["Venue", "Fill rate", "Latency p50/p99 (ms)", "Reject rate"], rows.map((x) => [x.venue ?? x.name, String(x.fill_rate ?? x.stats?.fill_rate ?? ""), `${x.latency_p50_ms ?? x.stats?.latency_p50_ms ?? ""} / ${x.latency_p99_ms ?? x.stats?.latency_p99_ms ?? ""}`, String(x.reject_rate ?? x.stats?.reject_rate ?? "")])));
+      const ms = (ns: unknown): string => (ns === undefined || ns === null ? "" : (Number(ns) / 1e6).toFixed(2));
+      clear(venues, table(["Venue", "Fill rate", "Latency p50/p99 (ms)", "Reject rate", "Toxicity penalty / share"], rows.map((x) => [x.venue ?? x.name, String(x.fill_rate ?? x.stats?.fill_rate ?? ""), `${ms(x.stats?.latency_p50_ns)} / ${ms(x.stats?.latency_p99_ns)}`, String(x.reject_rate ?? x.stats?.reject_rate ?? ""), String(x.toxicity_penalty ?? "")])));
     } catch (e) {
       clear(venues, errorBox(e));
     }
@@ -84,6 +113,7 @@ export function executionPage(app: HTMLElement, symbol: string): () => void {
           ? table(
               ["Order", "User", "Symbol", "Side", "Qty", "Strategy", "Status", "Rationale"],
               rows.map((o) => [o.order_id, o.user_id, o.symbol, o.side, o.quantity, o.strategy ?? "", o.status ?? "", o.rationale ?? o.decision?.rationale ?? ""]),
+              { rowAttrs: (i) => ({ "data-order-id": rows[i].order_id, class: "clickable", tabindex: 0, onclick: () => void showDecisions(rows[i].order_id), onkeydown: (ev: Event) => ((ev as KeyboardEvent).key === "Enter" ? void showDecisions(rows[i].order_id) : undefined) }) },
             )
           : h("p", { class: "muted" }, "No routed orders yet."),
       );
