@@ -131,8 +131,10 @@ def test_a_positions_mark_moves_on_the_page_after_trades(
     if tab.page.query_selector("#backtest-chart .uplot") is not None:
         assert tab.page.query_selector("#backtest-chart canvas") is not None
         assert "Basel traffic light" in backtest_text and "Kupiec POF" in backtest_text
+        print("\nVaR backtest: chart,", tab.page.inner_text("#backtest-zone"))
     else:
         assert "Not enough history" in backtest_text or "No VaR backtest" in backtest_text
+        print("\nVaR backtest: fallback,", tab.page.inner_text("#backtest-fallback"))
 
     def page_marks() -> dict[str, str]:
         rows = tab.page.query_selector_all("#risk-positions tbody tr")

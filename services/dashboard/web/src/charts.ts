@@ -102,24 +102,38 @@ export function replayChart(el: HTMLElement, replay: Replay): uPlot {
   return new uPlot(opts, [secs, bid, ask, trade], el);
 }
 
-/** P&L against VaR over time, exceptions (loss beyond VaR) marked. */
-export function backtestChart(el: HTMLElement, days: number[], pnl: number[], varLine: number[]): uPlot {
-  const exceptions = pnl.map((p, i) => (-p > varLine[i] ? p : null));
+export interface BacktestDay {
+  date: string; // ISO date
+  pnl: string; // money decimal string
+  var: string; // money decimal string, a positive loss
+  exception: boolean; // decided by the service on unrounded values
+}
+
+/**
+ * VaR backtest: daily P&L as bars against the -VaR line, the exceptions (loss beyond VaR, as
+ * the service flags them) as red points.
+ */
+export function backtestChart(el: HTMLElement, days: BacktestDay[]): uPlot {
+  const xs = days.map((d) => Date.parse(`${d.date}T00:00:00Z`) / 1000);
+  const pnl = days.map((d) => Number(d.pnl));
+  const negVar = days.map((d) => -Number(d.var));
+  const exceptions = days.map((d, i) => (d.exception ? pnl[i] : null));
+  const bars = uPlot.paths.bars!({ size: [0.8, 8] });
   return new uPlot(
     {
       width: width(el),
       height: 300,
-      title: "VaR backtest: daily P&L against -VaR",
+      title: "Daily P&L against -VaR",
       scales: { x: { time: true } },
       axes: [{}, { size: 80 }],
       series: [
         {},
-        { label: "P&L", stroke: "#0969da" },
-        { label: "-VaR", stroke: "#cf222e" },
-        { label: "exception", stroke: "#cf222e", paths: () => null, points: { show: true, size: 8, fill: "#cf222e" } },
+        { label: "P&L", stroke: "#0969da", fill: "rgba(9,105,218,0.35)", paths: bars, points: { show: false } },
+        { label: "-VaR", stroke: "#cf222e", width: 1.5, points: { show: false } },
+        { label: "exception", stroke: "#cf222e", paths: () => null, points: { show: true, size: 9, fill: "#cf222e" } },
       ],
     },
-    [days, pnl, varLine.map((v) => -v), exceptions],
+    [xs, pnl, negVar, exceptions],
     el,
   );
 }

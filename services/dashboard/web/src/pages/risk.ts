@@ -1,5 +1,5 @@
 import { api, post, session, socket, type Json } from "../api";
-import { backtestChart, barChart, heatmap } from "../charts";
+import { backtestChart, barChart, heatmap, type BacktestDay } from "../charts";
 import { card, clear, errorBox, fmtDecimal, fmtNum, h, liveBadge, table } from "../dom";
 
 const METHODS = ["historical", "parametric_normal", "cornish_fisher", "monte_carlo_normal", "monte_carlo_student_t"];
@@ -11,6 +11,35 @@ function summaryView(summary: Json): HTMLElement {
       .filter(([, v]) => typeof v !== "object" || v === null)
       .map(([k, v]) => [k, typeof v === "string" ? fmtDecimal(v) : String(v)]),
   );
+}
+
+/** The Basel traffic light as a coloured pill with its counts, or why it is not defined. */
+function baselPill(b: Json): HTMLElement {
+  if (!b.basel_zone) {
+    return h("p", { id: "backtest-zone" }, "Basel traffic light: ", h("span", { class: "pill" }, "not defined"), " ", h("span", { class: "muted" }, b.basel_rule ?? ""));
+  }
+  const zone = String(b.basel_zone);
+  return h(
+    "p",
+    { id: "backtest-zone" },
+    "Basel traffic light: ",
+    h("span", { class: `pill zone-${zone}`, title: b.basel_rule ?? "" }, `${zone} · ${b.basel_exceptions} exception${b.basel_exceptions === 1 ? "" : "s"} in ${b.basel_observations} days`),
+    " ",
+    h("span", { class: "muted" }, "green 0-4, yellow 5-9, red 10+ (99%, last 250 days)"),
+  );
+}
+
+/** The reason a backtest was refused for lack of history or holdings, else null. */
+function backtestRefusal(e: unknown): string | null {
+  const err = e as { status?: number; problem?: Json };
+  if (err?.status !== 422) return null;
+  const errors: Json[] = Array.isArray(err.problem?.errors) ? err.problem.errors : [];
+  const about = (name: string): Json => errors.find((x) => String(x?.field ?? "").replace(/^\$\./, "") === name);
+  const window = about("window");
+  if (window) return `Not enough history for a VaR backtest: ${window.message}.`;
+  const user = about("user_id");
+  if (user) return `No VaR backtest: ${user.message}.`;
+  return null;
 }
 
 /** A portfolio: summary and positions with live marks, VaR/ES by method, decomposition,
@@ -49,6 +78,36 @@ export function riskPage(app: HTMLElement, userId: string): () => void {
     } catch (e) {
       clear(positions, errorBox(e));
     }
+  };
+  const loadBacktest = async (): Promise<void> => {
+    let b: Json;
+    try {
+      b = await api("analytics", `/users/${u}/var/backtest?confidence=0.99&series=true`);
+    } catch (e) {
+      const short = backtestRefusal(e);
+      clear(backtest, short ? h("p", { class: "muted", id: "backtest-fallback" }, short) : errorBox(e));
+      return;
+    }
+    const days: BacktestDay[] = Array.isArray(b.series) ? b.series : [];
+    const chart = h("div", { class: "chart", id: "backtest-chart" });
+    clear(
+      backtest,
+      baselPill(b),
+      days.length >= 2
+        ? chart
+        : h("p", { class: "muted", id: "backtest-fallback" }, `Not enough history for a backtest chart: ${days.length} tested day(s).`),
+      table(
+        ["Test", "Statistic", "p-value"],
+        [
+          ["Exceptions", `${b.n_exceptions} of ${b.n_observations} days (expected rate ${fmtNum(b.expected_rate * 100)}%, observed ${fmtNum(b.observed_rate * 100)}%)`, ""],
+          ["Kupiec POF", fmtNum(b.lr_pof, 3), fmtNum(b.p_value_pof, 4)],
+          ["Christoffersen independence", fmtNum(b.lr_independence, 3), fmtNum(b.p_value_independence, 4)],
+          ["Conditional coverage", fmtNum(b.lr_conditional_coverage, 3), fmtNum(b.p_value_conditional_coverage, 4)],
+        ],
+      ),
+      h("p", { class: "muted" }, `Rolling 1-day historical VaR at 99% on ${b.n_observations} days; money ${b.rounding}.`),
+    );
+    if (days.length >= 2) backtestChart(chart, days);
   };
   const loadAll = async (): Promise<void> => {
     await loadPositions();
@@ -107,30 +166,7 @@ export function riskPage(app: HTMLElement, userId: string): () => void {
     } catch (e) {
       clear(stress, errorBox(e));
     }
-    try {
-      const b = await api("analytics", `/users/${u}/var/backtest?confidence=0.99`);
-      const chart = h("div", { class: "chart", id: "backtest-chart" });
-      const zone = b.basel_zone ?? b.traffic_light;
-      clear(
-        backtest,
-        zone ? h("p", {}, "Basel traffic light: ", h("span", { class: `pill zone-${zone}` }, zone)) : null,
-        table(
-          ["Test", "Statistic", "p-value"],
-          [
-            ["Exceptions", `${b.n_exceptions} of ${b.n_observations} (expected rate ${fmtNum(b.expected_rate * 100)}%, observed ${fmtNum(b.observed_rate * 100)}%)`, ""],
-            ["Kupiec POF", fmtNum(b.lr_pof, 3), fmtNum(b.p_value_pof, 4)],
-            ["Christoffersen independence", fmtNum(b.lr_independence, 3), fmtNum(b.p_value_independence, 4)],
-            ["Conditional coverage", fmtNum(b.lr_conditional_coverage, 3), fmtNum(b.p_value_conditional_coverage, 4)],
-          ],
-        ),
-        chart,
-      );
-      if (Array.isArray(b.days) && Array.isArray(b.pnl) && Array.isArray(b.var)) {
-        backtestChart(chart, b.days, b.pnl.map(Number), b.var.map(Number));
-      }
-    } catch (e) {
-      clear(backtest, errorBox(e));
-    }
+    await loadBacktest();
   };
   void loadAll();
   const s = session();
