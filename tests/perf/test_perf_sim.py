@@ -14,9 +14,7 @@ from nexus.sim import SimConfig, simulate
 from services.marketdata.core.generator import HistoryConfig, generate_history
 
 EVENTS_GATE = 100_000
-HISTORY_GATE_S = (
-    2.0  # ~10x the measured 0.2 s; the kernels in Python (NUMBA_DISABLE_JIT=1) fail it
-)
+HISTORY_GATE_S = 2.0  # ~10x the measured 0.2 s; the kernels in Python (NUMBA_DISABLE_JIT=1) fail it
 
 
 def test_simulator_to_file_beats_gate(tmp_path: Path) -> None:
