@@ -197,8 +197,8 @@ def hostile_values(
         ]
     if kind == "number":
         return [("type swap", "abc"), ("huge", 10**400)]
-    if kind == "boolean":
-        return [("type swap", "yes please")]
+    if kind == "boolean":  # in a query string too: text that is no boolean
+        return [("not a boolean", "yes please"), ("NUL", "a\x00b")]
     if kind == "array":
         return [
             ("type swap", "not-a-list"),
