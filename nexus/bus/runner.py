@@ -272,7 +272,9 @@ class ConsumerRunner:
                 if messages:
                     await self._process(consumer, producer, messages)
                 now = time.monotonic()
-                if now >= next_lag or self.stats.lag:
+                # after every batch too: a handler that orders events across partitions (the
+                # surveillance watermark) reads which partitions still have records waiting
+                if messages or now >= next_lag or self.stats.lag:
                     next_lag = now + self._lag_interval_s
                     if await self._measure_lag(consumer):
                         known_at = time.monotonic()

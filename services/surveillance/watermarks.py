@@ -16,6 +16,7 @@ every partition is idle there is no watermark and the caller releases everything
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Collection, Iterable
 from typing import Final
@@ -36,6 +37,7 @@ class StreamWatermarks:
         self._clock = clock
         self._latest: dict[TopicPartition, int] = {}
         self._heard: dict[TopicPartition, float] = {}
+        self._last_observed = -math.inf
 
     def assigned(self, partitions: Iterable[TopicPartition]) -> None:
         """Track the partitions owned now: new ones hold the watermark until heard from or
@@ -50,9 +52,17 @@ class StreamWatermarks:
 
     def observe(self, tp: TopicPartition, ts_event: int) -> None:
         """Record that ``tp`` delivered an event of time ``ts_event`` just now."""
+        now = self._clock()
+        if now - self._last_observed > self.idle_s:
+            # the consumer itself had nothing for a while: a new burst starts, and every
+            # partition gets its full grace to deliver its share of it (a partition silent
+            # through a quiet spell is not idle in the burst that ends it)
+            for known in self._heard:
+                self._heard[known] = now
+        self._last_observed = now
         if ts_event > self._latest.get(tp, -1):
             self._latest[tp] = ts_event
-        self._heard[tp] = self._clock()
+        self._heard[tp] = now
 
     def current(self, behind: Collection[TopicPartition] = ()) -> int | None:
         """Least latest event time over the active partitions; None when all are idle.

@@ -60,9 +60,26 @@ def test_an_assigned_partition_holds_until_heard_or_idle_and_a_revoked_one_is_fo
     assert marks.current() == 50
     marks.assigned([ORDERS, TRADES])  # back, unheard: holds again, for idle_s only
     assert marks.current() == -1
-    clock.now += 1.5
-    marks.observe(ORDERS, 70)
-    assert marks.current() == 70
+    for ts in (70, 71, 72):  # orders keeps delivering; trades stays silent within the flow
+        clock.now += 0.6
+        marks.observe(ORDERS, ts)
+    assert marks.current() == 72
+
+
+def test_partitions_silent_through_a_quiet_spell_get_their_grace_when_a_burst_starts() -> None:
+    clock = Clock()
+    marks = StreamWatermarks(idle_s=1.0, clock=clock)
+    marks.assigned([ORDERS, TRADES])
+    clock.now += 60.0  # nothing at all for a minute
+    marks.observe(TRADES, 30)  # the burst: trades read first
+    assert marks.current() == -1  # the orders partition may hold older events of this burst
+    marks.observe(ORDERS, 20)
+    assert marks.current() == 20
+    clock.now += 0.5
+    marks.observe(TRADES, 40)
+    clock.now += 0.6  # within the burst, orders quiet for 1.1 s: idle
+    marks.observe(TRADES, 50)
+    assert marks.current() == 50
 
 
 def test_a_partition_with_a_backlog_is_never_idle() -> None:
@@ -70,8 +87,9 @@ def test_a_partition_with_a_backlog_is_never_idle() -> None:
     marks = StreamWatermarks(idle_s=1.0, clock=clock)
     marks.observe(ORDERS, 50)
     marks.observe(TRADES, 30)
-    clock.now += 5.0  # the consumer was busy for 5 s: neither partition was read
-    marks.observe(ORDERS, 90)
+    for ts in range(60, 100, 10):  # 2 s of orders; the consumer has not reached trades again
+        clock.now += 0.5
+        marks.observe(ORDERS, ts)
     assert marks.current() == 90  # trades looks quiet...
     assert marks.current(behind=[TRADES]) == 30  # ...but records wait there: it holds
 
