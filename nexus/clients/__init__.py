@@ -1,4 +1,4 @@
-"""Calling other services: HTTP client with retries and circuit breaker, durable outbox."""
+"""Calling other services: HTTP client with retries and circuit breaker (the outbox: nexus.outbox)."""
 
 from nexus.clients.breaker import BreakerState, CircuitBreaker
 from nexus.clients.errors import (
@@ -10,30 +10,18 @@ from nexus.clients.errors import (
     UnexpectedResponse,
 )
 from nexus.clients.http import IDEMPOTENT_METHODS, NO_RETRY, RetryPolicy, ServiceClient
-from nexus.clients.outbox import (
-    OUTBOX_SCHEMA_SQL,
-    Outbox,
-    OutboxDispatcher,
-    OutboxEntry,
-    outbox_id,
-)
 
 __all__ = [
     "IDEMPOTENT_METHODS",
     "NO_RETRY",
-    "OUTBOX_SCHEMA_SQL",
     "BreakerState",
     "CircuitBreaker",
     "CircuitOpen",
     "ClientError",
-    "Outbox",
-    "OutboxDispatcher",
-    "OutboxEntry",
     "RetryPolicy",
     "ServiceCallError",
     "ServiceClient",
     "ServiceUnavailable",
     "Timeout",
     "UnexpectedResponse",
-    "outbox_id",
 ]

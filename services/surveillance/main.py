@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nexus.clients import CircuitBreaker, Outbox, OutboxDispatcher, RetryPolicy, ServiceClient
+from nexus.clients import CircuitBreaker, RetryPolicy, ServiceClient
 from nexus.config import Settings
 from nexus.events import TOPIC_ALERTS, TOPIC_ORDERS, TOPIC_TRADES, dlq_topic
+from nexus.outbox import HttpSink, Outbox, OutboxDispatcher
 from nexus.runtime import ServiceRuntime, run_service
 from nexus.web import Authenticator, ServiceApp, create_app
 from services.surveillance.alerts import HALT_SUBJECT
@@ -175,7 +176,7 @@ class HaltDispatcher:
         """Create the dispatcher on the started runtime's pool."""
         self._dispatcher = OutboxDispatcher(
             Outbox(self._runtime.pool),
-            {"risk": self._risk},
+            {"risk": HttpSink(self._risk)},
             base_backoff_seconds=self._base,
             max_backoff_seconds=self._max,
         )

@@ -3,8 +3,8 @@
 Every alert version is stored under ``(alert_id, version)``, so a redelivered batch (same
 events, same deterministic ids) changes nothing; ``alerts`` holds the latest version of each
 episode and its review status; ``alert_versions.published`` is the outbox flag of
-``surveillance.alerts``. The halt request of a CRITICAL alert is enqueued in the chassis
-outbox (``nexus_outbox``) in the same transaction as the alert, so it is never lost.
+``surveillance.alerts``. The halt request of a CRITICAL alert is enqueued in the outbox
+(:mod:`nexus.outbox`) in the same transaction as the alert, so it is never lost.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from nexus.clients import Outbox
 from nexus.errors import ConflictError, NotFoundError
+from nexus.outbox import Outbox
 from nexus.store import Database
 from nexus.web import filter_clause
 
@@ -242,7 +242,7 @@ class AlertStore:
                 created.append(record)
             outbox = Outbox(self.pool)
             for h in halts:
-                await outbox.enqueue(h.entry_id, "risk", "POST", h.path, h.body, conn=conn)
+                await outbox.enqueue_request(h.entry_id, "risk", "POST", h.path, h.body, conn=conn)
         return created
 
     async def unpublished(self, limit: int = 1_000) -> list[tuple[str, int, dict[str, Any]]]:

@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from nexus.bus import ConsumerRunner, KafkaBus
-from nexus.clients import Outbox
 from nexus.config import Settings
 from nexus.events import TOPIC_ALERTS, SurveillanceAlert
 from nexus.infra import free_port
+from nexus.outbox import Outbox
 from nexus.web import running_server
 from services.risk.core import halt_id_for_alert
 from services.risk.main import build as build_risk
