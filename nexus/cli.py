@@ -63,6 +63,8 @@ BACKOFF_RESET_S = 60.0
 #: Symbols the simulator trades (``SIM0000``..): the books the status line counts.
 SIM_SYMBOLS = 8
 DEFAULT_RATE = 300.0
+#: Parents per second the simulated customers send through the router (``--route-rate``).
+DEFAULT_ROUTE_RATE = 1.0
 #: Pages of 500 the status line reads to count alerts or routed orders.
 COUNT_PAGES = 4
 
@@ -342,6 +344,7 @@ def up(
     once: bool = False,
     verbose: bool = False,
     rate: float = DEFAULT_RATE,
+    route_rate: float = DEFAULT_ROUTE_RATE,
 ) -> int:
     """Start the stack and the services; block until Ctrl-C (or just check, with ``once``)."""
     settings = load_settings()
@@ -417,6 +420,10 @@ def up(
             sim = _simulator(settings, chosen, env, log_of("simulator"), data, rate)
             sim.start()
             procs.append(sim)
+            if "routing" in chosen and route_rate > 0:
+                routed = _routed_flow(settings, env, log_of("routed-flow"), data, route_rate)
+                routed.start()
+                procs.append(routed)
         _print_endpoints(settings, chosen, sim, data)
         _write_state(data / "pids.json", procs)
         if once:
@@ -465,6 +472,26 @@ def _simulator(
         # No matching service: the simulator's own matched flow goes straight to the bus.
         argv = [sys.executable, "-m", "services.marketdata.feed", "--labels-dir", str(data / "sim")]
     return Supervised("simulator", argv, env, log_path, restart_on_success=False)
+
+
+def _routed_flow(
+    settings: Settings, env: dict[str, str], log_path: Path | None, data: Path, rate: float
+) -> Supervised:
+    """Simulated customers sending parent orders through the router (``nexus.sim.routed``)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "nexus.sim.routed",
+        "--routing-url",
+        f"http://{settings.host}:{settings.port('routing')}",
+        "--rate",
+        str(rate),
+        "--symbols",
+        str(SIM_SYMBOLS),
+        "--status-file",
+        str(data / "sim" / "routed.json"),
+    ]
+    return Supervised("routed flow", argv, env, log_path, restart_on_success=False)
 
 
 def _print_endpoints(
@@ -569,6 +596,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     up_cmd.add_argument(
         "--rate", type=float, default=DEFAULT_RATE, help="simulated actions per second"
     )
+    up_cmd.add_argument(
+        "--route-rate",
+        type=float,
+        default=DEFAULT_ROUTE_RATE,
+        help="parent orders per second sent through the router (0: none)",
+    )
     sub.add_parser("services", help="list the services that exist")
     args = parser.parse_args(argv)
     if args.command == "services":
@@ -580,6 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         once=args.check,
         verbose=args.verbose,
         rate=args.rate,
+        route_rate=args.route_rate,
     )
 
 

@@ -9,42 +9,21 @@ import datetime as dt
 import io
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import pytest
 
-from nexus.store import create_pool, migrate_dsn
 from services.routing.__main__ import main as cli
-from services.routing.main import MIGRATIONS
 from services.routing.reports.model import IndexMembership
-from services.routing.reports.render import load_sp500, month_period, quarter_period
+from services.routing.reports.render import load_sp500, month_period
 from services.routing.reports.rule605 import compute_605
 from services.routing.reports.rule606 import compute_606
 from services.routing.reports.venues import markouts
-from services.routing.reports_store import RecordedFlow, ReportsStore
-from tests.integration.routing_reports.flow import MS, Flow, S, generate, write
+from services.routing.reports_store import RecordedFlow
+from tests.integration.routing_reports.flow import MS, Flow, S
 
 SP500 = load_sp500()
-
-
-@pytest.fixture
-async def seeded(
-    fresh_database: Callable[[str], Awaitable[str]],
-) -> AsyncIterator[tuple[str, Flow, RecordedFlow, RecordedFlow]]:
-    dsn = await fresh_database("rrep")
-    await migrate_dsn(dsn, MIGRATIONS)
-    pool = await create_pool(dsn, min_size=1, max_size=2)
-    flow = generate()
-    try:
-        await write(pool, flow)
-        store = ReportsStore(pool)
-        quarter = await store.flow(*quarter_period("2026Q4"))
-        december = await store.flow(*month_period("2026-12"))
-        yield dsn, flow, quarter, december
-    finally:
-        await pool.close()
 
 
 def _month(ts: int) -> tuple[int, int]:
