@@ -43,3 +43,20 @@ class DependencyUnavailable(NexusError, ConnectionError):
 
 class BuildError(NexusError, ImportError):
     """A compiled extension is missing: the package was not built."""
+
+
+#: msgspec ends the text of an error below the root with `` - at `$.path` ``.
+_PATH_MARKER = " - at `"
+
+
+def split_error_path(text: str) -> tuple[str, str | None]:
+    """``"Expected `int`, got `str` - at `$.a[1]`"`` -> ``("Expected `int`, got `str`", "$.a[1]")``.
+
+    A ``msgspec.ValidationError`` carries the path of the offending value only in its text
+    (it has no attribute for it), so this is the one place that reads it; the path is
+    ``None`` for an error at the root (e.g. a missing field of the top-level object).
+    """
+    message, marker, rest = text.rpartition(_PATH_MARKER)
+    if not marker or not rest.endswith("`") or not rest.startswith("$"):
+        return text, None
+    return message, rest[:-1]

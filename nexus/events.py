@@ -19,7 +19,7 @@ from typing import Annotated, Any, Final, Literal, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
-from nexus.errors import ValidationError
+from nexus.errors import ValidationError, split_error_path
 
 SCHEMA_VERSION: Final = 1
 INT64_MAX: Final = 2**63 - 1
@@ -452,11 +452,7 @@ class EventCodec:
 
 def _decode_error(exc: Exception) -> EventDecodeError:
     message = str(exc)
-    field = None
-    marker = " - at `"
-    if marker in message:
-        field = message.rsplit(marker, 1)[1].rstrip("`")
-    return EventDecodeError(message, field=field)
+    return EventDecodeError(message, field=split_error_path(message)[1])
 
 
 ORDER_CODEC: Final = EventCodec(OrderEvent)

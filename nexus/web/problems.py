@@ -21,7 +21,13 @@ import falcon
 import falcon.asgi
 import msgspec
 
-from nexus.errors import ConflictError, DependencyUnavailable, NotFoundError, ValidationError
+from nexus.errors import (
+    ConflictError,
+    DependencyUnavailable,
+    NotFoundError,
+    ValidationError,
+    split_error_path,
+)
 from nexus.web.codec import encode_json
 
 PROBLEM_BASE = "https://nexustrade.dev/problems/"
@@ -155,12 +161,13 @@ class Conflict(HTTPProblem):
 
 
 def field_error_of(exc: msgspec.ValidationError, location: Location = "body") -> FieldError:
-    """Split msgspec's ``"Expected `int` ... - at `$.quantity`"`` into path and message."""
-    text = str(exc)
-    message, sep, path = text.rpartition(" - at ")
-    if not sep:
-        return FieldError(field="$", message=text, location=location)
-    return FieldError(field=path.strip("`"), message=message, location=location)
+    """Split msgspec's ``"Expected `int` ... - at `$.quantity`"`` into path and message.
+
+    The path is read by :func:`nexus.errors.split_error_path` (msgspec exposes it only in
+    the text); an error at the root is reported at ``$``.
+    """
+    message, path = split_error_path(str(exc))
+    return FieldError(field=path or "$", message=message, location=location)
 
 
 def request_id_of(req: falcon.asgi.Request) -> str | None:

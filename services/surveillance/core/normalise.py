@@ -14,7 +14,7 @@ from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
-from nexus.errors import ValidationError
+from nexus.errors import ValidationError, split_error_path
 from nexus.events import (
     OrderAmend,
     OrderCancel,
@@ -244,7 +244,7 @@ def decode_audit_line(line: bytes | str) -> AuditOrder | AuditTrade:
             return _ORDER_DECODER.decode(line)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         message = str(exc)
-        field = message.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in message else None
+        field = split_error_path(message)[1]
         raise InputError(message, field=field) from exc
     raise InputError(f"unknown kind {kind!r}", field="$.kind")
 

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from nexus.errors import ValidationError
+from nexus.errors import ValidationError, split_error_path
 
 AlertType = Literal["SPOOFING", "LAYERING", "WASH_TRADING", "MOMENTUM_IGNITION"]
 Severity = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
@@ -266,7 +266,7 @@ def validate_thresholds(detector_type: str, value: Any, current: Any | None = No
         return msgspec.convert(fields, type=cls)
     except msgspec.ValidationError as exc:
         message = str(exc)
-        field = message.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in message else None
+        field = split_error_path(message)[1]
         raise ThresholdError(message, field=field) from exc
 
 
