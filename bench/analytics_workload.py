@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import FloatArray
+from services.analytics.core.validation import FloatArray
 
 
 def synthetic_returns(seed: int, days: int, assets: int, *, nu: float = 4.0) -> FloatArray:

@@ -22,12 +22,12 @@ from scipy.special import ndtri
 from sklearn.covariance import LedoitWolf
 from threadpoolctl import threadpool_limits
 
+from bench.analytics_workload import synthetic_exposures, synthetic_returns
 from services.analytics.core import kernels
 from services.analytics.core.correlation import IncrementalCovariance, estimate_covariance
 from services.analytics.core.decomposition import var_decomposition
 from services.analytics.core.montecarlo import monte_carlo_var
 from services.analytics.core.var import Z_CI, historical_var, var_from_returns
-from services.analytics.core.workload import synthetic_exposures, synthetic_returns
 
 DAYS, ASSETS = 1_000, 100
 Z99 = float(-ndtri(0.01))

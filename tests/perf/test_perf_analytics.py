@@ -32,6 +32,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from bench import test_bench_analytics as lines  # the numpy same-algorithm lines
+from bench.analytics_workload import synthetic_exposures, synthetic_returns
 from services.analytics.core import (
     InMemoryPositions,
     InMemoryPrices,
@@ -43,7 +44,6 @@ from services.analytics.core.correlation import IncrementalCovariance, estimate_
 from services.analytics.core.decomposition import var_decomposition
 from services.analytics.core.montecarlo import monte_carlo_var
 from services.analytics.core.var import historical_var, var_from_returns
-from services.analytics.core.workload import synthetic_exposures, synthetic_returns
 
 
 @pytest.fixture(scope="module", autouse=True)

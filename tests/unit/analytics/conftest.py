@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from bench.analytics_workload import synthetic_returns
 from services.analytics.core import kernels
-from services.analytics.core.workload import synthetic_returns
 
 from . import reference
 

@@ -119,7 +119,7 @@ def test_position_bad_fields_raise_with_field(kwargs, field) -> None:
 def test_synthetic_returns_are_deterministic_fat_tailed_and_finite() -> None:
     from scipy import stats
 
-    from services.analytics.core.workload import synthetic_exposures, synthetic_returns
+    from bench.analytics_workload import synthetic_exposures, synthetic_returns
 
     a = synthetic_returns(3, 2000, 4)
     assert np.array_equal(a, synthetic_returns(3, 2000, 4))
