@@ -420,7 +420,12 @@ class OutboxDispatcher:
         )
         if not entries:
             return 0
-        outcomes = await sink.deliver(entries)
+        try:
+            outcomes = await sink.deliver(entries)
+        except asyncio.CancelledError:
+            # a delivery cut short (a caller's timeout, shutdown) gives its lease back
+            await asyncio.shield(self._outbox.reschedule([e.id for e in entries], 0.0, "cancelled"))
+            raise
         done = [e.id for e, o in zip(entries, outcomes, strict=True) if o is None]
         if done:
             await self._outbox.mark_delivered(done)

@@ -22,7 +22,9 @@ TOPICS = [TOPIC_HALTS, TOPIC_ALERTS, dlq_topic(TOPIC_ALERTS)]
 def build(settings: Settings) -> tuple[ServiceApp, ServiceRuntime, RiskService]:
     """The risk app, its runtime and its service object (started with the app's lifespan)."""
     runtime = ServiceRuntime(NAME, settings, migrations=MIGRATIONS, topics=TOPICS)
-    service = RiskService(HaltRegistry(), HaltStore(runtime), runtime)
+    store = HaltStore(runtime)
+    service = RiskService(HaltRegistry(), store, runtime)
+    runtime.add_startup(store.prepare)
     runtime.add_startup(service.load)
     runtime.add_consumer(lambda bus: alerts_consumer(bus, service))
     runtime.add_background(lambda _rt: service.publish_forever())

@@ -1,13 +1,15 @@
-"""The risk service's use cases: record, publish and apply halts (store + bus + core).
+"""The risk service's use cases: record, publish and apply halts (store + outbox + core).
 
-A command becomes an event, the event is made durable (``halt_events``), and only then is it
-applied to the in-memory registry: a store that fails leaves the registry as it was (it is
-reloaded from the store, so the registry never runs ahead of the durable trail), and a retried
-command finds the same state. Each new event is published at once, before the command is
-answered; ``halt_events`` doubles as the outbox, so whatever a broker outage left unpublished
-is published by :meth:`RiskService.publish_forever` (the safety net, not the path). At start
-that loop also re-publishes every halt in force: a broker that lost its log (the embedded one
-keeps topics in memory) still tells matching and the router about every active halt.
+A command becomes an event, the event is made durable (``halt_events``, with its ``risk.halts``
+record enqueued in the outbox in the same transaction), and only then is it applied to the
+in-memory registry: a store that fails leaves the registry as it was (it is reloaded from the
+store, so the registry never runs ahead of the durable trail), and a retried command finds the
+same state. Each new event is published at once, before the command is answered, by the outbox
+dispatcher (:mod:`nexus.outbox`, in enqueue order); whatever a broker outage left unpublished is
+published by the dispatcher's loop in :meth:`RiskService.publish_forever` (the safety net, not
+the path). At start that loop first re-publishes every halt in force: a broker that lost its log
+(the embedded one keeps topics in memory) still tells matching and the router about every
+active halt.
 """
 
 from __future__ import annotations
@@ -15,36 +17,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
-from typing import Protocol
 
-from nexus.bus import OutgoingMessage
-from nexus.events import HALT_CODEC, TOPIC_HALTS, Halt, SurveillanceAlert
+from nexus.events import Halt, SurveillanceAlert
+from nexus.outbox import BUS, BusSink, OutboxDispatcher, Publisher
 from services.risk.core import HaltCommand, HaltRegistry, ResumeCommand
-from services.risk.store import HaltStore
+from services.risk.store import HaltStore, halt_message
 
 log = logging.getLogger(__name__)
 
-#: How often the outbox loop looks for events a broker outage left unpublished.
+#: How often the outbox loop looks for events a broker outage left unpublished (and the
+#: longest backoff between two tries of one event).
 PUBLISH_INTERVAL_S = 1.0
+PUBLISH_BACKOFF_S = 0.1
 #: How long a command waits for the broker's acknowledgement before answering anyway (the
 #: event is durable; the outbox loop publishes it when the broker is back).
 PUBLISH_TIMEOUT_S = 2.0
 
 
-class Publisher(Protocol):
-    """Publishes and waits for the broker's acknowledgement (the service runtime)."""
-
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
-
-
-def halt_message(event: Halt) -> OutgoingMessage:
-    """The ``risk.halts`` record of an event (keyed by its target)."""
-    return OutgoingMessage(TOPIC_HALTS, HALT_CODEC.encode(event), event.target.encode())
-
-
 class RiskService:
-    """Halts are stored first (the audit trail is the outbox), then applied and published."""
+    """Halts are stored first (with their outbox entries), then applied and published."""
 
     def __init__(
         self,
@@ -58,7 +49,12 @@ class RiskService:
         self._store = store
         self._publisher = publisher
         self._publish_timeout_s = publish_timeout_s
-        self._publish_lock = asyncio.Lock()
+        self._dispatcher = OutboxDispatcher(
+            store.outbox,
+            {BUS: BusSink(publisher)},
+            base_backoff_seconds=PUBLISH_BACKOFF_S,
+            max_backoff_seconds=PUBLISH_INTERVAL_S,
+        )
         self._command_lock = asyncio.Lock()
         self.republished = False
 
@@ -129,21 +125,16 @@ class RiskService:
         return await self._store.audit(after_seq, limit)
 
     async def publish_pending(self) -> int:
-        """Publish every stored, unacknowledged event; returns how many were published."""
-        async with self._publish_lock:
-            pending = await self._store.unpublished()
-            if not pending:
-                return 0
-            await self._publisher.publish([halt_message(e) for e in pending])
-            await self._store.mark_published([e.event_id for e in pending])
-            return len(pending)
+        """Publish the stored events the broker has not acknowledged yet; returns how many."""
+        return await self._dispatcher.drain()
 
     async def republish_active(self) -> int:
         """Publish again the HALT event of every halt in force (consumers deduplicate by id)."""
-        now = time.time_ns()
-        active = [h.halt_id for h in self.registry.active(now)]
-        events = [e for e in [await self._store.get(i) for i in active] if e is not None]
-        async with self._publish_lock:
+        # under the command lock: no event is stored between reading and publishing the set
+        async with self._command_lock:
+            now = time.time_ns()
+            active = [h.halt_id for h in self.registry.active(now)]
+            events = [e for e in [await self._store.get(i) for i in active] if e is not None]
             if events:
                 await self._publisher.publish([halt_message(e) for e in events])
         self.republished = True
@@ -152,11 +143,10 @@ class RiskService:
 
     async def publish_forever(self) -> None:
         """Re-publish the halts in force once, then publish what outages left behind."""
-        while True:
+        while not self.republished:
             try:
-                if not self.republished:
-                    await self.republish_active()
-                await self.publish_pending()
+                await self.republish_active()
             except Exception:
-                log.exception("publishing halts failed; will retry")
-            await asyncio.sleep(PUBLISH_INTERVAL_S)
+                log.exception("re-publishing the halts in force failed; will retry")
+                await asyncio.sleep(PUBLISH_INTERVAL_S)
+        await self._dispatcher.run(asyncio.Event(), poll_seconds=PUBLISH_INTERVAL_S)

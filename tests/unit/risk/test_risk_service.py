@@ -9,8 +9,36 @@ import pytest
 
 from nexus.bus import OutgoingMessage
 from nexus.events import HALT_CODEC, Halt
+from nexus.outbox import OutboxEntry
 from services.risk.core import HaltCommand, HaltRegistry, NotHalted, ResumeCommand
 from services.risk.service import RiskService
+from services.risk.store import halt_message
+
+
+class FakeOutbox:
+    """``nexus_outbox`` of one process in memory, without a clock: every pending entry is due."""
+
+    def __init__(self) -> None:
+        self.pending: list[OutboxEntry] = []
+
+    def add(self, entry_id: str, message: OutgoingMessage) -> None:
+        self.pending.append(
+            OutboxEntry(entry_id, "bus", message.topic, message.key, message.value, 0)
+        )
+
+    async def claim(
+        self, sink: str, limit: int, lease_seconds: float, *, ordered: bool
+    ) -> list[OutboxEntry]:
+        return [e for e in self.pending if e.sink == sink][:limit]
+
+    async def mark_delivered(self, entry_ids: Sequence[str]) -> None:
+        self.pending = [e for e in self.pending if e.id not in entry_ids]
+
+    async def reschedule(self, entry_ids: Sequence[str], delay_s: float, error: str) -> None:
+        pass
+
+    async def reject(self, entry_id: str, error: str) -> None:
+        raise AssertionError("the bus sink never rejects")
 
 
 class FakeStore:
@@ -18,7 +46,7 @@ class FakeStore:
 
     def __init__(self) -> None:
         self.events: list[Halt] = []
-        self.published: set[str] = set()
+        self.outbox = FakeOutbox()
         self.fail_writes = 0
 
     async def record(self, event: Halt) -> bool:
@@ -28,6 +56,7 @@ class FakeStore:
         if any(e.event_id == event.event_id for e in self.events):
             return False
         self.events.append(event)
+        self.outbox.add(event.event_id, halt_message(event))
         return True
 
     async def get(self, event_id: str) -> Halt | None:
@@ -36,11 +65,8 @@ class FakeStore:
     async def all_events(self) -> list[Halt]:
         return list(self.events)
 
-    async def unpublished(self, limit: int = 500) -> list[Halt]:
-        return [e for e in self.events if e.event_id not in self.published][:limit]
-
-    async def mark_published(self, event_ids: list[str]) -> None:
-        self.published.update(event_ids)
+    async def unpublished(self) -> list[Halt]:
+        return [HALT_CODEC.decode(e.body or b"") for e in self.outbox.pending]
 
 
 class FakeBroker:
