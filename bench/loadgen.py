@@ -36,7 +36,7 @@ import msgspec  # noqa: E402
 from bench.httpload import drive, parse_url, request_bytes, wait_ready  # noqa: E402
 from nexus.infra import free_port  # noqa: E402
 from nexus.money import Fixed  # noqa: E402
-from nexus.web import RequestBody, configure_logging, create_app, endpoint, read_body, serve  # noqa: E402
+from nexus.web import RequestBody, configure_logging, create_app, endpoint, serve  # noqa: E402
 
 
 def _order_body() -> bytes:
@@ -94,11 +94,12 @@ class OrdersResource:
     """``POST /orders``: decode and validate a 1 KB body, answer 201."""
 
     @endpoint(public=True, body=NewOrder, response=Ack, status=201)
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        order = await read_body(req, NewOrder)
-        notional = order.price.notional(Fixed(order.quantity))
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, *, body: NewOrder
+    ) -> None:
+        notional = body.price.notional(Fixed(body.quantity))
         resp.status = 201
-        resp.media = Ack(order.client_order_id, True, str(notional))
+        resp.media = Ack(body.client_order_id, True, str(notional))
 
 
 def build_app() -> Any:

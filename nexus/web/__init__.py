@@ -50,7 +50,7 @@ from nexus.web.problems import (
     Unauthorized,
     ValidationFailed,
 )
-from nexus.web.request import QueryParams, RequestBody, invalid, read_body, read_query
+from nexus.web.request import QueryParams, RequestBody, invalid, read_query
 from nexus.web.routing import EndpointSpec, Route, endpoint
 from nexus.web.server import ServerThread, running_server, serve
 
@@ -101,7 +101,6 @@ __all__ = [
     "page_request",
     "paginate",
     "principal_of",
-    "read_body",
     "read_query",
     "require_roles",
     "running_server",

@@ -6,9 +6,8 @@ the roles in one middleware and builds ``/openapi.json`` from the same declarati
 
     class OrdersResource:
         @endpoint(roles={"trader"}, body=NewOrder, response=OrderView, status=201)
-        async def on_post(self, req, resp):
-            order = await read_body(req, NewOrder)
-            ...
+        async def on_post(self, req, resp, *, body: NewOrder) -> None:
+            ...  # body is the decoded, validated NewOrder
 
 A responder without :func:`endpoint` requires an authenticated caller (any role) and is
 documented without schemas. ``public=True`` disables authentication.
@@ -16,11 +15,16 @@ documented without schemas. ``public=True`` disables authentication.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import falcon
+import falcon.asgi
+
+from nexus.web.request import read_body
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,6 +64,15 @@ def endpoint(
 ) -> Callable[[F], F]:
     """Declare a responder's roles, request ``body``/``query`` Structs and ``response`` type.
 
+    With ``body=X`` the decorator decodes the JSON request body into ``X`` once, before the
+    responder runs (after authentication and the role check), and passes it as the keyword
+    argument ``body``: declare it ``*, body: X``. The responder never sees an undecoded body:
+    a wrong content type is a 415, an over-long body a 413, an empty or non-JSON body a 400,
+    and a body that breaks ``X`` (wrong type, missing or unknown field, constraint) a 422
+    naming the field, all as problem+json (see :func:`nexus.web.request.read_body`).
+    A responder declared with a ``body`` but taking no ``body`` parameter is a ``TypeError``
+    when the class is defined.
+
     ``paginated`` documents the ``limit``/``cursor`` parameters; ``status`` is the success
     status; ``media_type`` the success content type.
     """
@@ -78,10 +91,32 @@ def endpoint(
     )
 
     def mark(responder: F) -> F:
-        setattr(responder, ENDPOINT_ATTRIBUTE, spec)
-        return responder
+        marked = responder if body is None else cast(F, _decoding_body(responder, body))
+        setattr(marked, ENDPOINT_ATTRIBUTE, spec)
+        return marked
 
     return mark
+
+
+def _decoding_body(responder: Callable[..., Any], type_: Any) -> Callable[..., Any]:
+    """``responder`` called with ``body=`` the request body decoded into ``type_``."""
+    if "body" not in inspect.signature(responder).parameters:
+        raise TypeError(
+            f"{responder.__qualname__} declares body={getattr(type_, '__name__', type_)} "
+            "but takes no `body` parameter"
+        )
+
+    @functools.wraps(responder)
+    async def decode_then_respond(
+        resource: object,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        **params: Any,
+    ) -> Any:
+        decoded = await read_body(req, type_)
+        return await responder(resource, req, resp, body=decoded, **params)
+
+    return decode_then_respond
 
 
 @dataclass(frozen=True, slots=True)

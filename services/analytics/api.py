@@ -27,7 +27,6 @@ from nexus.web import (
     authorize_user,
     endpoint,
     invalid,
-    read_body,
     read_query,
 )
 from services.analytics.core import (
@@ -204,11 +203,16 @@ class VaRResource:
 
     @endpoint(roles=READERS, body=VaRBody, response=VaRResult, tags=["risk"])
     async def on_post(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: Identifier
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        user_id: Identifier,
+        *,
+        body: VaRBody,
     ) -> None:
         """VaR and ES with the parameters in a JSON body."""
         authorize_user(req, user_id)
-        await self._answer(resp, user_id, await read_body(req, VaRBody))
+        await self._answer(resp, user_id, body)
 
 
 class PerformanceResource:
@@ -277,11 +281,15 @@ class StressResource:
 
     @endpoint(roles=READERS, body=StressBody, response=list[dict[str, Any]], tags=["risk"])
     async def on_post(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, user_id: Identifier
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        user_id: Identifier,
+        *,
+        body: StressBody,
     ) -> None:
         """Exact P&L per position and in total under each scenario (gain positive)."""
         authorize_user(req, user_id)
-        body = await read_body(req, StressBody)
         resp.media = await self._service.core.run_stress_test(user_id, list(body.scenarios))
 
 
@@ -329,9 +337,10 @@ class PricesLoadResource:
         self._service = service
 
     @endpoint(roles=LOADERS, body=LoadBody, response=LoadResult, tags=["prices"])
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, *, body: LoadBody
+    ) -> None:
         """Insert or correct closes; dependent cached results are dropped and pushed."""
-        body = await read_body(req, LoadBody)
         closes = [Close(c.symbol, c.date, Fixed.from_str(c.close)) for c in body.closes]
         for i, c in enumerate(closes):
             if c.close.raw <= 0:

@@ -22,7 +22,7 @@ import msgspec
 import websockets
 
 from nexus.events import Identifier
-from nexus.web import Authenticator, HTTPProblem, RequestBody, endpoint, read_body
+from nexus.web import Authenticator, HTTPProblem, RequestBody, endpoint
 from services.dashboard.core import (
     UnknownUpstreamError,
     forwarded_request_headers,
@@ -88,10 +88,11 @@ class DevTokenResource:
         self._ttl = ttl_s
 
     @endpoint(public=True, body=DevTokenRequest, response=DevTokenView, status=201)
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, *, body: DevTokenRequest
+    ) -> None:
         if not self._enabled:
             raise HTTPProblem(404, "development sign-in is off: a JWT secret is configured")
-        body = await read_body(req, DevTokenRequest)
         token = self._auth.issue_token(body.subject, [body.role], ttl_seconds=self._ttl)
         resp.status = falcon.HTTP_201
         resp.media = DevTokenView(

@@ -58,7 +58,6 @@ from nexus.web import (
     endpoint,
     invalid,
     principal_of,
-    read_body,
     read_query,
 )
 from services.matching.core import BookSnapshot, OrderStatus, SubmitOrder
@@ -282,9 +281,10 @@ class OrdersResource:
         self._service = service
 
     @endpoint(roles=ENTRY, body=NewOrder, response=ExecutionView, status=201, tags=["orders"])
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, *, body: NewOrder
+    ) -> None:
         """Submit an order; answers after its events are on the broker."""
-        body = await read_body(req, NewOrder)
         user_id = _user_of(principal_of(req), body.user_id)
         if body.order_type == "LIMIT" and body.price is None:
             raise invalid("$.price", "a LIMIT order needs a price")
@@ -348,10 +348,24 @@ class OrderResource:
 
     @endpoint(roles=ENTRY, body=AmendRequest, response=ExecutionView, tags=["orders"])
     async def on_patch(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, order_id: str
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        order_id: str,
+        *,
+        body: AmendRequest,
     ) -> None:
         """Amend: a pure size decrease keeps queue priority, anything else loses it."""
-        body = await read_body(req, AmendRequest)
+        await self.amend(req, resp, order_id, body)
+
+    async def amend(
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        order_id: str,
+        body: AmendRequest,
+    ) -> None:
+        """Amend ``order_id`` as ``body`` asks (shared by PATCH and ``POST .../amend``)."""
         _visible(req, self._service, order_id)
         if body.price is None and body.quantity is None:
             raise invalid("$.price", "an amend needs a new price or quantity")
@@ -386,10 +400,15 @@ class AmendResource:
 
     @endpoint(roles=ENTRY, body=AmendRequest, response=ExecutionView, tags=["orders"])
     async def on_post(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, order_id: str
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        order_id: str,
+        *,
+        body: AmendRequest,
     ) -> None:
         """Amend price and/or open quantity."""
-        await self._order.on_patch(req, resp, order_id)
+        await self._order.amend(req, resp, order_id, body)
 
 
 class BookResource:

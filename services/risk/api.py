@@ -25,7 +25,6 @@ from nexus.web import (
     make_page,
     page_request,
     principal_of,
-    read_body,
     read_query,
 )
 from services.risk.core import HaltCommand, NotHalted, ResumeCommand
@@ -111,9 +110,10 @@ class HaltsResource:
         self._service = service
 
     @endpoint(roles=WRITERS, body=HaltRequest, response=HaltView, status=201, tags=["halts"])
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, *, body: HaltRequest
+    ) -> None:
         """Halt a user or a symbol (idempotent with an ``Idempotency-Key`` header)."""
-        body = await read_body(req, HaltRequest)
         now = time.time_ns()
         event, created = await self._service.halt(
             HaltCommand(
@@ -159,9 +159,10 @@ class ResumeResource:
         self._service = service
 
     @endpoint(roles=WRITERS, body=ResumeRequest, response=HaltView, tags=["halts"])
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, *, body: ResumeRequest
+    ) -> None:
         """Resume trading of a user or a symbol; 404 if it is not halted."""
-        body = await read_body(req, ResumeRequest)
         try:
             event, _ = await self._service.resume(
                 ResumeCommand(

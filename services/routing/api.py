@@ -44,7 +44,6 @@ from nexus.web import (
     endpoint,
     invalid,
     principal_of,
-    read_body,
     read_query,
 )
 from services.routing.core import InvalidOrder, RoutingDecision, Strategy, TradingHalted
@@ -179,9 +178,10 @@ class RouteResource:
         self._make_id = make_id
 
     @endpoint(roles=ENTRY, body=RouteRequest, tags=["routing"])
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, *, body: RouteRequest
+    ) -> None:
         """Where the order would go and why; nothing is sent to any venue."""
-        body = await read_body(req, RouteRequest)
         user_id = _user_of(principal_of(req), body.user_id)
         quantity, price = _terms(body)
         try:
@@ -209,9 +209,10 @@ class OrdersResource:
         self._make_id = make_id
 
     @endpoint(roles=ENTRY, body=RouteRequest, status=201, tags=["orders"])
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, *, body: RouteRequest
+    ) -> None:
         """Route and execute; answers with the parent, its children and fills."""
-        body = await read_body(req, RouteRequest)
         user_id = _user_of(principal_of(req), body.user_id)
         quantity, price = _terms(body)
         order_id = _order_id(body, self._make_id)

@@ -29,7 +29,6 @@ from nexus.web import (
     make_page,
     page_request,
     principal_of,
-    read_body,
     read_query,
 )
 from services.surveillance.archive import EventArchive
@@ -295,10 +294,14 @@ class AlertStatusResource:
 
     @endpoint(roles=READERS, body=StatusBody, response=StatusChange, tags=["alerts"])
     async def on_post(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, alert_id: str
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        alert_id: str,
+        *,
+        body: StatusBody,
     ) -> None:
         """Change an alert's status (409 if the workflow does not allow it)."""
-        body = await read_body(req, StatusBody)
         if body.status == "DISMISSED" and body.reason_category is None:
             raise invalid("$.reason_category", "a dismissal needs a reason category")
         if body.status != "DISMISSED" and body.reason_category is not None:
@@ -374,11 +377,15 @@ class ThresholdsResource:
 
     @endpoint(roles=READERS, body=ThresholdsBody, response=ThresholdsView, tags=["thresholds"])
     async def on_put(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, detector: str
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        detector: str,
+        *,
+        body: ThresholdsBody,
     ) -> None:
         """Validate, record and apply new thresholds (a new version)."""
         name = self._detector(detector)
-        body = await read_body(req, ThresholdsBody)
         try:
             applied = await self._service.change_thresholds(
                 name, body.thresholds, actor=principal_of(req).subject, reason=body.reason
@@ -397,9 +404,10 @@ class ScansResource:
         self._jobs = jobs
 
     @endpoint(roles=READERS, body=ScanBody, response=ScanView, status=202, tags=["scans"])
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, *, body: ScanBody
+    ) -> None:
         """Start a scan job (202; poll ``GET /scans/{scan_id}``)."""
-        body = await read_body(req, ScanBody)
         if body.end_ns < body.start_ns:
             raise invalid("$.end_ns", "must not be before start_ns")
         key = req.get_header("Idempotency-Key")
@@ -540,9 +548,10 @@ class AccountsResource:
         resp.media = self._service.owners()
 
     @endpoint(roles=READERS, body=OwnersBody, response=OwnersResult, tags=["accounts"])
-    async def on_put(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_put(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, *, body: OwnersBody
+    ) -> None:
         """Add or change links (used from the next event on)."""
-        body = await read_body(req, OwnersBody)
         changed = await self._service.set_owners(body.owners, actor=principal_of(req).subject)
         resp.media = OwnersResult(accounts=len(body.owners), changed=changed)
 

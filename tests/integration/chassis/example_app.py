@@ -25,7 +25,6 @@ from nexus.web import (
     matches,
     page_request,
     paginate,
-    read_body,
     read_query,
     scoped_user_filter,
 )
@@ -100,12 +99,13 @@ class OrdersResource:
         self._store = store
 
     @endpoint(roles={TRADER}, body=NewOrder, response=OrderView, status=201)
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, *, body: NewOrder
+    ) -> None:
         """Create an order."""
-        new = await read_body(req, NewOrder)
-        authorize_user(req, new.user_id)
+        authorize_user(req, body.user_id)
         resp.status = 201
-        resp.media = self._store.add(new)
+        resp.media = self._store.add(body)
 
     @endpoint(
         roles={TRADER, COMPLIANCE}, query=ListOrders, response=Page[OrderView], paginated=True
