@@ -137,3 +137,17 @@ def test_taken_ports_names_the_services_whose_port_is_in_use(health_server: str)
     assert not port_in_use("127.0.0.1", free)
     settings = load_settings({"NEXUS_RISK_PORT": str(port), "NEXUS_ORDERS_PORT": str(free)})
     assert taken_ports(settings, ["risk", "orders"]) == [("risk", port)]
+
+
+def test_the_routed_flow_targets_the_router_at_the_chosen_rate_and_is_not_restarted_when_done(
+    tmp_path: Path,
+) -> None:
+    from nexus.cli import _routed_flow
+
+    settings = load_settings({"NEXUS_ROUTING_PORT": "18999"})
+    proc = _routed_flow(settings, {}, None, tmp_path, 2.5)
+    argv = proc.argv
+    assert argv[argv.index("--routing-url") + 1] == f"http://{settings.host}:18999"
+    assert argv[argv.index("--rate") + 1] == "2.5"
+    assert argv[argv.index("--status-file") + 1] == str(tmp_path / "sim" / "routed.json")
+    assert proc.restart_on_success is False
