@@ -426,15 +426,17 @@ class OutboxDispatcher:
             # a delivery cut short (a caller's timeout, shutdown) gives its lease back
             await asyncio.shield(self._outbox.reschedule([e.id for e in entries], 0.0, "cancelled"))
             raise
-        done = [e.id for e, o in zip(entries, outcomes, strict=True) if o is None]
-        if done:
-            await self._outbox.mark_delivered(done)
         failed = [(e, o) for e, o in zip(entries, outcomes, strict=True) if o is not None]
         if sink.ordered and failed:
             # the first failure holds back everything after it (an ordered sink never rejects)
             first = entries.index(failed[0][0])
+            if first:
+                await self._outbox.mark_delivered([e.id for e in entries[:first]])
             await self._retry(entries[first:], failed[0][1].error)
-            return len(done)
+            return first
+        done = [e.id for e, o in zip(entries, outcomes, strict=True) if o is None]
+        if done:
+            await self._outbox.mark_delivered(done)
         for entry, failure in failed:
             if failure.final:
                 log.error("outbox entry %s rejected by %s: %s", entry.id, name, failure.error)
