@@ -5,7 +5,16 @@ becomes the module ``nexus._ext.<name>``, so other extensions ``cimport`` it by 
 
 * ``NEXUS_ANNOTATE=1``  writes Cython's HTML annotation next to each source;
 * ``NEXUS_LINETRACE=1`` compiles with line tracing (coverage of Cython code);
-* ``NEXUS_DEBUG=1``     turns bounds/wraparound checks back on and defines ``NEXUS_DEBUG``.
+* ``NEXUS_DEBUG=1``     turns bounds/wraparound checks back on, defines the C macro
+  ``NEXUS_DEBUG`` 1 (read through ``buildmode.pxd``: the book checks its invariants after every
+  operation), makes C compiler warnings errors and writes the generated C under
+  :data:`DEBUG_C_DIR`, so a debug build never overwrites the release build's C files;
+* ``NEXUS_EXTENSIONS=book,fixed`` builds only the named modules (the debug CI step's);
+* ``NEXUS_C_DIR=<dir>`` writes the generated C under ``<dir>`` (an out-of-tree build).
+
+A Cython warning is always an error. C warnings are errors only in the debug build: the
+release build is what ``pip install`` runs on any compiler, whose new warnings about
+Cython's generated code must not break an installation.
 
 A wheel ships every extension with its ``.pxd`` contract and ``fixedpoint.h`` beside it (so
 other extensions can ``cimport`` them, include path ``nexus.get_include()``), and leaves out
@@ -21,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 from Cython.Build import cythonize
+from Cython.Compiler import Options as CythonOptions
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
@@ -31,6 +41,12 @@ EXT_DIR = HERE / "ext"
 annotate = os.environ.get("NEXUS_ANNOTATE") == "1"
 linetrace = os.environ.get("NEXUS_LINETRACE") == "1"
 debug = os.environ.get("NEXUS_DEBUG") == "1"
+only = {n.strip() for n in os.environ.get("NEXUS_EXTENSIONS", "").split(",") if n.strip()}
+#: where a debug build writes its generated C (a release build writes it beside each source)
+DEBUG_C_DIR = "build/debug/c"
+c_dir = os.environ.get("NEXUS_C_DIR") or (DEBUG_C_DIR if debug else None)
+
+CythonOptions.warning_errors = True
 
 directives: dict[str, object] = {
     "language_level": 3,
@@ -84,12 +100,18 @@ extensions = [
         [str(pyx.relative_to(HERE))],
         include_dirs=[str(EXT_DIR), np.get_include()],
         define_macros=macros,
-        extra_compile_args=["-O3", "-Wno-unused-function", "-Wno-unreachable-code"],
+        extra_compile_args=[
+            "-O3",
+            "-Wno-unused-function",
+            "-Wno-unreachable-code",
+            *(["-Werror"] if debug else []),
+        ],
     )
     for pyx in sorted(EXT_DIR.rglob("*.pyx"))
     if not (
         building_wheel and ".".join(pyx.relative_to(EXT_DIR).with_suffix("").parts) in BENCH_ONLY
     )
+    and (not only or pyx.stem in only)
 ]
 
 setup(
@@ -100,5 +122,6 @@ setup(
         compiler_directives=directives,
         annotate=annotate,
         nthreads=0,
+        build_dir=c_dir,
     ),
 )
