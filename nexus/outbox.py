@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from nexus.bus import OutgoingMessage
+from nexus.bus import OutgoingMessage, Publisher
 from nexus.clients.errors import ClientError, ServiceCallError
 from nexus.clients.http import NO_RETRY, ServiceClient
 from nexus.store import Database
@@ -151,12 +151,6 @@ class Sink(Protocol):
     ordered: bool
 
     async def deliver(self, entries: Sequence[OutboxEntry]) -> list[Outcome]: ...
-
-
-class Publisher(Protocol):
-    """Publishes and returns once the broker acknowledged (the service runtime)."""
-
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
 
 
 class BusSink:

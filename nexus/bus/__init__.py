@@ -1,4 +1,5 @@
-"""Event bus: one protocol, two implementations (Kafka via aiokafka, in-memory), one runner."""
+"""Event bus: one protocol, two implementations (Kafka via aiokafka, in-memory), one runner,
+and an ordered batching publisher."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from nexus.bus.base import (
     Message,
     OutgoingMessage,
     Producer,
+    Publisher,
     TopicPartition,
     partition_for,
 )
 from nexus.bus.kafka import KafkaBus
 from nexus.bus.memory import MemoryBus
+from nexus.bus.ordered import OrderedPublisher, PublisherUnavailable
 from nexus.bus.runner import (
     ConsumerRunner,
     Delivery,
@@ -44,8 +47,11 @@ __all__ = [
     "KafkaBus",
     "MemoryBus",
     "Message",
+    "OrderedPublisher",
     "OutgoingMessage",
     "Producer",
+    "Publisher",
+    "PublisherUnavailable",
     "Rejection",
     "RunnerStats",
     "TopicPartition",

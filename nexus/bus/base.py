@@ -80,6 +80,12 @@ def exclude_dead_letters(pattern: str) -> re.Pattern[str]:
     return re.compile(r"(?!.*\.dlq$)(?:" + pattern + ")")
 
 
+class Publisher(Protocol):
+    """Publishes a batch and returns once the broker acknowledged it (the service runtime)."""
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
+
+
 class Producer(Protocol):
     """Publishes records; ``publish*`` return once the broker acknowledged (acks=all)."""
 

@@ -1,10 +1,10 @@
 """The matching service's use cases: apply commands to the engine, publish, answer after the ack.
 
 Every command runs under one :class:`asyncio.Lock` per engine: the engine applies it, the
-events it returned are appended to the :class:`EventOutbox` in command order, and the caller
-waits until the broker acknowledged them (``acks=all``) before it answers. So an order the
-service acknowledged over HTTP is on ``orders.events`` / ``trades.executed`` (keyed by symbol),
-while the outbox publishes many commands per broker round trip (group commit).
+events it returned are appended to an :class:`~nexus.bus.OrderedPublisher` in command order,
+and the caller waits until the broker acknowledged them (``acks=all``) before it answers. So an
+order the service acknowledged over HTTP is on ``orders.events`` / ``trades.executed`` (keyed by
+symbol), while the publisher sends many commands per broker round trip (group commit).
 
 The engine is in memory: a restarted service starts with empty books (resting orders of the
 previous run are gone, without cancel events). Each start opens a new *session* (a row in
@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
-from nexus.bus import OutgoingMessage
+from nexus.bus import OrderedPublisher, OutgoingMessage, Publisher, PublisherUnavailable
+from nexus.bus.ordered import MAX_BACKLOG
 from nexus.errors import ConflictError, DependencyUnavailable
 from nexus.events import ORDER_CODEC, TRADE_CODEC, Halt, OrderFill, OrderReject, Trade
 from nexus.halts import HaltBook
@@ -48,19 +49,9 @@ log = logging.getLogger(__name__)
 
 #: How long a request waits for the broker's acknowledgement before answering 503.
 ACK_TIMEOUT_S = 30.0
-#: Messages waiting for publication above which new commands are refused (503).
-MAX_BACKLOG = 100_000
-RETRY_BASE_S = 0.05
-RETRY_MAX_S = 2.0
 #: Oldest lag measurement of the halts consumer that still counts as "caught up".
 HALTS_MAX_AGE_S = 3.0
 OPEN_STATES = frozenset({"NEW", "PARTIALLY_FILLED"})
-
-
-class Publisher(Protocol):
-    """Publishes and waits for the broker's acknowledgement (the service runtime)."""
-
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
 
 
 class SessionSource(Protocol):
@@ -99,97 +90,6 @@ def message_of(event: EngineEvent) -> OutgoingMessage:
     return OutgoingMessage(event_topic(event), codec.encode(event), event.symbol.encode())
 
 
-class EventOutbox:
-    """Publishes engine events in command order, many commands per broker round trip.
-
-    :meth:`enqueue` appends a command's records and returns a future resolved when the
-    broker acknowledged them. :meth:`run` (a background task) publishes everything pending
-    as one batch, waits for the acks, and repeats; a failed batch is retried (with backoff)
-    before anything queued after it, so order is kept and nothing is dropped (a retry may
-    publish a record twice: consumers deduplicate by event id).
-    """
-
-    def __init__(self, publisher: Publisher, *, max_backlog: int = MAX_BACKLOG) -> None:
-        self._publisher = publisher
-        self._max_backlog = max_backlog
-        self._pending: list[OutgoingMessage] = []
-        self._waiters: list[asyncio.Future[None]] = []
-        self._in_flight = 0
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self.failing = False
-        self.published = 0
-        self.batches = 0
-
-    @property
-    def backlog(self) -> int:
-        """Records queued or in flight."""
-        return len(self._pending) + self._in_flight
-
-    def check_accepting(self) -> None:
-        """Raise :class:`ServiceUnavailable` while the broker is failing or far behind."""
-        if self.failing:
-            raise ServiceUnavailable("the event broker is not acknowledging; retry later")
-        if self.backlog >= self._max_backlog:
-            raise ServiceUnavailable("too many events awaiting publication; retry later")
-
-    def enqueue(self, messages: Iterable[OutgoingMessage]) -> asyncio.Future[None]:
-        """Queue records (kept in call order); the future resolves once they are acknowledged."""
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.extend(messages)
-        self._waiters.append(waiter)
-        self._idle.clear()
-        self._wake.set()
-        return waiter
-
-    async def run(self) -> None:
-        """Publish until cancelled."""
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending or self._waiters:
-                batch, waiters = self._pending, self._waiters
-                self._pending, self._waiters = [], []
-                self._in_flight = len(batch)
-                await self._publish_with_retry(batch)
-                self._in_flight = 0
-                self.published += len(batch)
-                self.batches += 1
-                for waiter in waiters:
-                    if not waiter.done():
-                        waiter.set_result(None)
-            self._idle.set()
-
-    async def drain(self, timeout_s: float = 10.0) -> bool:
-        """Wait until everything queued is acknowledged (at shutdown); False on timeout."""
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
-
-    async def _publish_with_retry(self, batch: list[OutgoingMessage]) -> None:
-        attempt = 0
-        while True:
-            try:
-                if batch:
-                    await self._publisher.publish(batch)
-                self.failing = False
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                attempt += 1
-                self.failing = True
-                log.exception(
-                    "publishing engine events failed; retrying in order",
-                    extra={"records": len(batch), "attempt": attempt},
-                )
-                await asyncio.sleep(min(RETRY_MAX_S, RETRY_BASE_S * 2 ** min(attempt, 10)))
-
-
 @dataclass(frozen=True, slots=True)
 class Execution:
     """What one command did to one order: its status right after, its fills, its refusal."""
@@ -217,7 +117,7 @@ def execution_of(order: OrderStatus, events: list[EngineEvent]) -> Execution:
 
 
 class MatchingService:
-    """The engine behind a lock, fed by HTTP commands and ``risk.halts``, published by the outbox.
+    """The engine behind a lock, fed by HTTP commands and ``risk.halts``, published in order.
 
     ``venue`` names the venue on every event; ``sessions`` numbers each start (see the module
     docstring); ``clock`` gives the event time (UTC ns) stamped on each command at receipt.
@@ -250,7 +150,7 @@ class MatchingService:
         self.venue = venue
         self.instruments = instruments if instruments is not None else simulated_instruments()
         self.halts = HaltBook()
-        self.outbox = EventOutbox(publisher, max_backlog=max_backlog)
+        self.events = OrderedPublisher(publisher, max_backlog=max_backlog)
         self._sessions = sessions
         self._clock = clock
         self._ack_timeout_s = ack_timeout_s
@@ -278,13 +178,20 @@ class MatchingService:
         log.info("matching session opened", extra={"venue": self.venue, "session": self.session})
 
     async def publish_forever(self) -> None:
-        """The outbox's publishing loop (a background task of the runtime)."""
-        await self.outbox.run()
+        """The engine events' publishing loop (a background task of the runtime)."""
+        await self.events.run()
 
     async def drain(self) -> None:
         """At shutdown: wait (bounded) until queued events are acknowledged."""
-        if not await self.outbox.drain():
-            log.error("shutdown with unpublished engine events", extra={"n": self.outbox.backlog})
+        if not await self.events.drain():
+            log.error("shutdown with unpublished engine events", extra={"n": self.events.backlog})
+
+    def _check_publishing(self) -> None:
+        """Raise :class:`ServiceUnavailable` while the broker is failing or far behind."""
+        try:
+            self.events.check_accepting()
+        except PublisherUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from exc
 
     async def ready(self) -> bool:
         """Readiness: a session is open, the broker acknowledges and every halt is known.
@@ -293,7 +200,7 @@ class MatchingService:
         """
         if self._engine is None:
             raise ServiceUnavailable("the matching engine is starting")
-        if self.outbox.failing:
+        if self.events.failing:
             raise ServiceUnavailable("the event broker is not acknowledging")
         self._check_halts_known()
         return True
@@ -355,7 +262,7 @@ class MatchingService:
         self.instruments.validate_order(
             cmd.symbol, price, _raw(cmd.quantity), utc_date(self._clock())
         )
-        self.outbox.check_accepting()
+        self._check_publishing()
         async with self._lock:
             engine = self.engine
             self._check_halts_known()
@@ -375,7 +282,7 @@ class MatchingService:
                 self._client_order_ids[client_key] = order_id
             execution = execution_of(engine.order_status(order_id), events)
             self._track(events)
-            ack = self.outbox.enqueue(message_of(e) for e in events)
+            ack = self.events.enqueue(message_of(e) for e in events)
         await self._acknowledged(ack, order_id)
         return execution
 
@@ -387,7 +294,7 @@ class MatchingService:
         The new price and quantity are checked against the order's instrument first
         (:class:`~nexus.instruments.InstrumentViolation`), before anything is published.
         """
-        self.outbox.check_accepting()
+        self._check_publishing()
         async with self._lock:
             engine = self.engine
             self._check_halts_known()
@@ -398,13 +305,13 @@ class MatchingService:
             )
             execution = execution_of(engine.order_status(order_id), events)
             self._track(events)
-            ack = self.outbox.enqueue(message_of(e) for e in events)
+            ack = self.events.enqueue(message_of(e) for e in events)
         await self._acknowledged(ack, order_id)
         return execution
 
     async def cancel(self, order_id: str, reason: str = "user") -> Execution:
         """Cancel a resting order's open quantity."""
-        self.outbox.check_accepting()
+        self._check_publishing()
         async with self._lock:
             engine = self.engine
             events = engine.cancel(
@@ -412,7 +319,7 @@ class MatchingService:
             )
             execution = execution_of(engine.order_status(order_id), events)
             self._track(events)
-            ack = self.outbox.enqueue(message_of(e) for e in events)
+            ack = self.events.enqueue(message_of(e) for e in events)
         await self._acknowledged(ack, order_id)
         return execution
 
@@ -420,7 +327,7 @@ class MatchingService:
         self, user_id: str, symbol: str | None = None, reason: str = "user cancel-all"
     ) -> list[Execution]:
         """Cancel every open order of ``user_id`` (on ``symbol`` only, if given), in one ack."""
-        self.outbox.check_accepting()
+        self._check_publishing()
         async with self._lock:
             engine = self.engine
             executions: list[Execution] = []
@@ -432,7 +339,7 @@ class MatchingService:
                 executions.append(execution_of(engine.order_status(status.order_id), cancelled))
                 events.extend(cancelled)
             self._track(events)
-            ack = self.outbox.enqueue(message_of(e) for e in events)
+            ack = self.events.enqueue(message_of(e) for e in events)
         await self._acknowledged(ack, f"cancel-all of {user_id}")
         return executions
 

@@ -18,8 +18,9 @@ import asyncio
 import logging
 import time
 
+from nexus.bus import Publisher
 from nexus.events import Halt, SurveillanceAlert
-from nexus.outbox import BUS, BusSink, OutboxDispatcher, Publisher
+from nexus.outbox import BUS, BusSink, OutboxDispatcher
 from services.risk.core import HaltCommand, HaltRegistry, ResumeCommand
 from services.risk.store import HaltStore, halt_message
 

@@ -12,7 +12,6 @@ from nexus.events import ORDER_CODEC, TOPIC_ORDERS, TOPIC_TRADES, TRADE_CODEC, H
 from nexus.instruments import InstrumentTable, listing
 from services.matching.core import DuplicateOrderId, InvalidOrder, SubmitOrder
 from services.matching.service import (
-    EventOutbox,
     MatchingService,
     NotAcknowledged,
     ServiceUnavailable,
@@ -161,7 +160,7 @@ async def test_a_failed_publication_is_retried_in_order_before_answering() -> No
         task.cancel()
     assert done.order.order_id == "NEXUS:1:1"
     assert len(publisher.batches) == 1
-    assert service.outbox.failing is False
+    assert service.events.failing is False
 
 
 async def test_no_ack_in_time_answers_not_acknowledged_and_keeps_the_events() -> None:
@@ -172,23 +171,12 @@ async def test_no_ack_in_time_answers_not_acknowledged_and_keeps_the_events() ->
         with pytest.raises(NotAcknowledged) as caught:
             await service.submit(submit("alice", "SELL", 1, 100))
         assert caught.value.order_id == "NEXUS:1:1"
-        assert service.outbox.backlog == 1
+        assert service.events.backlog == 1
         publisher.release.set()
-        assert await service.outbox.drain(1.0)
+        assert await service.events.drain(1.0)
     finally:
         task.cancel()
     assert len(publisher.batches) == 1
-
-
-async def test_outbox_refuses_new_commands_while_failing_or_full() -> None:
-    outbox = EventOutbox(FakePublisher(), max_backlog=2)
-    outbox.enqueue([OutgoingMessage("t", b"1"), OutgoingMessage("t", b"2")])
-    with pytest.raises(ServiceUnavailable):
-        outbox.check_accepting()
-    healthy = EventOutbox(FakePublisher())
-    healthy.failing = True
-    with pytest.raises(ServiceUnavailable):
-        healthy.check_accepting()
 
 
 async def test_commands_before_start_are_unavailable() -> None:
