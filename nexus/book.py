@@ -13,7 +13,9 @@ aliases where a plain int is needed (Numba kernels, int64 batch arrays).
 
 * ``submit`` -> :class:`Result` (rejects are ``>= Result.REJECT_INVALID``), fills in
   :meth:`Book.fills` as ``(kind, maker, taker, price, qty, maker_leaves)``;
-* ``apply_batch`` takes int64 rows of :data:`BATCH_COLUMNS` columns indexed by :class:`Col`.
+* ``apply_batch`` takes int64 rows of :data:`BATCH_COLUMNS` columns indexed by :class:`Col`;
+* ``check`` verifies every invariant or raises :class:`BookInvariantError`; a debug build
+  (``NEXUS_DEBUG=1``, :data:`DEBUG` true) runs it after every operation.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Final
 
+from nexus._ext.book import DEBUG as DEBUG
 from nexus._ext.book import MAX_CAPACITY as MAX_CAPACITY
 from nexus._ext.book import Book as Book
+from nexus._ext.book import BookInvariantError as BookInvariantError
 
 
 class Side(IntEnum):

@@ -10,6 +10,7 @@ MONEY_MAX_RAW: Final[int]
 MONEY_MIN_RAW: Final[int]
 MAX_TEXT: Final[int]
 MAX_WHOLE_DIGITS: Final[int]
+DEBUG: Final[bool]
 
 class FixedPointError(ArithmeticError): ...
 class FixedPointOverflowError(FixedPointError, OverflowError): ...

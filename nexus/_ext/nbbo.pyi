@@ -11,6 +11,7 @@ STATE_CROSSED: Final[int]
 SIDE_BID: Final[int]
 SIDE_ASK: Final[int]
 STATE_NAMES: Final[tuple[str, ...]]
+DEBUG: Final[bool]
 
 class Nbbo:
     """The consolidated protected best bid and offer of one symbol at one instant."""

@@ -96,6 +96,9 @@ cdef class Book:
     cdef void remove_c(self, int32_t slot) noexcept nogil
     cdef int32_t find_c(self, int64_t order_id) noexcept nogil
     cdef int64_t best_c(self, int side) noexcept nogil
+    # every invariant (see Book.check); raises BookInvariantError. A debug build
+    # (NEXUS_DEBUG=1) runs it after every submit_c, amend_c, cancel_c and expire.
+    cdef int check_c(self) except -1
     # storage helpers
     cdef int32_t _doubled(self, int32_t cap) except -1
     cdef int _reserve(self, int side) except -1

@@ -9,6 +9,10 @@ Python twin used to check this one) in ``tests/support/reference_book.py``.
 A submit or amend returns a result code (``RESTED``, ``FILLED``, ...; rejects are ``>= 10``)
 and leaves its fills in a buffer read with :meth:`Book.fills`; ``last_filled`` and
 ``last_remaining`` say how much of it filled and how much did not.
+
+A debug build (``NEXUS_DEBUG=1``, :data:`DEBUG` true) runs :meth:`Book.check` after every
+operation (submit, amend, cancel, batch row, expire) and raises :class:`BookInvariantError` at
+the first that breaks the book; a release build compiles those checks out.
 """
 from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -18,7 +22,18 @@ import numpy as np
 
 cimport numpy as cnp
 
+from nexus._ext.buildmode cimport NEXUS_DEBUG
+
 cnp.import_array()
+
+#: True in a debug build (``NEXUS_DEBUG=1``): bounds checks on, invariants checked after
+#: every operation
+DEBUG = NEXUS_DEBUG
+
+
+class BookInvariantError(AssertionError):
+    """The book's structure is inconsistent (a bug in the book, never bad input)."""
+
 
 # -- public constants (mirrored by services/matching/core/codes.py; a test keeps them equal) --
 SIDE_BUY = 0
@@ -502,96 +517,27 @@ cdef class Book:
     # -- operations (C fast path) ------------------------------------------------------------
     cdef int submit_c(self, int64_t order_id, int side, int64_t price, int64_t qty,
                       int64_t account, int tif, int post_only, int stp) except -1:
-        cdef int64_t rem, opp_best
-        self._stp_stopped = 0
-        self.last_filled = 0
-        self.last_remaining = qty
-        if (order_id < 0 or qty <= 0 or price < 0 or (side != C_BUY and side != C_SELL)
-                or tif < C_GTC or tif > C_FOK or stp < C_STP_OFF or stp > C_STP_OLDEST):
-            return C_REJECT_INVALID
-        if price == 0:
-            if post_only:
-                return C_REJECT_INVALID
-            if tif != C_FOK:
-                tif = C_IOC
-        if post_only and tif >= C_IOC:
-            return C_REJECT_INVALID
-        if self.find_c(order_id) >= 0:
-            return C_REJECT_DUPLICATE
-        if price != 0 and tif <= C_DAY:
-            if self._level_overflows(side, price, qty, -1):
-                return C_REJECT_INVALID
-            self._reserve(side)
-        if post_only:
-            opp_best = self.best_c(1 - side)
-            if opp_best != 0 and crosses(side, price, opp_best):
-                return C_REJECT_POST_ONLY
-            self.rest_c(order_id, side, price, qty, account, tif, 1, stp)
-            return C_RESTED
-        if tif == C_FOK and self.fillable_c(side, price, qty, account, stp) < qty:
-            return C_REJECT_FOK
-        rem = self.match_c(order_id, side, price, qty, account, stp)
-        self.last_filled = qty - rem
-        self.last_remaining = rem
-        if self._stp_stopped:
-            return C_STP_CANCELLED
-        if rem == 0:
-            return C_FILLED
-        if tif >= C_IOC:
-            return C_EXPIRED
-        self.rest_c(order_id, side, price, rem, account, tif, 0, stp)
-        return C_RESTED
+        cdef int code = _submit(self, order_id, side, price, qty, account, tif, post_only, stp)
+        if NEXUS_DEBUG:
+            self.check_c()
+        return code
 
     cdef int amend_c(self, int64_t order_id, int64_t price, int64_t qty) except -1:
-        cdef int32_t slot = self.find_c(order_id)
-        cdef OrderSlot* o
-        cdef int side, tif, post_only, stp
-        cdef int64_t account, rem, opp_best
-        self._stp_stopped = 0
-        self.last_filled = 0
-        self.last_remaining = 0
-        if slot < 0:
-            return C_REJECT_UNKNOWN
-        o = &self._orders[slot]
-        self.last_remaining = o.qty
-        if price <= 0 or qty <= 0:
-            return C_REJECT_INVALID
-        if price == o.price and qty <= o.qty:
-            # A size decrease keeps its place in the queue.
-            self._levels[o.level].qty -= o.qty - qty
-            o.qty = qty
-            self.last_remaining = qty
-            return C_AMENDED
-        side = o.side
-        tif = o.tif
-        post_only = o.post_only
-        stp = o.stp
-        account = o.account
-        if self._level_overflows(side, price, qty, slot):
-            return C_REJECT_INVALID
-        self._reserve(side)
-        if post_only:
-            opp_best = self.best_c(1 - side)
-            if opp_best != 0 and crosses(side, price, opp_best):
-                return C_REJECT_POST_ONLY
-        self.remove_c(slot)
-        rem = self.match_c(order_id, side, price, qty, account, stp)
-        self.last_filled = qty - rem
-        self.last_remaining = rem
-        if self._stp_stopped:
-            return C_STP_CANCELLED
-        if rem == 0:
-            return C_FILLED
-        self.rest_c(order_id, side, price, rem, account, tif, post_only, stp)
-        return C_RESTED
+        cdef int code = _amend(self, order_id, price, qty)
+        if NEXUS_DEBUG:
+            self.check_c()
+        return code
 
     cdef int64_t cancel_c(self, int64_t order_id) except -1:
         cdef int32_t slot = self.find_c(order_id)
         cdef int64_t qty
         if slot < 0:
-            return 0
-        qty = self._orders[slot].qty
-        self.remove_c(slot)
+            qty = 0
+        else:
+            qty = self._orders[slot].qty
+            self.remove_c(slot)
+        if NEXUS_DEBUG:
+            self.check_c()
         return qty
 
     # -- Python API --------------------------------------------------------------------------
@@ -737,41 +683,65 @@ cdef class Book:
         for entry in doomed:
             self.remove_c(self.find_c(entry[0]))
         self._nfills = 0
+        if NEXUS_DEBUG:
+            self.check_c()
         return doomed
 
     def check(self):
-        """Verify every invariant (sums, links, ordering, hash, not crossed); raise if broken."""
+        """Verify every invariant (sums, links, ordering, hash, not crossed); True, or raise
+        :class:`BookInvariantError`. A debug build runs it after every operation."""
+        self.check_c()
+        return True
+
+    cdef int check_c(self) except -1:
         cdef int side
-        cdef int32_t i, o, count, seen = 0
-        cdef int64_t total
+        cdef int32_t i, o, prev, count, seen = 0
+        cdef int64_t total, bid, ask
         cdef LevelSlot* lev
+        cdef OrderSlot* order
         for side in range(2):
             for i in range(self._nlv[side]):
                 if i and self._keys[side][i - 1] >= self._keys[side][i]:
-                    raise AssertionError(f"side {side} levels out of order at {i}")
+                    raise BookInvariantError(f"side {side} levels out of order at {i}")
                 lev = &self._levels[self._lv[side][i]]
                 if self._keys[side][i] != side_key(side, lev.price):
-                    raise AssertionError(f"side {side} key mismatch at {i}")
+                    raise BookInvariantError(f"side {side} key mismatch at {i}")
                 total = 0
                 count = 0
+                prev = -1
                 o = lev.head
                 while o >= 0:
-                    if self._orders[o].level != self._lv[side][i] or self._orders[o].qty <= 0:
-                        raise AssertionError(f"order slot {o} corrupt")
-                    if self.find_c(self._orders[o].id) != o:
-                        raise AssertionError(f"order {self._orders[o].id} not hashed")
-                    total += self._orders[o].qty
+                    order = &self._orders[o]
+                    if (order.level != self._lv[side][i] or order.qty <= 0 or order.side != side
+                            or order.price != lev.price or order.prev != prev):
+                        raise BookInvariantError(f"order slot {o} corrupt")
+                    if self.find_c(order.id) != o:
+                        raise BookInvariantError(f"order {order.id} not hashed")
+                    total += order.qty
                     count += 1
-                    o = self._orders[o].next
-                if total != lev.qty or count != lev.count or count == 0:
-                    raise AssertionError(f"level {lev.price} aggregates wrong")
+                    prev = o
+                    o = order.next
+                if total != lev.qty or count != lev.count or count == 0 or prev != lev.tail:
+                    raise BookInvariantError(f"level {lev.price} aggregates wrong")
                 seen += count
         if seen != self.order_count:
-            raise AssertionError("order count mismatch")
+            raise BookInvariantError(
+                f"order count mismatch: {seen} in the levels, order_count {self.order_count}")
         bid, ask = self.best_c(C_BUY), self.best_c(C_SELL)
         if bid and ask and bid >= ask:
-            raise AssertionError(f"crossed book: bid {bid} >= ask {ask}")
-        return True
+            raise BookInvariantError(f"crossed book: bid {bid} >= ask {ask}")
+        return 0
+
+    def _debug_corrupt(self, int64_t order_id, int64_t qty):
+        """Test hook of a debug build: set a resting order's open quantity behind its level's
+        back (the level's aggregate keeps the old sum), breaking the book. A release build
+        has no such hook: it raises NotImplementedError and changes nothing."""
+        if not NEXUS_DEBUG:
+            raise NotImplementedError("_debug_corrupt exists only in a debug build (NEXUS_DEBUG=1)")
+        cdef int32_t slot = self.find_c(order_id)
+        if slot < 0:
+            raise KeyError(order_id)
+        self._orders[slot].qty = qty
 
     def __len__(self):
         return self.order_count
@@ -803,3 +773,92 @@ cdef class Book:
         if side != C_BUY and side != C_SELL:
             raise ValueError(f"side must be {SIDE_BUY} (BUY) or {SIDE_SELL} (SELL), got {side}")
         return 0
+
+
+# -- operation bodies: Book.submit_c / amend_c without their debug check (inlined by the C
+# compiler into the one method that calls each) ------------------------------------------
+cdef inline int _submit(Book self, int64_t order_id, int side, int64_t price, int64_t qty,
+                        int64_t account, int tif, int post_only, int stp) except -1:
+    cdef int64_t rem, opp_best
+    self._stp_stopped = 0
+    self.last_filled = 0
+    self.last_remaining = qty
+    if (order_id < 0 or qty <= 0 or price < 0 or (side != C_BUY and side != C_SELL)
+            or tif < C_GTC or tif > C_FOK or stp < C_STP_OFF or stp > C_STP_OLDEST):
+        return C_REJECT_INVALID
+    if price == 0:
+        if post_only:
+            return C_REJECT_INVALID
+        if tif != C_FOK:
+            tif = C_IOC
+    if post_only and tif >= C_IOC:
+        return C_REJECT_INVALID
+    if self.find_c(order_id) >= 0:
+        return C_REJECT_DUPLICATE
+    if price != 0 and tif <= C_DAY:
+        if self._level_overflows(side, price, qty, -1):
+            return C_REJECT_INVALID
+        self._reserve(side)
+    if post_only:
+        opp_best = self.best_c(1 - side)
+        if opp_best != 0 and crosses(side, price, opp_best):
+            return C_REJECT_POST_ONLY
+        self.rest_c(order_id, side, price, qty, account, tif, 1, stp)
+        return C_RESTED
+    if tif == C_FOK and self.fillable_c(side, price, qty, account, stp) < qty:
+        return C_REJECT_FOK
+    rem = self.match_c(order_id, side, price, qty, account, stp)
+    self.last_filled = qty - rem
+    self.last_remaining = rem
+    if self._stp_stopped:
+        return C_STP_CANCELLED
+    if rem == 0:
+        return C_FILLED
+    if tif >= C_IOC:
+        return C_EXPIRED
+    self.rest_c(order_id, side, price, rem, account, tif, 0, stp)
+    return C_RESTED
+
+
+cdef inline int _amend(Book self, int64_t order_id, int64_t price, int64_t qty) except -1:
+    cdef int32_t slot = self.find_c(order_id)
+    cdef OrderSlot* o
+    cdef int side, tif, post_only, stp
+    cdef int64_t account, rem, opp_best
+    self._stp_stopped = 0
+    self.last_filled = 0
+    self.last_remaining = 0
+    if slot < 0:
+        return C_REJECT_UNKNOWN
+    o = &self._orders[slot]
+    self.last_remaining = o.qty
+    if price <= 0 or qty <= 0:
+        return C_REJECT_INVALID
+    if price == o.price and qty <= o.qty:
+        # A size decrease keeps its place in the queue.
+        self._levels[o.level].qty -= o.qty - qty
+        o.qty = qty
+        self.last_remaining = qty
+        return C_AMENDED
+    side = o.side
+    tif = o.tif
+    post_only = o.post_only
+    stp = o.stp
+    account = o.account
+    if self._level_overflows(side, price, qty, slot):
+        return C_REJECT_INVALID
+    self._reserve(side)
+    if post_only:
+        opp_best = self.best_c(1 - side)
+        if opp_best != 0 and crosses(side, price, opp_best):
+            return C_REJECT_POST_ONLY
+    self.remove_c(slot)
+    rem = self.match_c(order_id, side, price, qty, account, stp)
+    self.last_filled = qty - rem
+    self.last_remaining = rem
+    if self._stp_stopped:
+        return C_STP_CANCELLED
+    if rem == 0:
+        return C_FILLED
+    self.rest_c(order_id, side, price, rem, account, tif, post_only, stp)
+    return C_RESTED

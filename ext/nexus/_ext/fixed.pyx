@@ -20,6 +20,10 @@ from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint64_t
 from nexus._ext.fixedpoint cimport (FX_PRECISION, FX_SCALE, FX_ROUND_HALF_EVEN, fx_add, fx_div,
                                     fx_div_exact, fx_hi64, fx_int128, fx_lo64, fx_mul,
                                     fx_mul_exact, fx_notional128, fx_sub)
+from nexus._ext.buildmode cimport NEXUS_DEBUG
+
+#: True in a debug build (``NEXUS_DEBUG=1``, bounds checks on)
+DEBUG = NEXUS_DEBUG
 
 PRECISION = FX_PRECISION
 SCALE = 10 ** 9

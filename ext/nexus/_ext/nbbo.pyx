@@ -21,6 +21,10 @@ from libc.stdint cimport int8_t, int32_t, int64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memmove
 
+from nexus._ext.buildmode cimport NEXUS_DEBUG
+
+#: True in a debug build (``NEXUS_DEBUG=1``, bounds checks on)
+DEBUG = NEXUS_DEBUG
 STATE_EMPTY = 0
 STATE_ONE_SIDED = 1
 STATE_NORMAL = 2
