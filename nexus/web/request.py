@@ -45,7 +45,11 @@ class QueryParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 async def read_body(
     req: falcon.asgi.Request, type_: type[T], *, max_bytes: int = MAX_BODY_BYTES
 ) -> T:
-    """Decode the JSON body of ``req`` into ``type_``; raises 400/413/415/422 problems."""
+    """Decode the JSON body of ``req`` into ``type_``; raises 400/413/415/422 problems.
+
+    Responders do not call it: ``@endpoint(body=X)`` does, once, and passes the result as
+    the responder's ``body`` keyword (:func:`nexus.web.routing.endpoint`).
+    """
     content_type = req.content_type
     if content_type is not None and not _is_json(content_type):
         raise HTTPProblem(415, f"expected application/json, got {content_type}")
