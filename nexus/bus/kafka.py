@@ -253,9 +253,13 @@ class KafkaConsumer:
     async def lags(self) -> dict[TopicPartition, int]:
         """Records between our position and the end offset, per owned partition.
 
-        The end offsets are fetched from the broker now (not the high-water mark of the last
-        fetch, unknown for a partition nothing was read from yet); raises :class:`BusError`
-        when they cannot be had within ``LAG_TIMEOUT_S`` (an unknown end is never "no lag").
+        The end offsets are fetched from the broker now, and the high-water mark of the last
+        fetch (unknown for a partition nothing was read from yet) is taken if it is further:
+        tansu answers "latest" with the last record batch's *base* offset + 1, so a consumer
+        part-way through the last batch (a burst published in one request) would read no lag
+        with records still waiting; the fetch's high-water mark covers that batch. Raises
+        :class:`BusError` when the ends cannot be had within ``LAG_TIMEOUT_S`` (an unknown end
+        is never "no lag").
         """
         assigned = list(self._consumer.assignment())
         if not assigned:
@@ -276,7 +280,8 @@ class KafkaConsumer:
         ends = await self._consumer.end_offsets(assigned)
         out: dict[TopicPartition, int] = {}
         for tp in assigned:
-            behind = ends[tp] - await self._consumer.position(tp)
+            position = await self._consumer.position(tp)  # raises once tp is revoked
+            behind = max(ends[tp], self._consumer.highwater(tp) or 0) - position
             out[TopicPartition(tp.topic, tp.partition)] = max(0, behind)
         return out
 

@@ -9,7 +9,16 @@ from typing import Any
 import msgspec
 import pytest
 
-from nexus.bus import Bus, ConsumerRunner, Delivery, KafkaBus, MemoryBus, Rejection
+from nexus.bus import (
+    Bus,
+    ConsumerRunner,
+    Delivery,
+    KafkaBus,
+    MemoryBus,
+    OutgoingMessage,
+    Rejection,
+    TopicPartition,
+)
 from nexus.events import DEAD_LETTER_CODEC, TRADE_CODEC, Trade
 from tests.support.events import make_trade
 from tests.support.runner import run_until
@@ -215,3 +224,29 @@ async def test_graceful_shutdown_commits_what_was_processed(
     await _publish_trades(bus, topic, [make_trade(99)])
     await run_until(second, lambda: len(again.applied) >= 1)
     assert list(again.applied) == ["T-AAPL-99"]  # nothing processed before the stop came again
+
+
+async def test_lag_counts_what_waits_in_a_batch_the_consumer_is_part_way_through(
+    bus: Bus, unique_name: Callable[[str], str]
+) -> None:
+    # One request, one record batch: tansu's "latest" offset is that batch's base + 1, so a
+    # lag from the end offsets alone reads 0 once the consumer is past the batch's first record.
+    topic, group = unique_name("lag."), unique_name("g")
+    await bus.create_topics([topic], partitions=1)
+    producer = bus.producer()
+    try:
+        await producer.publish_batch(
+            [OutgoingMessage(topic, TRADE_CODEC.encode(make_trade(i)), b"k") for i in range(50)]
+        )
+    finally:
+        await producer.close()
+    consumer = bus.consumer(group, topics=[topic])
+    await consumer.start()
+    try:
+        read: list[Any] = []
+        async with asyncio.timeout(20):
+            while not read:
+                read = await consumer.poll(10, 0.5)
+        assert (await consumer.lags()).get(TopicPartition(topic, 0)) == 50 - len(read)
+    finally:
+        await consumer.close()
