@@ -38,7 +38,7 @@ from services.routing.reports.render import load_sp500, month_period, quarter_pe
 from services.routing.reports.rule605 import Report605, compute_605
 from services.routing.reports.rule606 import Report606, compute_606
 from services.routing.reports.venues import markouts
-from services.routing.reports_store import ReportsStore
+from services.routing.reports_store import LOOKAHEAD_NS, ReportsStore
 
 NS = 10**9
 MS = 10**6
@@ -156,7 +156,7 @@ async def load_raw(
             RawFill(r["order_id"], r["venue"], r["price"], r["quantity"], r["fee"], r["ts_event"])
         )
         snap = _snap(r["nbbo_at_execution"])
-        if snap is not None and start_ns <= snap[0] < horizon:
+        if snap is not None and start_ns <= r["ts_event"] < horizon:
             taped[sym].add(snap)
     for r in await conn.fetch(
         "SELECT symbol, ts_event, bid_price, ask_price FROM routing_quote_archive "
@@ -373,9 +373,16 @@ class CheckResult:
 
 
 async def check(conn: asyncpg.Connection, quarter: str, month: str) -> CheckResult:
-    """Compute the reports with the library and check them against the raw rows."""
-    from services.routing.reports_store import LOOKAHEAD_NS
+    """Compute the reports with the library and check them against the raw rows.
 
+    Both read one snapshot of the database (a read-only repeatable-read transaction), so a
+    flow still being recorded cannot make them differ.
+    """
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _check(conn, quarter, month)
+
+
+async def _check(conn: asyncpg.Connection, quarter: str, month: str) -> CheckResult:
     sp500 = load_sp500()
     store = ReportsStore(conn)
     q_lo, q_hi = quarter_period(quarter)
