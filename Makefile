@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.nexus-installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast bench lint build clean install dashboard browser-deps
+.PHONY: run test test-debug test-fast bench lint build clean install dashboard browser-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,19 @@ run: build dashboard
 test: build dashboard browser-deps
 	$(PY) -m pytest tests --cov --cov-branch --cov-report=term --cov-report=json:coverage.json --durations=25 $(PYTEST_ARGS)
 	$(PY) -m tools.coverage_gate coverage.json
+	$(MAKE) --no-print-directory test-debug
+
+## test-debug: the book and money with NEXUS_DEBUG=1 (bounds checks, Book.check() after every
+## operation, C warnings as errors), built into build/debug (the in-place modules stay release)
+DEBUG_LIB := build/debug
+DEBUG_EXTENSIONS := book,fixed
+DEBUG_TESTS := tests/unit/matching tests/unit/money
+DEBUG_PYTEST_ARGS ?=
+test-debug: $(STAMP)
+	NEXUS_DEBUG=1 NEXUS_EXTENSIONS=$(DEBUG_EXTENSIONS) flock .build.lock $(PY) setup.py --quiet \
+		build_ext --build-lib $(DEBUG_LIB) --build-temp $(DEBUG_LIB)/temp -j 2
+	NEXUS_DEBUG_LIB=$(DEBUG_LIB) $(PY) -m pytest -p tests.support.debug_build $(DEBUG_TESTS) -q \
+		$(DEBUG_PYTEST_ARGS)
 
 test-fast: build
 	$(PY) -m pytest tests/unit -q -x $(PYTEST_ARGS)
