@@ -1,12 +1,12 @@
 """Run the routing service: ``python -m services.routing.main`` (port 8107, NEXUS_ROUTING_PORT).
 
-Start order: database migrated, producer opened, ``risk.halts`` read to its end (no order is
-routed for a user halted while the router was down), the venues announced under
-``<data dir>/venues`` connected over FIX, the internal matching engine registered as the
-``NEXUS`` venue; then the quote and halt consumers, the quote archiver (the NBBO over time
-for the reports, ``quote_archive.py``) and its retention, the venue toxicity refresh (recorded
-markouts -> SMART penalties, ``toxicity.py``), the outbox relay and the venue directory poller
-run, and the API serves.
+Start order: database migrated, the outbox made ready (:mod:`nexus.outbox`), producer opened,
+``risk.halts`` read to its end (no order is routed for a user halted while the router was
+down), the venues announced under ``<data dir>/venues`` connected over FIX, the internal
+matching engine registered as the ``NEXUS`` venue; then the quote and halt consumers, the quote
+archiver (the NBBO over time for the reports, ``quote_archive.py``) and its retention, the
+venue toxicity refresh (recorded markouts -> SMART penalties, ``toxicity.py``), the outbox
+relay and the venue directory poller run, and the API serves.
 """
 
 from __future__ import annotations
@@ -120,9 +120,10 @@ def build(settings: Settings, options: RoutingOptions | None = None) -> RoutingA
         ),
         stats=stats,
     )
+    store = RoutingStore(runtime)
     service = RoutingService(
         router,
-        RoutingStore(runtime),
+        store,
         runtime,
         halts=halts,
         quote_sink=router.on_quote,
@@ -160,6 +161,7 @@ def build(settings: Settings, options: RoutingOptions | None = None) -> RoutingA
         if matching is not None:
             await matching.aclose()
 
+    runtime.add_startup(store.prepare)
     runtime.add_startup(catch_up)
     runtime.add_startup(connect_venues)
     runtime.add_consumer(lambda bus: halts_consumer(bus, service, halts_group))

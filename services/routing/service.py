@@ -5,23 +5,24 @@
 executes once and answers the stored outcome), refuses a halted user or symbol *before any
 venue is touched*, runs ``route_and_execute``, learns venue statistics from the report, and
 stores decisions, children, fills and the parent's end with their events in one
-transaction. The outbox relay publishes those events and marks them once the broker
-acknowledged, so nothing is lost if the broker is down for a while.
+transaction, with their outbox entries (:mod:`nexus.outbox`). The outbox dispatcher (the relay)
+publishes those events in order and marks them once the broker acknowledged, so nothing is
+lost if the broker is down for a while.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable
 from typing import Any, Protocol
 
-from nexus.bus import OutgoingMessage
+from nexus.bus import Publisher
 from nexus.events import Halt, Quote
 from nexus.halts import HaltBook
 from nexus.instruments import InstrumentTable, simulated_instruments, utc_date
+from nexus.outbox import BUS, BusSink, OutboxDispatcher
 from services.routing.core import (
     ExecutionReport,
     ExecutionVenue,
@@ -75,12 +76,6 @@ class Router(Protocol):
     async def update_venue_stats(self, execution_report: ExecutionReport) -> None: ...
 
 
-class Publisher(Protocol):
-    """Publishes and waits for the broker's acknowledgement (the service runtime)."""
-
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
-
-
 class OrderIdInUse(ValueError):
     """The parent order id was used before by another user (or with other terms)."""
 
@@ -110,11 +105,12 @@ class RoutingService:
         self.instruments = instruments if instruments is not None else simulated_instruments()
         self.store = store
         self.halts = halts or HaltBook()
-        self._publisher = publisher
+        self._relay = OutboxDispatcher(
+            store.outbox, {BUS: BusSink(publisher)}, batch_size=RELAY_BATCH
+        )
         self._quote_sink = quote_sink
         self._known_venues = known_venues
         self._clock = clock_ns
-        self._relay_wake = asyncio.Event()
         self.quotes_applied = 0
         self.quotes_ignored = 0
 
@@ -173,7 +169,7 @@ class RoutingService:
             order_id, user_id, symbol, side, quantity, price, strategy
         )
         await self.store.record_decision(decision_event(decision), executed=False)
-        self._relay_wake.set()
+        self._relay.wake()
         return decision
 
     async def execute(
@@ -216,13 +212,13 @@ class RoutingService:
                     order_id, user_id, symbol, side, str(strategy), quantity, price, str(exc), ts
                 )
                 await self.store.record_outcome([], [event])
-                self._relay_wake.set()
+                self._relay.wake()
                 raise
             await self.router.update_venue_stats(report)
             await self.store.record_outcome(
                 [decision_event(d) for d in report.decisions], execution_events(report)
             )
-        self._relay_wake.set()
+        self._relay.wake()
         outcome = await self.store.order(order_id)
         assert outcome is not None  # claimed above, in the same database
         return outcome, True
@@ -238,22 +234,9 @@ class RoutingService:
 
     # -- outbox relay -----------------------------------------------------------------------------
     async def relay_once(self) -> int:
-        """Publish pending events; returns how many the broker acknowledged."""
-        rows = await self.store.pending(RELAY_BATCH)
-        if not rows:
-            return 0
-        await self._publisher.publish([OutgoingMessage(r.topic, r.payload, r.key) for r in rows])
-        await self.store.mark_published([r.seq for r in rows])
-        return len(rows)
+        """Publish one batch of pending events; returns how many the broker acknowledged."""
+        return await self._relay.run_once()
 
     async def relay_forever(self) -> None:
         """Publish the outbox as it fills (woken after each store), retrying on failures."""
-        while True:
-            self._relay_wake.clear()
-            try:
-                while await self.relay_once() == RELAY_BATCH:
-                    pass
-            except Exception:  # broker or database down: try again shortly, lose nothing
-                log.exception("routing outbox relay failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._relay_wake.wait(), RELAY_IDLE_S)
+        await self._relay.run(asyncio.Event(), poll_seconds=RELAY_IDLE_S)

@@ -1,16 +1,17 @@
-"""PostgreSQL access of the routing service: parents, decisions, children, fills, outbox.
+"""PostgreSQL access of the routing service: parents, decisions, children, fills.
 
 Exactly one effect: a parent is *claimed* by inserting its row (the primary key is the
 caller's order id), so a retried or concurrent request for the same order executes it once;
 decisions, children and fills are inserted under their deterministic ids with ``ON CONFLICT
-DO NOTHING``; their events go to ``routing_outbox`` in the same transaction and are published
-by :meth:`RoutingStore.pending` / :meth:`RoutingStore.mark_published` (the outbox relay), so
-an event is never lost between the database and the broker. Amounts are ``NUMERIC(38, 9)``.
+DO NOTHING``; their events are enqueued in the outbox (:mod:`nexus.outbox`) in the same
+transaction and published by its dispatcher, so an event is never lost between the database
+and the broker. Amounts are ``NUMERIC(38, 9)``.
 """
 
 from __future__ import annotations
 
 import decimal
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from nexus.bus import OutgoingMessage
 from nexus.events import (
     ROUTING_DECISION_CODEC,
     ROUTING_EXECUTION_CODEC,
@@ -30,7 +32,10 @@ from nexus.events import (
     partition_key,
 )
 from nexus.money import raw_to_decimal, to_raw
+from nexus.outbox import Outbox
 from nexus.store import Database
+
+log = logging.getLogger(__name__)
 
 CLAIM_PARENT = """
 INSERT INTO parent_orders (order_id, user_id, symbol, side, quantity, limit_price, strategy,
@@ -64,14 +69,12 @@ INSERT INTO routed_fills (fill_id, child_id, order_id, venue, price, quantity, f
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
 ON CONFLICT (fill_id) DO NOTHING
 """
-INSERT_OUTBOX = """
-INSERT INTO routing_outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)
-ON CONFLICT (topic, event_id) DO NOTHING
+# events of the version before migration 003 that its relay had not published yet
+SELECT_LEGACY = """
+SELECT seq, event_id, topic, key, payload FROM routing_outbox WHERE NOT published ORDER BY seq
+FOR UPDATE
 """
-PENDING = """
-SELECT seq, topic, key, payload FROM routing_outbox WHERE NOT published ORDER BY seq LIMIT $1
-"""
-MARK_PUBLISHED = "UPDATE routing_outbox SET published = TRUE WHERE seq = ANY($1::bigint[])"
+MARK_LEGACY = "UPDATE routing_outbox SET published = TRUE WHERE seq = ANY($1::bigint[])"
 GET_PARENT = "SELECT * FROM parent_orders WHERE order_id = $1"
 LIST_PARENTS = """
 SELECT * FROM parent_orders WHERE ($1::text IS NULL OR user_id = $1)
@@ -92,16 +95,6 @@ def dec(raw: int) -> decimal.Decimal:
 def raw(value: decimal.Decimal) -> int:
     """A raw fixed-point value of a NUMERIC column."""
     return to_raw(value)
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    """An event waiting for the broker."""
-
-    seq: int
-    topic: str
-    key: bytes
-    payload: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +120,11 @@ _AMOUNTS = (
 )
 
 
+def entry_id(topic: str, event_id: str) -> str:
+    """The outbox entry id of an event (event ids are unique per topic)."""
+    return f"{topic}:{event_id}"
+
+
 def _json(value: Any) -> Any:
     return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
@@ -147,6 +145,27 @@ class RoutingStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.outbox = Outbox(db)
+
+    async def prepare(self) -> None:
+        """Create the outbox and hand it the events the old ``routing_outbox`` still holds."""
+        await self.outbox.ensure_schema()
+        async with self._db.pool.acquire() as conn, conn.transaction():
+            legacy = await conn.fetch(SELECT_LEGACY)
+            for r in legacy:
+                message = OutgoingMessage(r["topic"], bytes(r["payload"]), bytes(r["key"]))
+                await self.outbox.enqueue_message(
+                    entry_id(r["topic"], r["event_id"]), message, conn=conn
+                )
+            await conn.execute(MARK_LEGACY, [r["seq"] for r in legacy])
+        if legacy:
+            log.info("unpublished routing events handed to the outbox", extra={"n": len(legacy)})
+
+    async def _enqueue(
+        self, conn: asyncpg.Connection, topic: str, event_id: str, key: bytes, payload: bytes
+    ) -> None:
+        message = OutgoingMessage(topic, payload, key)
+        await self.outbox.enqueue_message(entry_id(topic, event_id), message, conn=conn)
 
     async def claim_parent(
         self,
@@ -241,10 +260,10 @@ class RoutingStore:
                         event.reason,
                         event.ts_event,
                     )
-                await conn.execute(
-                    INSERT_OUTBOX,
-                    event.event_id,
+                await self._enqueue(
+                    conn,
                     TOPIC_ROUTING_EXECUTIONS,
+                    event.event_id,
                     partition_key(event),
                     ROUTING_EXECUTION_CODEC.encode(event),
                 )
@@ -265,23 +284,13 @@ class RoutingStore:
             ROUTING_DECISION_CODEC.encode_json(event).decode(),
             event.ts_event,
         )
-        await conn.execute(
-            INSERT_OUTBOX,
-            event.event_id,
+        await self._enqueue(
+            conn,
             TOPIC_ROUTING_DECISIONS,
+            event.event_id,
             partition_key(event),
             ROUTING_DECISION_CODEC.encode(event),
         )
-
-    async def pending(self, limit: int = 500) -> list[OutboxRow]:
-        """Events not yet acknowledged by the broker, oldest first."""
-        rows = await self._db.pool.fetch(PENDING, limit)
-        return [OutboxRow(r["seq"], r["topic"], bytes(r["key"]), bytes(r["payload"])) for r in rows]
-
-    async def mark_published(self, seqs: Sequence[int]) -> None:
-        """Mark outbox rows as acknowledged by the broker."""
-        if seqs:
-            await self._db.pool.execute(MARK_PUBLISHED, list(seqs))
 
     async def order(self, order_id: str) -> StoredOrder | None:
         """A parent with its children, fills and decisions, or None."""

@@ -125,6 +125,7 @@ def _nbbo(bid: int, ask: int, ts: int) -> NbboAt:
 async def write(pool: asyncpg.Pool, flow: Flow) -> None:
     """Store the flow through RoutingStore (as the router does) and archive the quotes."""
     store = RoutingStore(_Pool(pool))
+    await store.prepare()
     for i, p in enumerate(flow.parents):
         side: Literal["BUY", "SELL"] = "BUY" if p.side > 0 else "SELL"
         await store.claim_parent(

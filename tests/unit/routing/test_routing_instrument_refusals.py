@@ -43,6 +43,7 @@ class RecordingStore:
     def __init__(self) -> None:
         self.claimed: list[str] = []
         self.outcomes = 0
+        self.outbox: Any = None  # the relay never runs here
 
     async def claim_parent(self, order_id: str, *args: Any) -> bool:
         self.claimed.append(order_id)
