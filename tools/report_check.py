@@ -30,9 +30,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 
 import asyncpg
 
+from nexus.config import Settings, load_settings
 from services.routing.reports.model import IndexMembership
 from services.routing.reports.render import load_sp500, month_period, quarter_period
 from services.routing.reports.rule605 import Report605, compute_605
@@ -456,15 +458,29 @@ async def _main(dsn: str, quarter: str, month: str) -> int:
     return 1 if result.problems else 0
 
 
+def default_dsn(settings: Settings | None = None) -> str:
+    """The routing database of the configured server, else of ``make run``'s embedded one."""
+    settings = settings or load_settings()
+    if settings.pg_dsn or "routing" in settings.service_pg_dsns:
+        return settings.pg_dsn_for("routing")
+    socket_dir = Path(settings.data_dir, "stack", "pgdata").resolve()
+    return f"postgresql://postgres@/nexus_routing?host={socket_dir}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m tools.report_check``."""
     parser = argparse.ArgumentParser(prog="tools.report_check", description=__doc__)
-    parser.add_argument("--dsn", required=True, help="the routing database")
+    parser.add_argument(
+        "--dsn",
+        default=None,
+        help="the routing database (default: NEXUS_ROUTING_PG_DSN, NEXUS_PG_DSN, else the "
+        "embedded PostgreSQL of the `make run` data directory)",
+    )
     today = dt.datetime.now(dt.UTC).date()
     parser.add_argument("--quarter", default=f"{today.year}Q{(today.month - 1) // 3 + 1}")
     parser.add_argument("--month", default=f"{today.year}-{today.month:02d}")
     args = parser.parse_args(argv)
-    return asyncio.run(_main(args.dsn, args.quarter, args.month))
+    return asyncio.run(_main(args.dsn or default_dsn(), args.quarter, args.month))
 
 
 if __name__ == "__main__":
