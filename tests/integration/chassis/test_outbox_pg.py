@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 import asyncpg
 import falcon.asgi
@@ -15,6 +15,7 @@ from nexus.outbox import BUS, BusSink, HttpSink, Outbox, OutboxDispatcher, outbo
 from nexus.store import create_pool
 from nexus.web import ServerThread, create_app, endpoint
 from nexus.web.server import bind_socket
+from tests.support.publishing import RecordingPublisher
 
 pytestmark = pytest.mark.integration
 
@@ -146,23 +147,10 @@ async def test_run_loop_delivers_on_wake_and_stops(outbox: Outbox) -> None:
     assert await outbox.status(entry) == "delivered"
 
 
-class FlakyBroker:
-    """Records published topics/values; ``down`` makes the next publishes fail."""
-
-    def __init__(self) -> None:
-        self.records: list[tuple[str, bytes, bytes | None]] = []
-        self.down = False
-
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        if self.down:
-            raise ConnectionRefusedError("broker down")
-        self.records.extend((m.topic, m.value, m.key) for m in messages)
-
-
 async def test_bus_entries_go_out_in_enqueue_order_and_a_failure_holds_back_later_ones(
     outbox: Outbox,
 ) -> None:
-    broker = FlakyBroker()
+    broker = RecordingPublisher()
     dispatcher = OutboxDispatcher(outbox, {BUS: BusSink(broker)}, base_backoff_seconds=0.01)
     broker.down = True
     await outbox.enqueue_message("e1", OutgoingMessage("risk.halts", b"halt", b"bob"))
@@ -181,7 +169,7 @@ async def test_bus_entries_go_out_in_enqueue_order_and_a_failure_holds_back_late
 
 
 async def test_two_dispatchers_never_publish_an_ordered_entry_twice(outbox: Outbox) -> None:
-    broker = FlakyBroker()
+    broker = RecordingPublisher()
     first = OutboxDispatcher(outbox, {BUS: BusSink(broker)})
     second = OutboxDispatcher(outbox, {BUS: BusSink(broker)})
     for n in range(20):

@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from nexus.bus import OutgoingMessage
 from nexus.events import HALT_CODEC, Halt
 from nexus.store import create_pool, migrate_dsn
 from services.risk.core import HaltRegistry
 from services.risk.main import MIGRATIONS
 from services.risk.service import RiskService
 from services.risk.store import HaltStore
+from tests.support.publishing import PoolDatabase, RecordingPublisher
 
 pytestmark = pytest.mark.integration
-
-
-class Db:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-
-class Broker:
-    def __init__(self) -> None:
-        self.records: list[Halt] = []
-
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        self.records.extend(HALT_CODEC.decode(m.value) for m in messages)
 
 
 def halt(event_id: str, target: str = "bob", action: str = "HALT") -> Halt:
@@ -64,7 +50,7 @@ async def test_events_unpublished_before_the_upgrade_are_handed_to_the_outbox_in
                 published,
             )
         await migrate_dsn(dsn, MIGRATIONS)
-        store = HaltStore(Db(pool))
+        store = HaltStore(PoolDatabase(pool))
         await store.prepare()
         await store.prepare()  # a second start hands over nothing again
         assert await store.outbox.status("h0") is None  # published by the previous version
@@ -74,10 +60,10 @@ async def test_events_unpublished_before_the_upgrade_are_handed_to_the_outbox_in
         assert await store.outbox.pending_count() == 2
         assert await pool.fetchval("SELECT count(*) FROM halt_events WHERE NOT published") == 0
 
-        broker = Broker()
+        broker = RecordingPublisher()
         risk = RiskService(HaltRegistry(), store, broker)
         assert await risk.publish_pending() == 2
-        assert [e.event_id for e in broker.records] == ["h1", "r1"]
+        assert [HALT_CODEC.decode(v).event_id for _, v, _ in broker.records] == ["h1", "r1"]
         assert await store.outbox.pending_count() == 0
     finally:
         await pool.close()

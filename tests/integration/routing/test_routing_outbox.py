@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from nexus.bus import OutgoingMessage
 from nexus.outbox import BUS, BusSink, OutboxDispatcher
 from nexus.store import create_pool, migrate_dsn
 from services.routing.main import MIGRATIONS
 from services.routing.store import RoutingStore
+from tests.support.publishing import PoolDatabase, RecordingPublisher
 
 pytestmark = pytest.mark.integration
-
-
-class Db:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-
-class Broker:
-    def __init__(self) -> None:
-        self.records: list[tuple[str, bytes, bytes | None]] = []
-
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        self.records.extend((m.topic, m.value, m.key) for m in messages)
 
 
 async def test_events_the_old_relay_left_are_handed_over_once_and_published_in_order(
@@ -54,12 +40,12 @@ async def test_events_the_old_relay_left_are_handed_over_once_and_published_in_o
                 published,
             )
         await migrate_dsn(dsn, MIGRATIONS)
-        store = RoutingStore(Db(pool))
+        store = RoutingStore(PoolDatabase(pool))
         await store.prepare()
         await store.prepare()  # a second start hands over nothing again
         assert await store.outbox.pending_count() == 2
 
-        broker = Broker()
+        broker = RecordingPublisher()
         relay = OutboxDispatcher(store.outbox, {BUS: BusSink(broker)})
         assert await relay.drain() == 2
         assert broker.records == [

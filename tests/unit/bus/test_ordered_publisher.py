@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 import pytest
 
 from nexus.bus import OrderedPublisher, OutgoingMessage, PublisherUnavailable
-
-
-class FakePublisher:
-    """Records batches; fails the first ``failures`` calls; ``release`` holds the ack."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.batches: list[list[bytes]] = []
-        self.failures = failures
-        self.release = asyncio.Event()
-        self.release.set()
-
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        await self.release.wait()
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionError("broker down")
-        self.batches.append([m.value for m in messages])
+from tests.support.publishing import RecordingPublisher
 
 
 def records(*values: bytes) -> list[OutgoingMessage]:
@@ -32,18 +15,18 @@ def records(*values: bytes) -> list[OutgoingMessage]:
 
 
 async def test_refuses_new_records_while_failing_or_full() -> None:
-    outbox = OrderedPublisher(FakePublisher(), max_backlog=2)
+    outbox = OrderedPublisher(RecordingPublisher(), max_backlog=2)
     outbox.enqueue([OutgoingMessage("t", b"1"), OutgoingMessage("t", b"2")])
     with pytest.raises(PublisherUnavailable):
         outbox.check_accepting()
-    healthy = OrderedPublisher(FakePublisher())
+    healthy = OrderedPublisher(RecordingPublisher())
     healthy.failing = True
     with pytest.raises(PublisherUnavailable):
         healthy.check_accepting()
 
 
 async def test_calls_queued_during_a_round_trip_go_out_together_in_call_order() -> None:
-    broker = FakePublisher()
+    broker = RecordingPublisher()
     broker.release.clear()
     publisher = OrderedPublisher(broker)
     task = asyncio.create_task(publisher.run())
@@ -55,12 +38,12 @@ async def test_calls_queued_during_a_round_trip_go_out_together_in_call_order() 
         await asyncio.wait_for(asyncio.gather(first, *later), 1.0)
     finally:
         task.cancel()
-    assert broker.batches == [[b"1"], [b"2", b"3", b"4"]]
+    assert [[m.value for m in b] for b in broker.batches] == [[b"1"], [b"2", b"3", b"4"]]
     assert (publisher.published, publisher.batches, publisher.backlog) == (4, 2, 0)
 
 
 async def test_a_failed_batch_is_retried_before_anything_queued_after_it() -> None:
-    broker = FakePublisher(failures=2)
+    broker = RecordingPublisher(failures=2)
     publisher = OrderedPublisher(broker)
     task = asyncio.create_task(publisher.run())
     try:
@@ -68,5 +51,5 @@ async def test_a_failed_batch_is_retried_before_anything_queued_after_it() -> No
         await asyncio.wait_for(asyncio.gather(*acks), 5.0)
     finally:
         task.cancel()
-    assert broker.batches == [[b"1", b"2"]]
+    assert [[m.value for m in b] for b in broker.batches] == [[b"1", b"2"]]
     assert publisher.failing is False

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 import pytest
 
-from nexus.bus import OutgoingMessage
 from nexus.events import ORDER_CODEC, TOPIC_ORDERS, TOPIC_TRADES, TRADE_CODEC, Halt
 from nexus.instruments import InstrumentTable, listing
 from services.matching.core import DuplicateOrderId, InvalidOrder, SubmitOrder
@@ -16,27 +14,11 @@ from services.matching.service import (
     NotAcknowledged,
     ServiceUnavailable,
 )
+from tests.support.publishing import RecordingPublisher as FakePublisher
 
 P = 10**9
 #: the reference data of these tests: AAPL listed (1-share lots, Rule 612 ticks)
 INSTRUMENTS = InstrumentTable(listing(["AAPL"]))
-
-
-class FakePublisher:
-    """Records batches; fails the first ``failures`` calls; can be held to simulate a slow ack."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.batches: list[list[OutgoingMessage]] = []
-        self.failures = failures
-        self.release = asyncio.Event()
-        self.release.set()
-
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        await self.release.wait()
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionError("broker down")
-        self.batches.append(list(messages))
 
 
 class Sessions:
