@@ -297,8 +297,8 @@ class StatusProbe:
                 if cursor:
                     params["cursor"] = cursor
                 body = http.get(f"{self._url(service)}{path}", params=params).json()
-                if isinstance(body, list):
-                    return str(total + len(body))
+                if isinstance(body, list):  # one capped page: a full page means "at least"
+                    return f"{len(body)}+" if len(body) >= params["limit"] else str(len(body))
                 total += len(body["items"])
                 cursor = body.get("next_cursor")
                 if not cursor:

@@ -151,3 +151,26 @@ def test_the_routed_flow_targets_the_router_at_the_chosen_rate_and_is_not_restar
     assert argv[argv.index("--rate") + 1] == "2.5"
     assert argv[argv.index("--status-file") + 1] == str(tmp_path / "sim" / "routed.json")
     assert proc.restart_on_success is False
+
+
+@pytest.mark.parametrize(
+    ("pages", "expected"),
+    [
+        ([[{}] * 3], "3"),
+        ([[{}] * 500], "500+"),  # one capped page: at least that many
+        ([{"items": [{}] * 500, "next_cursor": "c"}, {"items": [{}] * 7}], "507"),
+        ([{"items": [{}] * 500, "next_cursor": "c"}] * 4, "2000+"),
+    ],
+)
+def test_listing_counts_say_when_they_are_only_a_lower_bound(
+    pages: list[object], expected: str, tmp_path: Path
+) -> None:
+    import httpx
+
+    from nexus.cli import StatusProbe
+
+    answers = iter(pages)
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=next(answers)))
+    probe = StatusProbe(load_settings({}), ["routing"], tmp_path / "s.json", "tok")
+    with httpx.Client(transport=transport) as http:
+        assert probe._count(http, "routing", "/orders") == expected
