@@ -15,6 +15,7 @@ from nexus.bus import Bus, ConsumerRunner, Delivery
 from nexus.errors import ValidationError
 from nexus.events import ORDER_CODEC, TRADE_CODEC
 from services.surveillance.service import SurveillanceService
+from services.surveillance.watermarks import LagReport
 
 GROUP_ID = "surveillance.engine"
 EVENTS_PATTERN = r"^orders\..*|^trades\..*"
@@ -45,7 +46,12 @@ def events_consumer(
     runner = ConsumerRunner(
         bus, group_id, handle, pattern=pattern, decoder=decode_event, max_batch=max_batch
     )
-    service.track_assignment(
-        runner.assignment, lambda: runner.stats.lags if runner.stats.lags_known else None
-    )
+
+    def backlog() -> LagReport | None:
+        # the runner measures between batches, never during one: a measurement covers every
+        # record handed to the service before it
+        stats = runner.stats
+        return LagReport(stats.lags_at_monotonic, stats.lags) if stats.lags_known else None
+
+    service.track_assignment(runner.assignment, backlog)
     return runner

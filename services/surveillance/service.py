@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -34,7 +34,7 @@ from services.surveillance.core import SurveillanceAlert, SurveillanceEngine
 from services.surveillance.core.types import validate_thresholds
 from services.surveillance.scans import CountingSource
 from services.surveillance.store import AlertStore, OwnerStore, ThresholdStore
-from services.surveillance.watermarks import IDLE_S, StreamWatermarks
+from services.surveillance.watermarks import IDLE_S, LagReport, StreamWatermarks
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,8 @@ class SurveillanceService:
         self._lateness_ns = lateness_ns
         self._watermarks = StreamWatermarks(idle_s, clock)
         self._assignment: Callable[[], Iterable[TopicPartition]] | None = None
-        self._backlog: Callable[[], Mapping[TopicPartition, int] | None] | None = None
+        self._backlog: Callable[[], LagReport | None] | None = None
+        self._last_report: float | None = None
         #: One batch, or one idle release, at a time through the engine and the store.
         self._engine_lock = asyncio.Lock()
         self.engine = SurveillanceEngine(archive, lateness_ns=lateness_ns)
@@ -113,19 +114,24 @@ class SurveillanceService:
     def track_assignment(
         self,
         assignment: Callable[[], Iterable[TopicPartition]],
-        backlog: Callable[[], Mapping[TopicPartition, int] | None] | None = None,
+        backlog: Callable[[], LagReport | None] | None = None,
     ) -> None:
-        """Where the consumer's owned partitions are read (each one holds the watermark) and,
-        if known, how many records wait on each (a partition with a backlog is never idle)."""
+        """Where the consumer's owned partitions are read (each one holds the watermark) and
+        its latest lag measurement (None while unknown). With ``backlog``, a quiet partition
+        stops holding only once a measurement found it drained, for the events seen by then."""
         self._assignment = assignment
         self._backlog = backlog
+        self._watermarks.lags_reported = backlog is not None
 
-    def _watermark(self) -> int | None:
+    def _sync(self) -> None:
+        """Take in the assignment and a new lag measurement (before observing new events:
+        a measurement covers only what was observed before it)."""
         if self._assignment is not None:
             self._watermarks.assigned(self._assignment())
-        lags = self._backlog() if self._backlog is not None else None
-        behind = [tp for tp, n in lags.items() if n > 0] if lags else []
-        return self._watermarks.current(behind)
+        report = self._backlog() if self._backlog is not None else None
+        if report is not None and report.measured_at != self._last_report:
+            self._last_report = report.measured_at
+            self._watermarks.measured(report.lags)
 
     def add_listener(self, listener: AlertListener) -> None:
         """Call ``listener(alert)`` for every newly stored alert version (dashboard stream)."""
@@ -217,6 +223,7 @@ class SurveillanceService:
             tp = d.message.tp
             self._archived[tp] = max(self._archived.get(tp, 0), d.message.offset + 1)
         if fresh:
+            self._sync()
             events = []
             for d in fresh:
                 ts = getattr(d.event, "ts_event", None)
@@ -224,7 +231,7 @@ class SurveillanceService:
                     self._watermarks.observe(d.message.tp, ts)
                 if relevant(d.event):
                     events.append(d.event)
-            watermark = self._watermark()
+            watermark = self._watermarks.current()
             if events or self.engine.held:
                 alerts = (
                     self.engine.flush()
@@ -247,7 +254,8 @@ class SurveillanceService:
         """Apply what partitions gone quiet no longer hold back; returns events still held."""
         async with self._engine_lock:
             if self.engine.held:
-                watermark = self._watermark()
+                self._sync()
+                watermark = self._watermarks.current()
                 alerts = (
                     self.engine.flush()
                     if watermark is None

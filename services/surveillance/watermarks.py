@@ -7,19 +7,30 @@ before which nothing more is to come: the engine applies held events up to it an
 symbol's orders and trades in event-time order whatever the read order was.
 
 Every assigned partition counts, including one that has delivered nothing yet (its first fetch
-may simply come later than the other topic's). A partition that has delivered nothing for
-``idle_s`` (wall clock) since it was assigned or last heard stops holding the watermark back (a
-quiet symbol must not stall the others), unless the consumer knows records are waiting on it
-(its lag: a consumer slowed down by load must not mistake its own backlog for quiet); when
-every partition is idle there is no watermark and the caller releases everything it holds.
+may simply come later than the other topic's). A quiet partition must not stall the others,
+but quiet is not the same as drained: a consumer busy with one partition's share of a burst
+reads nothing from the other topic for a while although its records wait there. So when the
+consumer reports its lags (:meth:`StreamWatermarks.measured`), a partition stops holding the
+watermark at its own latest time only when both
+
+* it has delivered nothing for ``idle_s`` (wall clock) since assigned, last heard, or since the
+  consumer's own quiet spell ended (a burst gives every partition its full grace), and
+* a lag measurement found it drained (position == end offset). It then holds at the latest
+  time the consumer had observed *before* that measurement: what the partition still brings
+  was published after the measurement, so after everything observed by then; events observed
+  later wait for a later measurement. A partition whose lag is unknown (never measured since
+  assigned) or positive holds at its own latest time.
+
+Without lag reports (a caller that cannot measure them) quiet alone makes a partition idle and,
+when every partition is idle, there is no watermark: the caller releases everything it holds.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Collection, Iterable
-from typing import Final
+from collections.abc import Callable, Iterable, Mapping
+from typing import Final, NamedTuple
 
 from nexus.bus import TopicPartition
 
@@ -29,14 +40,37 @@ from nexus.bus import TopicPartition
 IDLE_S: Final = 0.25
 
 
+class LagReport(NamedTuple):
+    """One lag measurement of a consumer: records waiting per owned partition.
+
+    ``measured_at`` identifies the measurement (a new value is a new measurement). The caller
+    guarantees it was taken after every record it had delivered before it (the runner measures
+    between batches, never during one).
+    """
+
+    measured_at: float
+    lags: Mapping[TopicPartition, int]
+
+
 class StreamWatermarks:
     """Latest event time per partition, and the watermark over the active ones."""
 
-    def __init__(self, idle_s: float = IDLE_S, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        idle_s: float = IDLE_S,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        lags_reported: bool = False,
+    ) -> None:
         self.idle_s = idle_s
+        #: Whether idleness needs a lag measurement (see the module docstring).
+        self.lags_reported = lags_reported
         self._clock = clock
         self._latest: dict[TopicPartition, int] = {}
         self._heard: dict[TopicPartition, float] = {}
+        #: Per drained partition: the latest time observed before the measurement found it so.
+        self._drained_to: dict[TopicPartition, int] = {}
+        self._observed_max = -1
         self._last_observed = -math.inf
 
     def assigned(self, partitions: Iterable[TopicPartition]) -> None:
@@ -62,21 +96,36 @@ class StreamWatermarks:
         self._last_observed = now
         if ts_event > self._latest.get(tp, -1):
             self._latest[tp] = ts_event
+        if ts_event > self._observed_max:
+            self._observed_max = ts_event
         self._heard[tp] = now
 
-    def current(self, behind: Collection[TopicPartition] = ()) -> int | None:
-        """Least latest event time over the active partitions; None when all are idle.
+    def measured(self, lags: Mapping[TopicPartition, int]) -> None:
+        """Take a lag measurement taken after every event observed so far.
 
-        A partition in ``behind`` (the consumer knows records are waiting there) is active
-        however long ago it was heard from: a busy consumer is not a quiet partition.
+        A tracked partition found drained may be passed over up to the latest time observed
+        until now; one found behind, or missing from the measurement, holds at its own time.
         """
+        self.lags_reported = True
+        for tp in self._latest:
+            if lags.get(tp) == 0:
+                self._drained_to[tp] = self._observed_max
+            else:
+                self._drained_to.pop(tp, None)
+
+    def current(self) -> int | None:
+        """The watermark: no event older than it is still to come; None when nothing holds."""
         horizon = self._clock() - self.idle_s
-        active = [
-            ts for tp, ts in self._latest.items() if self._heard[tp] > horizon or tp in behind
-        ]
-        return min(active) if active else None
+        marks = []
+        for tp, ts in self._latest.items():
+            if self._heard[tp] > horizon:
+                marks.append(ts)  # heard lately (or in its grace): it may bring more soon
+            elif self.lags_reported:
+                marks.append(max(ts, self._drained_to.get(tp, -1)))
+        return min(marks) if marks else None
 
     def forget(self, tp: TopicPartition) -> None:
         """Stop tracking ``tp`` (revoked)."""
         self._latest.pop(tp, None)
         self._heard.pop(tp, None)
+        self._drained_to.pop(tp, None)

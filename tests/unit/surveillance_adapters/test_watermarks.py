@@ -9,7 +9,7 @@ import pytest
 from nexus.bus import TopicPartition
 from services.surveillance.core.detectors.base import DETECTORS
 from services.surveillance.service import SurveillanceService
-from services.surveillance.watermarks import StreamWatermarks
+from services.surveillance.watermarks import LagReport, StreamWatermarks
 from tests.support.surveillance import install_self_trade_detector, self_trade
 from tests.unit.surveillance_adapters.fakes import (
     FakeAlertStore,
@@ -91,7 +91,39 @@ def test_a_partition_with_a_backlog_is_never_idle() -> None:
         clock.now += 0.5
         marks.observe(ORDERS, ts)
     assert marks.current() == 90  # trades looks quiet...
-    assert marks.current(behind=[TRADES]) == 30  # ...but records wait there: it holds
+    marks.measured({ORDERS: 0, TRADES: 7})
+    assert marks.current() == 30  # ...but records wait there: it holds
+
+
+def test_with_lag_reports_a_quiet_partition_whose_lag_is_unknown_holds() -> None:
+    clock = Clock()
+    marks = StreamWatermarks(idle_s=1.0, clock=clock, lags_reported=True)
+    marks.assigned([ORDERS, TRADES])
+    marks.observe(ORDERS, 50)
+    clock.now += 5.0  # both quiet, but never measured: trades may hold anything
+    assert marks.current() == -1
+    marks.measured({ORDERS: 0})  # a measurement that does not cover trades (assigned later)
+    assert marks.current() == -1
+    marks.measured({ORDERS: 0, TRADES: 0})
+    assert marks.current() == 50
+
+
+def test_a_drained_partition_passes_over_only_what_was_seen_before_its_measurement() -> None:
+    clock = Clock()
+    marks = StreamWatermarks(idle_s=1.0, clock=clock, lags_reported=True)
+    marks.observe(ORDERS, 50)
+    marks.observe(TRADES, 30)
+    marks.measured({ORDERS: 0, TRADES: 0})  # trades drained with 50 seen
+    for ts in (60, 70, 80):  # orders read on; nothing measured since 50
+        clock.now += 0.6
+        marks.observe(ORDERS, ts)
+    assert marks.current() == 50  # trades quiet, but it may still bring what precedes 60-80
+    marks.measured({ORDERS: 0, TRADES: 0})
+    assert marks.current() == 80
+    clock.now += 2.0  # all quiet: everything seen before the last measurement goes
+    assert marks.current() == 80
+    marks.measured({ORDERS: 0, TRADES: 3})  # records came on trades: it holds at its own time
+    assert marks.current() == 30
 
 
 @pytest.fixture(autouse=True)
@@ -147,18 +179,58 @@ async def test_a_partition_read_behind_releases_in_event_time_as_it_catches_up()
     assert store.versions[-1].payload["trade_ids"] == [f"AAPL-t{i}" for i in range(4)]
 
 
+class Lags:
+    """The consumer's lag measurements, as the runner reports them (None while unknown)."""
+
+    def __init__(self) -> None:
+        self.report: LagReport | None = None
+
+    def measure(self, **lags: int) -> None:
+        at = 0.0 if self.report is None else self.report.measured_at + 1
+        parts = {"orders": ORDERS, "trades": TRADES}
+        self.report = LagReport(at, {parts[name]: n for name, n in lags.items()})
+
+    def __call__(self) -> LagReport | None:
+        return self.report
+
+
 async def test_the_service_holds_for_a_lagging_partition_it_has_not_read_lately() -> None:
     clock = Clock()
     service, store = make(clock)
-    lags = {ORDERS: 0, TRADES: 0}
-    service.track_assignment(lambda: [ORDERS, TRADES], lambda: lags)
+    lags = Lags()
+    lags.measure(orders=0, trades=0)
+    service.track_assignment(lambda: [ORDERS, TRADES], lags)
     await service.on_batch([delivery(self_trade("t0", "u", "AAPL", 10), offset=0)])
-    lags[ORDERS] = 500  # the orders partition has a backlog the consumer has not reached
+    lags.measure(orders=500, trades=0)  # orders has a backlog the consumer has not reached
     clock.now += 3.0
     assert await service.release_idle() == 1  # quiet for 3 s, but behind: still held
-    lags[ORDERS] = 0
+    lags.measure(orders=0, trades=0)
     assert await service.release_idle() == 0
     assert len(store.versions) == 1
+
+
+async def test_the_service_holds_while_the_consumer_lag_is_unknown() -> None:
+    clock = Clock()
+    service, store = make(clock)
+    service.track_assignment(lambda: [ORDERS, TRADES], lambda: None)
+    await service.on_batch([delivery(self_trade("t0", "u", "AAPL", 10), offset=0)])
+    clock.now += 3.0
+    assert await service.release_idle() == 1  # quiet, but nothing says orders is drained
+    assert store.versions == []
+
+
+async def test_an_idle_release_waits_for_a_lag_measured_after_the_last_batch() -> None:
+    clock = Clock()
+    service, store = make(clock)
+    lags = Lags()
+    lags.measure(orders=0, trades=0)  # before the burst: everything drained
+    service.track_assignment(lambda: [ORDERS, TRADES], lags)
+    await service.on_batch([delivery(self_trade("t0", "u", "AAPL", 10), offset=0)])
+    clock.now += 1.5  # a slow batch: orders quiet past its grace, not measured since
+    assert await service.release_idle() == 1  # the old measurement does not cover t0
+    lags.measure(orders=0, trades=0)
+    assert await service.release_idle() == 0
+    assert [v.payload["trade_ids"] for v in store.versions] == [["AAPL-t0"]]
 
 
 async def test_an_idle_release_whose_store_fails_is_stored_on_the_next_tick() -> None:
