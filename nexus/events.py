@@ -14,6 +14,7 @@ created once per process.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 import msgspec
@@ -41,7 +42,10 @@ def dlq_topic(topic: str) -> str:
 
 
 # -- constrained field types -------------------------------------------------------------------
-Symbol = Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9.\-]{0,15}$", description="Ticker symbol")]
+#: The one spelling of a ticker symbol (1-16 characters: a capital, then capitals, digits, . or -).
+SYMBOL_PATTERN = r"^[A-Z][A-Z0-9.\-]{0,15}$"
+SYMBOL_RE = re.compile(SYMBOL_PATTERN)
+Symbol = Annotated[str, Meta(pattern=SYMBOL_PATTERN, description="Ticker symbol")]
 Identifier = Annotated[str, Meta(min_length=1, max_length=64, description="Identifier")]
 TimestampNs = Annotated[int, Meta(ge=0, le=INT64_MAX, description="UTC nanoseconds")]
 RawPrice = Annotated[int, Meta(gt=0, le=INT64_MAX, description="Price raw fixed-point (1e-9)")]

@@ -9,7 +9,6 @@ request's calendar (dates on which *any* requested symbol has a close) that the 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Literal
@@ -18,7 +17,7 @@ import falcon.asgi
 import msgspec
 from msgspec import Meta
 
-from nexus.events import Symbol
+from nexus.events import SYMBOL_RE, Symbol
 from nexus.money import Fixed
 from nexus.web import (
     ADMIN,
@@ -47,7 +46,6 @@ from services.marketdata.store import LatestClose, SymbolInfo
 READERS = {TRADER, RISK, COMPLIANCE, ADMIN, SERVICE}
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MAX_SYMBOLS = 1000
-_SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,15}$")
 
 PRICES_POLICY = (
     "trading days only: each series lists the dates on which that symbol has a stored close, "
@@ -197,7 +195,7 @@ def parse_symbols(given: Sequence[str]) -> list[str]:
     symbols: list[str] = []
     for part in given:
         symbol = part.strip()
-        if not _SYMBOL.match(symbol):
+        if not SYMBOL_RE.match(symbol):
             raise invalid(
                 "symbols",
                 f"bad symbol {symbol!r}: expected upper-case tickers like AAPL or BRK.B",

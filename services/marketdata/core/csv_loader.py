@@ -15,17 +15,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
+from nexus.events import SYMBOL_RE
 from nexus.money import FixedPointError, Rounding, to_raw
 from services.marketdata.core.errors import CsvFormatError
 from services.marketdata.core.returns import PriceTable
-
-_SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,15}$")
 
 
 class CloseRow(NamedTuple):
@@ -45,7 +43,7 @@ def _parse_date(text: str, line: int) -> dt.date:
 
 def _parse_symbol(text: str, line: int) -> str:
     symbol = text.strip()
-    if not _SYMBOL.match(symbol):
+    if not SYMBOL_RE.match(symbol):
         raise CsvFormatError(f"bad symbol {symbol!r} (expected e.g. AAPL, BRK.B)", line)
     return symbol
 
