@@ -4,11 +4,13 @@ The service tests check the service (storage, redelivery, publication, halts, RE
 detectors' judgement, so they install :class:`SelfTradeDetector` in place of the registered
 detectors: a trade whose buyer and seller account are one account is wash trading, one
 episode per (symbol, owner), scored 50 / 70 / 90 after 1 / 2 / 3+ trades, so an episode goes
-MEDIUM v1 -> HIGH v2 -> CRITICAL v3 deterministically.
+MEDIUM v1 -> HIGH v2 -> CRITICAL v3 deterministically. :func:`make_service` builds the
+service on the in-memory stand-ins of :mod:`tests.support.surveillance_fakes`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -20,6 +22,14 @@ from services.surveillance.core.detectors.base import (
     PatternDetector,
 )
 from services.surveillance.core.types import WashTradingThresholds
+from services.surveillance.service import SurveillanceService
+from tests.support.surveillance_fakes import (
+    FakeAlertStore,
+    FakeArchive,
+    FakeOwners,
+    FakePublisher,
+    FakeThresholds,
+)
 
 P = 10**9
 T0 = 1_800_000_000_000_000_000
@@ -79,6 +89,31 @@ def self_trade_detector() -> Any:
     yield SelfTradeDetector
     DETECTORS.clear()
     DETECTORS.update(saved)
+
+
+@dataclass
+class ServiceParts:
+    """A service on in-memory stand-ins, and the stand-ins a test inspects."""
+
+    service: SurveillanceService
+    store: FakeAlertStore
+    archive: FakeArchive
+    publisher: FakePublisher
+
+
+def make_service(**options: Any) -> ServiceParts:
+    """A :class:`SurveillanceService` on fresh fakes; ``options`` are its keyword options
+    (``halts``, ``idle_s``, ``clock``, ...)."""
+    store, archive, publisher = FakeAlertStore(), FakeArchive(), FakePublisher()
+    service = SurveillanceService(
+        store,  # type: ignore[arg-type]
+        archive,  # type: ignore[arg-type]
+        publisher,
+        thresholds=FakeThresholds(),  # type: ignore[arg-type]
+        owners=FakeOwners(),  # type: ignore[arg-type]
+        **options,
+    )
+    return ServiceParts(service, store, archive, publisher)
 
 
 def new_order(

@@ -23,7 +23,7 @@ from services.surveillance.core import ThresholdError
 from services.surveillance.core.types import alert_id_for
 from services.surveillance.store import TRANSITIONS, content_key
 from tests.support.surveillance import new_order, self_trade
-from tests.unit.surveillance_adapters.fakes import alert
+from tests.support.surveillance_fakes import alert
 
 
 @pytest.mark.parametrize(

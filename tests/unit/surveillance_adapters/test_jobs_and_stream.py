@@ -17,7 +17,7 @@ from services.surveillance.archive import KEY_DTYPE, _array_header, _Dedup, _eve
 from services.surveillance.scans import CountingSource, ScanJobs
 from services.surveillance.stream import AlertHub
 from tests.support.surveillance import new_order, self_trade
-from tests.unit.surveillance_adapters.fakes import FakeArchive, alert
+from tests.support.surveillance_fakes import FakeArchive, alert
 
 
 class FakeScanStore:

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from nexus.events import ALERT_CODEC
-from services.surveillance.core.detectors.base import DETECTORS
 from services.surveillance.service import SurveillanceService
-from tests.support.surveillance import install_self_trade_detector, self_trade
-from tests.unit.surveillance_adapters.fakes import (
-    FakeAlertStore,
-    FakeArchive,
-    FakeOwners,
-    FakePublisher,
-    FakeThresholds,
-    delivery,
-)
+from tests.support.surveillance import make_service, self_trade
+from tests.support.surveillance_fakes import FakeAlertStore, FakeArchive, FakePublisher, delivery
 
-
-@pytest.fixture(autouse=True)
-def scripted_detector() -> Any:
-    saved = install_self_trade_detector()
-    yield
-    DETECTORS.clear()
-    DETECTORS.update(saved)
+pytestmark = pytest.mark.usefixtures("self_trade_detector")
 
 
 class Waker:
@@ -37,16 +21,9 @@ class Waker:
 
 
 def make() -> tuple[SurveillanceService, FakeAlertStore, FakeArchive, FakePublisher, Waker]:
-    store, archive, publisher, waker = FakeAlertStore(), FakeArchive(), FakePublisher(), Waker()
-    service = SurveillanceService(
-        store,  # type: ignore[arg-type]
-        archive,  # type: ignore[arg-type]
-        publisher,
-        thresholds=FakeThresholds(),  # type: ignore[arg-type]
-        owners=FakeOwners(),  # type: ignore[arg-type]
-        halts=waker,
-    )
-    return service, store, archive, publisher, waker
+    waker = Waker()
+    parts = make_service(halts=waker)
+    return parts.service, parts.store, parts.archive, parts.publisher, waker
 
 
 async def test_a_redelivered_batch_is_archived_and_fed_once() -> None:

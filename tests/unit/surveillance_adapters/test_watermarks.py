@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from nexus.bus import TopicPartition
-from services.surveillance.core.detectors.base import DETECTORS
 from services.surveillance.service import SurveillanceService
 from services.surveillance.watermarks import LagReport, StreamWatermarks
-from tests.support.surveillance import install_self_trade_detector, self_trade
-from tests.unit.surveillance_adapters.fakes import (
-    FakeAlertStore,
-    FakeArchive,
-    FakeOwners,
-    FakePublisher,
-    FakeThresholds,
-    delivery,
-)
+from tests.support.surveillance import make_service, self_trade
+from tests.support.surveillance_fakes import FakeAlertStore, delivery
+
+pytestmark = pytest.mark.usefixtures("self_trade_detector")
 
 ORDERS = TopicPartition("orders.events", 0)
 TRADES = TopicPartition("trades.executed", 0)
@@ -126,26 +118,9 @@ def test_a_drained_partition_passes_over_only_what_was_seen_before_its_measureme
     assert marks.current() == 30
 
 
-@pytest.fixture(autouse=True)
-def scripted_detector() -> Any:
-    saved = install_self_trade_detector()
-    yield
-    DETECTORS.clear()
-    DETECTORS.update(saved)
-
-
 def make(clock: Clock) -> tuple[SurveillanceService, FakeAlertStore]:
-    store = FakeAlertStore()
-    service = SurveillanceService(
-        store,  # type: ignore[arg-type]
-        FakeArchive(),  # type: ignore[arg-type]
-        FakePublisher(),
-        thresholds=FakeThresholds(),  # type: ignore[arg-type]
-        owners=FakeOwners(),  # type: ignore[arg-type]
-        idle_s=1.0,
-        clock=clock,
-    )
-    return service, store
+    parts = make_service(idle_s=1.0, clock=clock)
+    return parts.service, parts.store
 
 
 async def test_events_wait_for_a_silent_assigned_partition_then_the_idle_release() -> None:
