@@ -6,6 +6,8 @@ events this engine produces), so it lives in the library both may import.
 
 * :class:`MatchingEngine` - commands in (:class:`SubmitOrder`, :class:`AmendOrder`,
   :class:`CancelOrder`), ``nexus.events`` out, one compiled :class:`nexus.book.Book` per symbol.
+* :mod:`nexus.matching.emission` - the emission rule (which events a book operation causes, in
+  which order, with which values), plain Python the engine runs and ``nexus.sim`` compiles.
 * halts come from :class:`nexus.halts.HaltBook` (fed by ``risk.halts``) or any checker.
 """
 

@@ -4,7 +4,9 @@ Pure domain core (no I/O, no clock): each command returns the events it caused, 
 ready for ``orders.events`` (OrderNew, OrderAmend, OrderCancel, OrderReject, OrderExpire,
 OrderFill) and ``trades.executed`` (Trade). Event ids are deterministic -
 ``f"{venue}:{symbol}:{seq}"`` with one sequence per symbol - and ``ts_event`` is the
-command's, so replaying the same commands gives the same events byte for byte.
+command's, so replaying the same commands gives the same events byte for byte. Which events a
+book operation causes, in which order and with which quantities, is the emission rule of
+:mod:`nexus.matching.emission`, which the simulator's batch kernel follows too.
 
 String order ids map to integer handles (one per accepted order, never reused) and account
 ids to integer account handles, which is all the compiled book sees.
@@ -51,6 +53,19 @@ from nexus.matching.commands import (
     SubmitOrder,
     TimeInForce,
 )
+from nexus.matching.emission import (
+    AMEND,
+    CANCEL,
+    CAUSE_STP,
+    CAUSE_USER,
+    EXPIRE,
+    FILL,
+    NEW,
+    TRADE,
+    fill_events,
+    operation_events,
+    operation_table,
+)
 from nexus.matching.errors import (
     DuplicateOrderId,
     InvalidOrder,
@@ -82,6 +97,11 @@ _REJECT_REASONS: dict[int, str] = {
     codes.REJECT_INVALID: "price level size limit (2**63-1 raw) exceeded",
     codes.REJECT_DUPLICATE: "duplicate order id",
 }
+#: the emission rule's plan per result code, looked up per operation
+_SUBMIT_PLANS = operation_table(codes.OP_SUBMIT, list(codes.Result))
+_AMEND_PLANS = operation_table(codes.OP_AMEND, list(codes.Result))
+_CANCEL_PLAN = operation_events(codes.OP_CANCEL, 1)
+_CAUSES = {CAUSE_STP: STP_REASON, CAUSE_USER: "user"}
 #: finished orders remembered by default (status queries, duplicate-id guard)
 FINISHED_ORDERS_KEPT = 100_000
 
@@ -332,25 +352,29 @@ class MatchingEngine:
         )
         if result >= codes.REJECT_INVALID:
             return [self._reject(order, _REJECT_REASONS[result], cmd.ts_event)]
-        events: list[EngineEvent] = [
-            OrderNew(
-                event_id=self._next_id(order.symbol),
-                ts_event=cmd.ts_event,
-                symbol=order.symbol,
-                order_id=order.order_id,
-                user_id=order.user_id,
-                account_id=order.account_id,
-                venue=self.venue,
-                side=order.side,
-                order_type=order.order_type,
-                time_in_force=order.tif,
-                price=price,
-                quantity=qty,
-                post_only=order.post_only,
-                client_order_id=order.client_order_id,
+        first, _, matched, end, end_cause = _SUBMIT_PLANS[result]
+        events: list[EngineEvent] = []
+        if first == NEW:
+            events.append(
+                OrderNew(
+                    event_id=self._next_id(order.symbol),
+                    ts_event=cmd.ts_event,
+                    symbol=order.symbol,
+                    order_id=order.order_id,
+                    user_id=order.user_id,
+                    account_id=order.account_id,
+                    venue=self.venue,
+                    side=order.side,
+                    order_type=order.order_type,
+                    time_in_force=order.tif,
+                    price=price,
+                    quantity=qty,
+                    post_only=order.post_only,
+                    client_order_id=order.client_order_id,
+                )
             )
-        ]
-        self._after_match(book, order, result, cmd.ts_event, events)
+        if matched:
+            self._after_match(book, order, qty, result, end, end_cause, cmd.ts_event, events)
         return events
 
     def amend(self, cmd: AmendOrder) -> list[EngineEvent]:
@@ -388,36 +412,41 @@ class MatchingEngine:
         order.quantity += qty - old_qty
         order.leaves = qty
         order.ts_last = cmd.ts_event
-        events: list[EngineEvent] = [
-            OrderAmend(
-                event_id=self._next_id(order.symbol),
-                ts_event=cmd.ts_event,
-                symbol=order.symbol,
-                order_id=order.order_id,
-                user_id=order.user_id,
-                account_id=order.account_id,
-                venue=self.venue,
-                side=order.side,
-                price=price,
-                quantity=qty,
-                old_price=old_price,
-                old_quantity=old_qty,
-                keeps_priority=result == codes.AMENDED,
+        first, keeps_priority, matched, end, end_cause = _AMEND_PLANS[result]
+        events: list[EngineEvent] = []
+        if first == AMEND:
+            events.append(
+                OrderAmend(
+                    event_id=self._next_id(order.symbol),
+                    ts_event=cmd.ts_event,
+                    symbol=order.symbol,
+                    order_id=order.order_id,
+                    user_id=order.user_id,
+                    account_id=order.account_id,
+                    venue=self.venue,
+                    side=order.side,
+                    price=price,
+                    quantity=qty,
+                    old_price=old_price,
+                    old_quantity=old_qty,
+                    keeps_priority=keeps_priority == 1,
+                )
             )
-        ]
-        if result != codes.AMENDED:
-            self._after_match(book, order, result, cmd.ts_event, events)
+        if matched:
+            self._after_match(book, order, qty, result, end, end_cause, cmd.ts_event, events)
         return events
 
     def cancel(self, cmd: CancelOrder) -> list[EngineEvent]:
         """Cancel a resting order's open quantity; raises UnknownOrder or OrderNotOpen."""
         _check_ts(cmd.ts_event)
         order = self._open_order(cmd.order_id)
-        qty = self._books[order.symbol].cancel(order.handle)
-        order.leaves = 0
-        order.status = "CANCELLED"
-        order.ts_last = cmd.ts_event
-        self._finish(order)
+        book = self._books[order.symbol]
+        qty = book.cancel(order.handle)
+        # the rule's cancel plan depends only on whether something was cancelled
+        plan = _CANCEL_PLAN if qty > 0 else operation_events(codes.OP_CANCEL, qty)
+        if plan[0] != CANCEL:
+            return []
+        self._cancelled(order, cmd.ts_event)
         return [self._cancel_event(order, qty, cmd.reason, cmd.ts_event)]
 
     def expire_day(self, ts_event: int, symbols: Iterable[str] | None = None) -> list[EngineEvent]:
@@ -582,68 +611,91 @@ class MatchingEngine:
         return order
 
     def _after_match(
-        self, book: OrderBook, taker: _Order, result: int, ts: int, events: list[EngineEvent]
+        self,
+        book: OrderBook,
+        taker: _Order,
+        qty: int,
+        result: int,
+        end: int,
+        end_cause: int,
+        ts: int,
+        events: list[EngineEvent],
     ) -> None:
-        """Events of the fills (and STP cancels) of the last book operation, then its end."""
-        taker_leaves = book.last_filled + book.last_remaining
-        for kind, maker_handle, _taker, price, qty, maker_leaves in book.fills():
-            maker = self._by_handle[maker_handle]
-            maker.ts_last = ts
-            if kind == codes.FILL_STP_CANCEL:
-                maker.leaves = 0
-                maker.status = "CANCELLED"
-                self._finish(maker)
-                events.append(self._cancel_event(maker, qty, STP_REASON, ts))
-                continue
-            taker_leaves -= qty
-            maker.filled += qty
-            maker.leaves = maker_leaves
-            if maker_leaves == 0:
-                maker.status = "FILLED"
-                self._finish(maker)
-            else:
-                maker.status = "PARTIALLY_FILLED"
-            taker.filled += qty
-            trade_id = self._next_id(taker.symbol)
-            buyer, seller = (taker, maker) if taker.side == "BUY" else (maker, taker)
-            events.append(
-                Trade(
-                    event_id=trade_id,
-                    ts_event=ts,
-                    symbol=taker.symbol,
-                    venue=self.venue,
-                    price=price,
-                    quantity=qty,
-                    aggressor_side=taker.side,
-                    buy_order_id=buyer.order_id,
-                    sell_order_id=seller.order_id,
-                    buyer_user_id=buyer.user_id,
-                    buyer_account_id=buyer.account_id,
-                    seller_user_id=seller.user_id,
-                    seller_account_id=seller.account_id,
-                )
-            )
-            events.append(self._fill_event(maker, trade_id, price, qty, maker_leaves, False, ts))
-            events.append(self._fill_event(taker, trade_id, price, qty, taker_leaves, True, ts))
-        remaining = book.last_remaining
+        """Events of the fill records of the last book operation (:func:`fill_events`), then the
+        taker's end event (``end``/``end_cause`` of its :func:`operation_events`); keeps the
+        orders' state in step. ``qty`` is what the taker brought to the book.
+        """
+        fills = book.fills()
+        append = events.append
+        if fills:  # (no records, no events: skip making the generator)
+            by_handle = self._by_handle
+            trade_id = ""
+            for kind, handle, price, fill_qty, leaves, flag in fill_events(
+                fills, 0, 0, len(fills), taker.handle, qty
+            ):
+                if kind == TRADE:
+                    trade_id = self._next_id(taker.symbol)
+                    maker = by_handle[handle]
+                    buyer, seller = (taker, maker) if taker.side == "BUY" else (maker, taker)
+                    append(
+                        Trade(
+                            event_id=trade_id,
+                            ts_event=ts,
+                            symbol=taker.symbol,
+                            venue=self.venue,
+                            price=price,
+                            quantity=fill_qty,
+                            aggressor_side=taker.side,
+                            buy_order_id=buyer.order_id,
+                            sell_order_id=seller.order_id,
+                            buyer_user_id=buyer.user_id,
+                            buyer_account_id=buyer.account_id,
+                            seller_user_id=seller.user_id,
+                            seller_account_id=seller.account_id,
+                        )
+                    )
+                elif kind == FILL:
+                    filled = taker if flag else by_handle[handle]  # flag: the aggressor
+                    filled.filled += fill_qty
+                    filled.leaves = leaves
+                    filled.ts_last = ts
+                    if not flag:
+                        if leaves:
+                            filled.status = "PARTIALLY_FILLED"
+                        else:
+                            filled.status = "FILLED"
+                            self._finish(filled)
+                    append(
+                        self._fill_event(filled, trade_id, price, fill_qty, leaves, flag == 1, ts)
+                    )
+                else:  # CANCEL of a resting order (flag: its cause, self-trade prevention)
+                    maker = by_handle[handle]
+                    self._cancelled(maker, ts)
+                    append(self._cancel_event(maker, fill_qty, _CAUSES[flag], ts))
         taker.ts_last = ts
-        if result == codes.RESTED:
-            taker.leaves = remaining
-            taker.status = "PARTIALLY_FILLED" if taker.filled else "NEW"
+        if end == EXPIRE:
+            remaining = book.last_remaining
+            taker.leaves = 0
+            taker.status = "EXPIRED"
+            self._finish(taker)
+            append(self._expire_event(taker, remaining, ts))
+        elif end == CANCEL:
+            remaining = book.last_remaining
+            self._cancelled(taker, ts)
+            append(self._cancel_event(taker, remaining, _CAUSES[end_cause], ts))
         elif result == codes.FILLED:
             taker.leaves = 0
             taker.status = "FILLED"
             self._finish(taker)
-        elif result == codes.EXPIRED:
-            taker.leaves = 0
-            taker.status = "EXPIRED"
-            self._finish(taker)
-            events.append(self._expire_event(taker, remaining, ts))
-        elif result == codes.STP_CANCELLED:
-            taker.leaves = 0
-            taker.status = "CANCELLED"
-            self._finish(taker)
-            events.append(self._cancel_event(taker, remaining, STP_REASON, ts))
+        else:  # rested
+            taker.leaves = book.last_remaining
+            taker.status = "PARTIALLY_FILLED" if taker.filled else "NEW"
+
+    def _cancelled(self, order: _Order, ts: int) -> None:
+        order.leaves = 0
+        order.status = "CANCELLED"
+        order.ts_last = ts
+        self._finish(order)
 
     def _fill_event(
         self,

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from nexus.matching import emission
 from nexus.sim.layout import (
     A_ACCOUNT,
     A_HANDLE,
@@ -23,6 +24,7 @@ from nexus.sim.layout import (
     A_STP,
     A_TIF,
     A_TS,
+    BUY,
     E_AUX1,
     E_AUX2,
     E_FLAG,
@@ -38,7 +40,6 @@ from nexus.sim.layout import (
     E_TS,
     K_AMEND,
     K_CANCEL,
-    K_EXPIRE,
     K_FILL,
     K_NEW,
     K_TRADE,
@@ -50,12 +51,13 @@ from nexus.sim.layout import (
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
 
-# book result codes (nexus._ext.book)
-_RESTED = 0
-_EXPIRED = 2
-_AMENDED = 4
-_REJECT = 10
-_FILL_MATCH = 0
+# the emission rule (nexus.matching.emission), compiled from the engine's own source. The
+# generator is not cached on its own (numba issues #8679, #8778: a cached generator called from
+# another cached kernel fails with a KeyError in get_generator_impl in the next process); it is
+# compiled into emit_events, which is.
+operation_events = njit(cache=True)(emission.operation_events)
+fill_events = njit(cache=False)(emission.fill_events)
+NO_EVENT = emission.NONE
 
 
 @njit(cache=True)
@@ -136,12 +138,13 @@ def emit_events(
 ) -> int:
     """Event rows of one applied batch; returns how many rows were written to ``out``.
 
-    The same events, in the same order, as ``nexus.matching.MatchingEngine`` for the
-    same commands: per action the order event (new, amend or cancel; rejected or no-op actions
-    emit nothing), then per fill a trade, the maker's fill and the taker's fill, then an expire
-    for an IOC remainder. ``E_SEQ`` is the per-symbol event sequence from ``seq0``.
-    ``price_of`` and ``open_of`` (indexed by handle) track each order's price and open quantity
-    across batches. ``out`` needs ``2 * len(acts) + 3 * len(fills)`` rows.
+    Which events, in which order and with which quantities is the emission rule of
+    ``nexus.matching.MatchingEngine`` (:mod:`nexus.matching.emission`: the order event and the
+    end of :func:`operation_events`, the fill records' events of :func:`fill_events`), applied to
+    each action; this kernel lays each event out as a row. ``E_SEQ`` is the per-symbol event
+    sequence from ``seq0``. ``price_of`` and ``open_of`` (indexed by handle) track each order's
+    price and open quantity across batches. ``out`` needs ``2 * len(acts) + 3 * len(fills)``
+    rows.
     """
     k = 0
     fi = 0
@@ -150,84 +153,83 @@ def emit_events(
         op = acts[r, A_OP]
         h = acts[r, A_HANDLE]
         ts = acts[r, A_TS]
-        res = results[r]
-        if op == OP_CANCEL:
-            if res > 0:
-                _row(out, k, ts, sym, seq0 + k, K_CANCEL)
-                out[k, E_H1] = h
-                out[k, E_SIDE] = side_of[h]
-                out[k, E_PRICE] = price_of[h]
-                out[k, E_QTY] = res
-                k += 1
-                open_of[h] = 0
-            continue
-        if res >= _REJECT:
-            continue
+        while fi < nf and fills[fi, 0] < r:
+            fi += 1
+        fe = fi
+        while fe < nf and fills[fe, 0] == r:
+            fe += 1
+        first, first_flag, matched, end, end_flag = operation_events(op, results[r])
         side = side_of[h]
-        if op == OP_SUBMIT:
+        price = acts[r, A_PRICE]
+        qty = acts[r, A_QTY]
+        if first == K_NEW:
             _row(out, k, ts, sym, seq0 + k, K_NEW)
             out[k, E_H1] = h
             out[k, E_SIDE] = side
-            out[k, E_PRICE] = acts[r, A_PRICE]
-            out[k, E_QTY] = acts[r, A_QTY]
+            out[k, E_PRICE] = price
+            out[k, E_QTY] = qty
             out[k, E_FLAG] = acts[r, A_POST_ONLY]
             out[k, E_TIF] = acts[r, A_TIF]
             k += 1
-        else:
+        elif first == K_AMEND:
             _row(out, k, ts, sym, seq0 + k, K_AMEND)
             out[k, E_H1] = h
             out[k, E_SIDE] = side
-            out[k, E_PRICE] = acts[r, A_PRICE]
-            out[k, E_QTY] = acts[r, A_QTY]
+            out[k, E_PRICE] = price
+            out[k, E_QTY] = qty
             out[k, E_AUX1] = price_of[h]
             out[k, E_AUX2] = open_of[h]
-            out[k, E_FLAG] = 1 if res == _AMENDED else 0
+            out[k, E_FLAG] = first_flag
             k += 1
-        price_of[h] = acts[r, A_PRICE]
-        remaining = acts[r, A_QTY]
-        while fi < nf and fills[fi, 0] < r:
-            fi += 1
-        while fi < nf and fills[fi, 0] == r:
-            if fills[fi, 1] == _FILL_MATCH:
-                maker = fills[fi, 2]
-                qty = fills[fi, 5]
-                _row(out, k, ts, sym, seq0 + k, K_TRADE)
-                if side == 0:
-                    out[k, E_H1] = h
-                    out[k, E_H2] = maker
-                else:
-                    out[k, E_H1] = maker
-                    out[k, E_H2] = h
-                out[k, E_SIDE] = side
-                out[k, E_PRICE] = fills[fi, 4]
-                out[k, E_QTY] = qty
-                trade_seq = seq0 + k
-                k += 1
-                open_of[maker] = fills[fi, 6]
-                remaining -= qty
-                for who in range(2):
-                    _row(out, k, ts, sym, seq0 + k, K_FILL)
-                    if who == 0:
-                        out[k, E_H1] = maker
-                        out[k, E_SIDE] = 1 - side
-                        out[k, E_AUX1] = fills[fi, 6]
-                    else:
-                        out[k, E_H1] = h
-                        out[k, E_SIDE] = side
-                        out[k, E_AUX1] = remaining
-                        out[k, E_FLAG] = 1
-                    out[k, E_PRICE] = fills[fi, 4]
-                    out[k, E_QTY] = qty
-                    out[k, E_AUX2] = trade_seq
-                    k += 1
-            fi += 1
-        open_of[h] = remaining
-        if res == _EXPIRED and remaining > 0:
-            _row(out, k, ts, sym, seq0 + k, K_EXPIRE)
+        elif first == K_CANCEL:
+            _row(out, k, ts, sym, seq0 + k, K_CANCEL)
             out[k, E_H1] = h
             out[k, E_SIDE] = side
-            out[k, E_PRICE] = acts[r, A_PRICE]
-            out[k, E_QTY] = remaining
+            out[k, E_PRICE] = price_of[h]
+            out[k, E_QTY] = results[r]  # a cancel's result is the quantity cancelled
+            out[k, E_FLAG] = first_flag
             k += 1
             open_of[h] = 0
+            continue
+        else:  # rejected, or a cancel of nothing: no event, no change
+            continue
+        price_of[h] = price
+        open_of[h] = qty
+        if not matched:
+            continue
+        if fe > fi:  # (no records, no events: skip making the generator)
+            trade_seq = 0
+            for kind, who, p, q, leaves, flag in fill_events(fills, 1, fi, fe, h, qty):
+                _row(out, k, ts, sym, seq0 + k, kind)
+                out[k, E_H1] = who
+                out[k, E_SIDE] = side_of[who]
+                out[k, E_PRICE] = p
+                out[k, E_QTY] = q
+                if kind == K_TRADE:
+                    if side == BUY:
+                        out[k, E_H1] = h
+                        out[k, E_H2] = who
+                    else:
+                        out[k, E_H2] = h
+                    out[k, E_SIDE] = side
+                    trade_seq = seq0 + k
+                elif kind == K_FILL:
+                    out[k, E_AUX1] = leaves
+                    out[k, E_AUX2] = trade_seq
+                    out[k, E_FLAG] = flag
+                    open_of[who] = leaves
+                else:  # a resting order cancelled by self-trade prevention
+                    out[k, E_FLAG] = flag
+                    open_of[who] = 0
+                k += 1
+        if end != NO_EVENT:
+            _row(out, k, ts, sym, seq0 + k, end)
+            out[k, E_H1] = h
+            out[k, E_SIDE] = side
+            out[k, E_PRICE] = price
+            out[k, E_QTY] = open_of[h]
+            out[k, E_FLAG] = end_flag
+            k += 1
+            open_of[h] = 0
+        fi = fe
     return k

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from nexus.matching import emission
+
 # -- actions -----------------------------------------------------------------------------------
 A_TS: Final = 0  # simulated time, ns since the epoch
 A_OP: Final = 1  # OP_SUBMIT / OP_AMEND / OP_CANCEL
@@ -45,14 +47,15 @@ E_PRICE: Final = 7
 E_QTY: Final = 8  # quantity / cancelled / expired
 E_AUX1: Final = 9  # amend: old price; fill: leaves quantity
 E_AUX2: Final = 10  # amend: old quantity; fill: the trade's E_SEQ
-E_FLAG: Final = 11  # new: post_only; amend: keeps_priority; fill: aggressor
+E_FLAG: Final = 11  # new: post_only; amend: keeps_priority; fill: aggressor; cancel: cause (0 user)
 E_TIF: Final = 12
 EVENT_COLUMNS: Final = 13
 
-K_NEW: Final = 0
-K_AMEND: Final = 1
-K_CANCEL: Final = 2
-K_EXPIRE: Final = 3
-K_TRADE: Final = 4
-K_FILL: Final = 5
+# row kinds: the emission rule's event kinds (nexus.matching.emission)
+K_NEW: Final = emission.NEW
+K_AMEND: Final = emission.AMEND
+K_CANCEL: Final = emission.CANCEL
+K_EXPIRE: Final = emission.EXPIRE
+K_TRADE: Final = emission.TRADE
+K_FILL: Final = emission.FILL
 KIND_NAMES: Final = ("new", "amend", "cancel", "expire", "trade", "fill")

@@ -25,7 +25,7 @@ def test_kernels_pure_python_twins_produce_the_same_stream(
 ) -> None:
     compiled = _stream()
     for module, names in (
-        (kernels, ("fill_actions", "emit_events", "_row")),
+        (kernels, ("fill_actions", "emit_events", "_row", "operation_events", "fill_events")),
         (framing, ("encode_frames", "_put_uint", "_put_blob", "_put_id", "_put_event_id")),
     ):
         for name in names:
