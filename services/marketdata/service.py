@@ -15,12 +15,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import Protocol
 
 import msgspec
 import numpy as np
 
-from nexus.bus import OutgoingMessage
+from nexus.bus import OutgoingMessage, Publisher
 from nexus.errors import ConfigError
 from nexus.events import QUOTE_CODEC, TOPIC_QUOTES, QuoteDepth, QuoteL1, Trade, partition_key
 from nexus.money import to_raw
@@ -95,12 +94,6 @@ class ImportResult:
     first_date: dt.date | None
     last_date: dt.date | None
     source: str
-
-
-class Publisher(Protocol):
-    """Publishes and waits for the broker's acknowledgement (the service runtime)."""
-
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
 
 
 def symbol_major_rows(history: SyntheticHistory) -> Iterator[tuple[str, dt.date, int]]:
