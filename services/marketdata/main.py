@@ -20,6 +20,7 @@ from nexus.runtime import ServiceRuntime, run_service
 from nexus.web import ServiceApp, configure_logging
 from services.marketdata.api import routes
 from services.marketdata.consumer import trades_consumer
+from services.marketdata.core.kernels import warm_up
 from services.marketdata.service import MarketDataOptions, MarketDataService
 from services.marketdata.store import BarStore, PriceStore
 
@@ -35,9 +36,13 @@ def build(
     runtime = ServiceRuntime(NAME, settings, migrations=MIGRATIONS, topics=TOPICS)
     service = MarketDataService(PriceStore(runtime), runtime, options, bars=BarStore(runtime))
 
+    async def warm() -> None:
+        await asyncio.to_thread(warm_up)  # compile or load the Numba kernels before serving
+
     async def seed() -> None:
         await service.seed_if_empty()
 
+    runtime.add_startup(warm)
     runtime.add_startup(seed)
     if service.options.bars:
         runtime.add_consumer(lambda bus: trades_consumer(bus, service))

@@ -90,3 +90,22 @@ def test_equal_weight_index_two_assets_matches_direct_product(compiled: bool) ->
     level = _impl("equal_weight_index", compiled)(closes, 1000.0)
     expected = 1000.0 * (1 + (0.1 - 0.05) / 2) * (1 + (0.1 + 0.1) / 2)
     assert level[-1] == pytest.approx(expected, rel=1e-12)
+
+
+async def test_the_service_warms_its_kernels_before_it_seeds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from nexus.config import load_settings
+    from services.marketdata import main
+
+    calls: list[str] = []
+    monkeypatch.setattr(main, "warm_up", lambda: calls.append("warm"))
+    _app, runtime, service = main.build(load_settings({}))
+
+    async def seed() -> None:
+        calls.append("seed")
+
+    monkeypatch.setattr(service, "seed_if_empty", seed)
+    for hook in runtime._startup:
+        await hook()
+    assert calls == ["warm", "seed"]
