@@ -151,3 +151,27 @@ def test_rule_allows_what_a_core_needs() -> None:
         "import numpy\nfrom nexus.money import Fixed\nfrom . import kernels\nfrom .types import X\n"
     )
     assert violations_of("services.analytics.core.var", False, source) == []
+
+
+def _unit_layout() -> dict[str, str]:
+    """The ``folder -> package`` table of docs/ARCHITECTURE.md's "Unit test layout"."""
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    section = text.split("## Unit test layout", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0] not in ("folder", "---"):
+            rows[cells[0]] = cells[1]
+    return rows
+
+
+def test_every_unit_test_folder_is_mapped_to_a_package_that_exists() -> None:
+    layout = _unit_layout()
+    folders = sorted(
+        p.name
+        for p in (ROOT / "tests" / "unit").iterdir()
+        if p.is_dir() and p.name != "__pycache__"
+    )
+    assert folders == sorted(layout), "tests/unit and ARCHITECTURE's table differ"
+    missing = {f: pkg for f, pkg in layout.items() if not (ROOT / pkg).exists()}
+    assert missing == {}
