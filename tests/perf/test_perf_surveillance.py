@@ -86,20 +86,24 @@ def test_one_event_at_a_time_keeps_up(evs):
 
 
 def test_memory_stays_bounded_on_a_replayed_stream(evs):
+    """The first pass warms the engine up untraced (tracing makes a pass ~5x slower); the two
+    replays are traced from the end of it, so what the warm-up allocated and kept counts in
+    neither figure and growth stands out at least as much as when traced from the start."""
     engine = SurveillanceEngine()
     span = evs[-1].ts - evs[0].ts + 10**9
     sizes = []
+    engine.process_events(evs)
     tracemalloc.start()
     try:
-        for k in range(3):
+        for _ in range(2):
             # The same flow again, later in event time: state must not grow with the stream.
             for e in evs:
-                e.ts += span if k else 0
+                e.ts += span
             engine.process_events(evs)
             sizes.append(tracemalloc.get_traced_memory()[0])
     finally:
         for e in evs:
             e.ts -= 2 * span
         tracemalloc.stop()
-    print(f"\n[perf] traced memory per pass (MB): {[round(x / 1e6, 1) for x in sizes]}")
-    assert sizes[2] < 1.5 * sizes[1]
+    print(f"\n[perf] traced memory after each replay (MB): {[round(x / 1e6, 1) for x in sizes]}")
+    assert sizes[1] < 1.5 * sizes[0]
