@@ -28,6 +28,7 @@ from nexus import book as codes
 from nexus.book import Book
 from nexus.events import (
     INT64_MAX,
+    SYMBOL_RE,
     TOPIC_ORDERS,
     TOPIC_TRADES,
     Level,
@@ -78,7 +79,6 @@ EngineEvent = OrderNew | OrderAmend | OrderCancel | OrderReject | OrderExpire | 
 
 STP_REASON = "self-trade prevention"
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
-_SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,15}$")
 _SIDES: dict[str, int] = {"BUY": codes.SIDE_BUY, "SELL": codes.SIDE_SELL}
 _TIFS: dict[str, int] = {
     "GTC": codes.TIF_GTC,
@@ -523,7 +523,7 @@ class MatchingEngine:
                 raise InvalidOrder(f"invalid {field} {getattr(cmd, field)!r}", field=f"$.{field}")
         if cmd.client_order_id is not None and not _IDENTIFIER.match(cmd.client_order_id):
             raise InvalidOrder("invalid client_order_id", field="$.client_order_id")
-        if not _SYMBOL.match(cmd.symbol):
+        if not SYMBOL_RE.match(cmd.symbol):
             raise InvalidOrder(f"invalid symbol {cmd.symbol!r}", field="$.symbol")
         if cmd.side not in _SIDES:
             raise InvalidOrder(f"side must be BUY or SELL, got {cmd.side!r}", field="$.side")
