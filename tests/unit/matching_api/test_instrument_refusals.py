@@ -16,6 +16,7 @@ import pytest
 from nexus.web import TRADER, create_app
 from services.matching.api import routes
 from services.matching.service import MatchingService
+from tests.support.instrument_refusals import OFF_TICK_PRICE, PART_LOT_QUANTITY, refusal_cases
 from tests.unit.matching_api.test_matching_service import FakePublisher, Sessions
 
 
@@ -67,19 +68,8 @@ def _only_error(answer: httpx.Response) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        (_order(symbol="NOPE"), "$.symbol", "unknown symbol 'NOPE'"),
-        (
-            _order(price="10.001"),
-            "$.price",
-            "price 10.001 is not a multiple of the tick 0.01 for SIM0005 at that price",
-        ),
-        (
-            _order(qty="0.5"),
-            "$.quantity",
-            "quantity 0.5 is not a multiple of the lot size 1 for SIM0005",
-        ),
+        *refusal_cases(_order),
         (_order(price="0.50005"), "$.price", "tick 0.0001"),
-        (_order(symbol="NOPE", price=None), "$.symbol", "unknown symbol 'NOPE'"),
         (_order(price=None, qty="2.5"), "$.quantity", "lot size 1"),
     ],
 )
@@ -103,7 +93,7 @@ async def test_an_order_on_the_reference_data_is_accepted(desk: Desk) -> None:
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"price": "10.001"}, "$.price"), ({"quantity": "0.5"}, "$.quantity")],
+    [({"price": OFF_TICK_PRICE}, "$.price"), ({"quantity": PART_LOT_QUANTITY}, "$.quantity")],
 )
 async def test_amend_off_the_reference_data_is_422_and_the_order_is_unchanged(
     desk: Desk, change: dict[str, str], field: str

@@ -16,6 +16,7 @@ from nexus.web import TRADER, create_app
 from services.routing.api import routes
 from services.routing.core import TradingHalted
 from services.routing.service import RoutingService
+from tests.support.instrument_refusals import refusal_cases
 
 
 class RecordingRouter:
@@ -81,16 +82,7 @@ def _parent(
     return body
 
 
-CASES = [
-    (_parent(symbol="NOPE"), "$.symbol", "unknown symbol 'NOPE'"),
-    (
-        _parent(price="10.001"),
-        "$.price",
-        "price 10.001 is not a multiple of the tick 0.01 for SIM0003 at that price",
-    ),
-    (_parent(qty="0.5"), "$.quantity", "quantity 0.5 is not a multiple of the lot size 1"),
-    (_parent(symbol="NOPE", price=None), "$.symbol", "unknown symbol 'NOPE'"),
-]
+CASES = refusal_cases(_parent)
 
 
 @pytest.mark.parametrize("path", ["/orders", "/route"])
