@@ -73,7 +73,8 @@ class SurveillanceEngine:
     """Detects manipulation in order and trade events; pure (no I/O), event time only.
 
     ``account_owners`` maps account id -> beneficial owner id (KYC); an unknown account's
-    owner is its user. ``thresholds`` overrides defaults per detector type (validated).
+    owner is the first user seen on it. ``thresholds`` overrides defaults per detector type
+    (validated).
     """
 
     def __init__(
@@ -95,6 +96,8 @@ class SurveillanceEngine:
         self.late_events = 0
         self._released_to = -1
         self._owners: dict[str, str] = dict(account_owners or {})
+        #: account without a KYC owner -> the first user seen on it (its owner)
+        self._account_users: dict[str, str] = {}
         self._thresholds: dict[str, Any] = default_thresholds()
         for name, value in (thresholds or {}).items():
             self._thresholds[name] = validate_thresholds(name, value)
@@ -110,7 +113,9 @@ class SurveillanceEngine:
         self._detector_list = list(self._detectors.values())
         self._alerts: dict[str, SurveillanceAlert] = {}
         self._touched: dict[str, int] = {}
-        self._dirty: dict[str, tuple[Finding, int]] = {}
+        #: alert id -> (latest finding, its event time, whether any finding of the batch reached
+        #: the detector's min_score)
+        self._dirty: dict[str, tuple[Finding, int, bool]] = {}
         self._pending: list[tuple[tuple[int, int, int], Ev]] = []
         self._watermark = 0
         self._seq = 0
@@ -123,8 +128,15 @@ class SurveillanceEngine:
         self._owners.update(account_owners)
 
     def owner_of(self, account_id: str, user_id: str) -> str:
-        """Beneficial owner of an account; the user itself when the account is unknown."""
-        return self._owners.get(account_id) or user_id
+        """Beneficial owner of an account: its KYC owner; for an account without one, the
+        first user seen trading on it (an account shared by several users is one owner: the
+        account is the link); the user itself when no account is given."""
+        owner = self._owners.get(account_id)
+        if owner:
+            return owner
+        if not account_id:
+            return user_id
+        return self._account_users.setdefault(account_id, user_id)
 
     def update_thresholds(self, detector_type: str, thresholds: Any) -> None:
         """Validate and apply new thresholds for one detector type (a mapping, possibly
@@ -406,17 +418,24 @@ class SurveillanceEngine:
         alert_id = alert_id_for(
             finding.alert_type, finding.symbol, finding.owner_id, finding.anchor
         )
-        self._dirty[alert_id] = (finding, ts)
+        # An episode is alerted once any of its findings reaches min_score, even if later
+        # evidence in the same batch lowers the score: the alerts do not depend on where a
+        # stream is cut into batches (one event at a time live, large blocks in a scan).
+        prev = self._dirty.get(alert_id)
+        reached = finding.score >= self._thresholds[finding.alert_type].min_score or (
+            prev is not None and prev[2]
+        )
+        self._dirty[alert_id] = (finding, ts, reached)
         self._touched[alert_id] = ts
 
     def _publish(self) -> list[SurveillanceAlert]:
         if not self._dirty:
             return []
         out: list[SurveillanceAlert] = []
-        for alert_id, (f, ts) in self._dirty.items():
+        for alert_id, (f, ts, reached) in self._dirty.items():
             thresholds = self._thresholds[f.alert_type]
             previous = self._alerts.get(alert_id)
-            if previous is None and f.score < thresholds.min_score:
+            if previous is None and not reached:
                 continue
             score = round(min(100.0, max(0.0, f.score)), 2)
             alert = SurveillanceAlert(

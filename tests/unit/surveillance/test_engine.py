@@ -315,3 +315,46 @@ def test_a_full_reorder_buffer_applies_its_oldest_and_counts_them(episodes):
     assert engine.late_events == 1
     engine.flush()
     assert engine.held == 0
+
+
+def test_an_episode_that_reached_min_score_mid_batch_is_alerted_whatever_the_cut(monkeypatch):
+    """A finding that reaches min_score and is then weakened by later evidence is an alert
+    whether the two events arrive in one batch or in two (live or scan, any block size)."""
+    from services.surveillance.core.detectors.base import Finding
+    from services.surveillance.core.detectors.resting import SpoofingDetector
+
+    scores = iter((60.0, 30.0))
+
+    def handle_new(self, ev, sym, order):  # type: ignore[no-untyped-def]
+        self.ctx.report(
+            Finding(
+                alert_type="SPOOFING",
+                symbol=ev.symbol,
+                anchor="A1",
+                user_id=ev.user_id,
+                owner_id=ev.user_id,
+                account_ids=[ev.account_id],
+                start_ns=T0,
+                end_ns=ev.ts,
+                score=next(scores),
+                order_ids=[order.order_id],
+                trade_ids=[],
+                evidence={},
+                explanation="",
+            ),
+            ev.ts,
+        )
+
+    monkeypatch.setattr(SpoofingDetector, "handle_new", handle_new)
+    m = Market()
+    m.submit(T0, "U", "BUY", 9_990, 100)
+    m.submit(T0 + MS, "U", "BUY", 9_989, 100)
+    events = m.run()
+    whole = SurveillanceEngine(detector_types=["SPOOFING"])
+    whole.process_events(events)
+    scores = iter((60.0, 30.0))
+    split = SurveillanceEngine(detector_types=["SPOOFING"])
+    for e in events:
+        split.process_events([e])
+    assert [a.score for a in whole.final_alerts()] == [30.0]
+    assert _final(whole.final_alerts()) == _final(split.final_alerts())

@@ -53,7 +53,7 @@ class DetectorContext(Protocol):
     user_sizes: UserSizes
 
     def owner_of(self, account_id: str, user_id: str) -> str:
-        """Beneficial owner of an account (the user itself when unknown)."""
+        """Beneficial owner of an account (without KYC: the first user seen on it)."""
         ...
 
     def report(self, finding: Finding, ts: int) -> None:
