@@ -434,13 +434,9 @@ def test_one_user_with_several_accounts_is_one_owner_without_kyc_links() -> None
     _assert_only(_run(m), "SPF", "SPOOFING")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an account shared by several users has no owner of its own (engine.owner_of falls "
-    "back on the user): the spoof of one user and the opposite trade of another on the same "
-    "account are two owners",
-)
 def test_account_shared_by_two_users_is_one_owner_without_kyc_links() -> None:
+    """Without KYC links the account is the link: the spoof of one user and the opposite trade
+    of another user on the same account are one owner's."""
     sc = SCALES[0]
     m = sc.market()
     spoof(
@@ -478,3 +474,84 @@ def test_spoof_built_by_amending_a_small_order_up(sc: Scale) -> None:
     alerts = _run(m)
     _assert_only(alerts, "SPF", "SPOOFING")
     assert alerts[0].start_ns == t0 + 2 * S
+
+
+# -- ladders, lures and two-sided owners (judged on the whole ladder) ------------------------------
+def _ladder_opposite_a_small_order(m: Market, sc: Scale, ts: int) -> dict[str, list[str]]:
+    """LAY rests a 6-lot offer well away from the touch, then bids a ladder of 16 + 3 x 8 lots
+    on successive levels, sells one lot into the bid and pulls the ladder: each 8-lot layer
+    alone is smaller than twice the offer, the ladder is far larger."""
+    ids: dict[str, list[str]] = {"layers": [], "offer": []}
+
+    def offer(t: int) -> None:
+        ids["offer"].append(
+            m.submit(t, "LAY", "SELL", m.best("SELL") + 5 * sc.level_step, 6 * sc.lot)
+        )
+
+    def ladder(t: int) -> None:
+        best = m.best("BUY")
+        for k, lots in enumerate((16, 8, 8, 8)):
+            price = best - (1 + k) * sc.level_step
+            ids["layers"].append(m.submit(t, "LAY", "BUY", price, lots * sc.lot))
+        m.at(t + 20 * MS, lambda t2: m.submit(t2, "LAY", "SELL", m.best("BUY"), sc.lot, "IOC"))
+        m.at(t + 400 * MS, lambda t2: [m.cancel(t2, o) for o in ids["layers"]])
+
+    m.at(ts - 2 * S, offer)
+    m.at(ts, ladder)
+    return ids
+
+
+@pytest.mark.parametrize("sc", SCALES, ids=IDS)
+def test_ladder_opposite_a_smaller_resting_order_is_layering(sc: Scale) -> None:
+    m = sc.market()
+    ids = _ladder_opposite_a_small_order(m, sc, sc.episode_at)
+    alerts = _run(m)
+    _assert_only(alerts, "LAY", "LAYERING")
+    assert set(ids["layers"]) <= set(_by(alerts, "LAY")[0].order_ids)
+
+
+def _lure_beside_a_small_order(m: Market, sc: Scale, ts: int) -> dict[str, str]:
+    """SPF bids 40 lots one level behind and 9 lots one level further at the same moment,
+    sells one lot into the bid and pulls both: one lure, not a ladder."""
+    ids: dict[str, str] = {}
+
+    def place(t: int) -> None:
+        best = m.best("BUY")
+        ids["spoof"] = m.submit(t, "SPF", "BUY", best - sc.level_step, 40 * sc.lot)
+        ids["small"] = m.submit(t, "SPF", "BUY", best - 2 * sc.level_step, 9 * sc.lot)
+        m.at(t + 10 * MS, lambda t2: m.submit(t2, "SPF", "SELL", m.best("BUY"), sc.lot, "IOC"))
+        m.at(t + 300 * MS, lambda t2: [m.cancel(t2, ids["spoof"]), m.cancel(t2, ids["small"])])
+
+    m.at(ts, place)
+    return ids
+
+
+@pytest.mark.parametrize("sc", SCALES, ids=IDS)
+def test_one_dominant_order_beside_a_small_one_is_spoofing(sc: Scale) -> None:
+    m = sc.market()
+    ids = _lure_beside_a_small_order(m, sc, sc.episode_at)
+    alerts = _run(m)
+    _assert_only(alerts, "SPF", "SPOOFING")
+    assert ids["spoof"] in _by(alerts, "SPF")[0].order_ids
+
+
+def _symmetric_ladders(m: Market, sc: Scale, ts: int) -> None:
+    """MMX quotes three 8-lot levels on each side at once, sells one lot, pulls everything."""
+    placed: list[str] = []
+
+    def place(t: int) -> None:
+        bid, ask = m.best("BUY"), m.best("SELL")
+        for k in range(3):
+            placed.append(m.submit(t, "MMX", "BUY", bid - (1 + k) * sc.level_step, 8 * sc.lot))
+            placed.append(m.submit(t, "MMX", "SELL", ask + (1 + k) * sc.level_step, 8 * sc.lot))
+        m.at(t + 20 * MS, lambda t2: m.submit(t2, "MMX", "SELL", m.best("BUY"), sc.lot, "IOC"))
+        m.at(t + 400 * MS, lambda t2: [m.cancel(t2, o) for o in placed])
+
+    m.at(ts, place)
+
+
+@pytest.mark.parametrize("sc", SCALES, ids=IDS)
+def test_ladders_on_both_sides_are_market_making_at_every_scale(sc: Scale) -> None:
+    m = sc.market()
+    _symmetric_ladders(m, sc, sc.episode_at)
+    assert _run(m) == []

@@ -39,6 +39,10 @@ SIDE_DEPTH_LEVELS: Final = 5
 USER_PRIOR: Final = 20.0
 #: An amend leaving less than this fraction of the size shown withdraws the order.
 PULLED_FRACTION: Final = 0.25
+#: Co-placed orders of one owner on other levels of the same side make a ladder (layering)
+#: only when together they show at least this fraction of the largest one; below it the
+#: largest order is the lure on its own (spoofing) and the small ones are incidental.
+LADDER_SHARE: Final = 0.25
 SCALE: Final = 1e9
 
 
@@ -58,6 +62,7 @@ class Candidate:
         "anchor",
         "exec_rate",
         "first_opp_ts",
+        "opp_open",
         "opp_order_ids",
         "opp_order_qty",
         "opp_qty",
@@ -97,6 +102,8 @@ class Candidate:
         self.t0 = order.ts_new
         self.pulled_ts = 0
         self.pulled_qty = 0
+        #: the most the owner showed on the other side while it rested
+        self.opp_open = 0
 
     @property
     def gone_ts(self) -> int:
@@ -150,7 +157,21 @@ class _RestingDetector(PatternDetector):
     def _max_distance(self) -> int:
         return int(self.thresholds.max_distance_ticks)
 
+    def _two_sided_basis(self, sym: SymbolState, order: OrderState, ts: int) -> int:
+        """The size the owner's opposite-side open quantity is compared with at placement
+        (``max_opposite_open_ratio``): the order itself."""
+        return order.quantity
+
     def handle_new(self, ev: Ev, sym: SymbolState, order: OrderState) -> None:
+        mine = self._rs(sym).by_owner.get(order.owner_id)
+        if mine and order.resting:
+            # The owner quotes the other side of its candidates: remember the most it showed
+            # there while they rest (a ladder opposite another ladder is two-sided).
+            shown = 0
+            for c in mine:
+                if c.order.side != order.side and not c.gone_ts:
+                    shown = shown or sym.book.open_of(order.owner_id, order.side)
+                    c.opp_open = max(c.opp_open, shown)
         self._consider(ev, sym, order)
 
     def _consider(self, ev: Ev, sym: SymbolState, order: OrderState) -> Candidate | None:
@@ -170,7 +191,7 @@ class _RestingDetector(PatternDetector):
         if qty < self._min_order(sym, user_median, history):
             return None
         opposite_open = sym.book.open_of(order.owner_id, -order.side)
-        if opposite_open > t.max_opposite_open_ratio * qty:
+        if opposite_open > t.max_opposite_open_ratio * self._two_sided_basis(sym, order, ev.ts):
             return None
         if not order.side_depth_before:
             # Displayed depth of the side's best levels shown by everybody else (the owner's own
@@ -191,6 +212,7 @@ class _RestingDetector(PatternDetector):
             p_size = max(p_size, p_user)
         rate = max(sym.typical_exec_rate(ev.ts), sym.exec_rate.rate(order.owner_id, ev.ts))
         c = Candidate(order, p_size, rate)
+        c.opp_open = opposite_open
         c.size_vs_symbol = qty / sym_median
         c.size_vs_user = qty / user_median if history >= t.min_user_history else 0.0
         c.size_vs_level = qty / order.level_depth_before if order.level_depth_before else 0.0
@@ -277,6 +299,15 @@ class _RestingDetector(PatternDetector):
 
     def _span_ms(self) -> float:
         return 0.0
+
+
+def _lure_of(group: list[Candidate]) -> Candidate | None:
+    """The order of ``group`` that shows so much more than the rest together (they hold less
+    than ``LADDER_SHARE`` of it) that it is a single lure rather than a ladder; None when the
+    group is a ladder."""
+    largest = max(group, key=lambda x: (x.shown, x.order.order_id))
+    rest = sum(x.shown for x in group) - largest.shown
+    return largest if rest < LADDER_SHARE * largest.shown else None
 
 
 @register_detector
@@ -393,16 +424,28 @@ class SpoofingDetector(_RestingDetector):
     def _layered(self, sym: SymbolState, c: Candidate) -> bool:
         """Is ``c`` one of several co-placed same-side orders at different levels (layering's
         case, not a single spoof)?"""
-        others = self._rs(sym).by_owner.get(c.order.owner_id, [])
+        # The ladder is looked for among layering's candidates when it runs (smaller orders
+        # further from the touch than a spoof's), so a ladder alerted as layering is not also
+        # a spoof; among this detector's own otherwise.
+        pool = sym.detector_state.get(LayeringDetector.alert_type)
+        if not isinstance(pool, RestingState):
+            pool = self._rs(sym)
         span = self.thresholds.opposite_window_ms * MS
         o = c.order
-        return any(
-            x is not c
+        ladder = [
+            x
+            for x in pool.by_owner.get(o.owner_id, ())
+            if x.order is not o
             and x.order.side == o.side
             and x.price != c.price
             and abs(x.t0 - c.t0) <= span
-            for x in others
-        )
+        ]
+        if not ladder:
+            return False
+        # Small co-placed orders beside a dominant one do not make it a ladder (it stays a
+        # spoof); a small order beside a dominant one is judged through that one.
+        lure = _lure_of([c, *ladder])
+        return lure is None or lure.order is not o
 
 
 @register_detector
@@ -418,6 +461,19 @@ class LayeringDetector(_RestingDetector):
 
     def _span_ms(self) -> float:
         return float(self.thresholds.max_placement_span_ms)
+
+    def _two_sided_basis(self, sym: SymbolState, order: OrderState, ts: int) -> int:
+        """A layer is judged two-sided against the ladder so far (itself plus its owner's
+        same-side candidates placed within ``max_placement_span_ms`` before it), not against
+        the layer alone: modest layers opposite a smaller resting order are still one-sided.
+        The ladder's total is checked again when the group is judged."""
+        span = self.thresholds.max_placement_span_ms * MS
+        ladder = sum(
+            x.shown
+            for x in self._rs(sym).by_owner.get(order.owner_id, ())
+            if x.order.side == order.side and not x.gone_ts and ts - x.t0 <= span
+        )
+        return order.quantity + ladder
 
     def _group(self, sym: SymbolState, c: Candidate) -> list[Candidate]:
         t: LayeringThresholds = self.thresholds
@@ -477,6 +533,10 @@ class LayeringDetector(_RestingDetector):
             return
         if filled > t.max_fill_ratio * total or cancelled_qty < t.min_cancelled_fraction * total:
             return
+        if max(x.opp_open for x in group) > t.max_opposite_open_ratio * total:
+            return  # the owner showed as much on the other side: two-sided, not a ladder
+        if _lure_of(group) is not None:
+            return  # one order is the lure, the others incidental: spoofing's case
         lives = [(x.gone_ts - x.t0) / MS for x in cancelled]
         if max(lives) > t.max_lifetime_ms:
             return
