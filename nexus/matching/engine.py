@@ -446,7 +446,10 @@ class MatchingEngine:
         plan = _CANCEL_PLAN if qty > 0 else operation_events(codes.OP_CANCEL, qty)
         if plan[0] != CANCEL:
             return []
-        self._cancelled(order, cmd.ts_event)
+        order.leaves = 0
+        order.status = "CANCELLED"
+        order.ts_last = cmd.ts_event
+        self._finish(order)
         return [self._cancel_event(order, qty, cmd.reason, cmd.ts_event)]
 
     def expire_day(self, ts_event: int, symbols: Iterable[str] | None = None) -> list[EngineEvent]:
