@@ -36,6 +36,32 @@ PRICES = {"RT0": "50.00", "RT1": "20.00", "RT2": "30.00", "RT3": "40.00", "RT4":
 INSTRUMENTS = InstrumentTable(listing(PRICES))
 
 
+def oid(prefix: str = "T") -> str:
+    """An id of the tests' own: ``prefix`` and 12 random hex digits."""
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+def parent_body(
+    symbol: str,
+    side: str,
+    qty: str,
+    price: str | None = None,
+    strategy: str = "BEST_PRICE",
+    order_id: str | None = None,
+) -> dict[str, object]:
+    """A parent as ``POST /orders`` and ``POST /route`` take it (a fresh id unless given)."""
+    body: dict[str, object] = {
+        "symbol": symbol,
+        "side": side,
+        "quantity": qty,
+        "strategy": strategy,
+        "order_id": order_id or oid(),
+    }
+    if price is not None:
+        body["price"] = price
+    return body
+
+
 def _symbols(*names: str) -> str:
     return ",".join(f"{n}={PRICES[n]}" for n in names)
 

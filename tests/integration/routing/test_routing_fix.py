@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 
@@ -21,16 +20,18 @@ from nexus.events import (
     partition_key,
 )
 from nexus.money import to_raw
-from tests.integration.routing.conftest import RoutingStack, exact, no_trade_through
+from tests.integration.routing.conftest import (
+    RoutingStack,
+    exact,
+    no_trade_through,
+    oid,
+    parent_body,
+)
 from tests.support.runner import run_until
 
 pytestmark = pytest.mark.integration
 
 Q = to_raw
-
-
-def oid(prefix: str = "T") -> str:
-    return f"{prefix}{uuid.uuid4().hex[:12]}"
 
 
 async def execute(
@@ -43,15 +44,7 @@ async def execute(
     strategy: str = "BEST_PRICE",
     order_id: str | None = None,
 ) -> tuple[int, dict[str, object]]:
-    body: dict[str, object] = {
-        "symbol": symbol,
-        "side": side,
-        "quantity": qty,
-        "strategy": strategy,
-        "order_id": order_id or oid(),
-    }
-    if price is not None:
-        body["price"] = price
+    body = parent_body(symbol, side, qty, price, strategy, order_id)
     async with rs.client(user) as http:
         answer = await http.post("/orders", json=body)
     assert answer.status_code in (200, 201), answer.text
@@ -80,16 +73,7 @@ async def test_nbbo_and_rankings_come_from_the_venues_quotes(routing_stack: Rout
 async def test_route_decision_only_sends_nothing(routing_stack: RoutingStack) -> None:
     order_id = oid("D")
     async with routing_stack.client("u-route") as http:
-        answer = await http.post(
-            "/route",
-            json={
-                "symbol": "RT0",
-                "side": "BUY",
-                "quantity": "700",
-                "strategy": "BEST_PRICE",
-                "order_id": order_id,
-            },
-        )
+        answer = await http.post("/route", json=parent_body("RT0", "BUY", "700", order_id=order_id))
     assert answer.status_code == 200, answer.text
     decision = answer.json()
     assert sum(Q(c["quantity"]) for c in decision["children"]) == Q("700")

@@ -3,14 +3,13 @@ venue, one refresh, and SMART sends less of a parent there (real FIX venues and 
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 
 import pytest
 
 from nexus.money import to_raw
 from services.routing.toxicity import MIN_FILLS
-from tests.integration.routing.conftest import RoutingStack
+from tests.integration.routing.conftest import RoutingStack, oid, parent_body
 from tests.integration.routing_reports.flow import MS, Fill, Flow, Parent, S, write
 
 pytestmark = pytest.mark.integration
@@ -26,14 +25,7 @@ async def _smart_split(rs: RoutingStack) -> Counter[str]:
     async with rs.client("u-toxic") as http:
         for _ in range(DECISIONS):
             answer = await http.post(
-                "/route",
-                json={
-                    "symbol": "RT0",
-                    "side": "BUY",
-                    "quantity": "300",
-                    "strategy": "SMART",
-                    "order_id": f"X{uuid.uuid4().hex[:12]}",
-                },
+                "/route", json=parent_body("RT0", "BUY", "300", strategy="SMART", order_id=oid("X"))
             )
             assert answer.status_code == 200, answer.text
             for child in answer.json()["children"]:
