@@ -2,8 +2,9 @@
 
 Background actions are applied in large batches (``Book.apply_batch``: the matching loop
 stays in C); an episode step splits the batch at its time, reads the live top of book and adds
-its own actions. Book results and fills become event rows through a Numba kernel, so no Python
-object is made per event.
+its own actions. Book results and fills become event rows through a Numba kernel that follows
+the matching engine's emission rule (:mod:`nexus.matching.emission`), so no Python object is
+made per event.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Order sinks: where simulated actions go when they are routed one call at a time.
 
-The simulator's fast path matches whole batches in the compiled book and builds the events
-itself, exactly as :class:`nexus.matching.MatchingEngine` would (same events, same
-order, same ids). :func:`replay` sends the recorded command stream through any
+The simulator's fast path matches whole batches in the compiled book and lays out the events
+itself by the engine's own emission rule (:mod:`nexus.matching.emission`, compiled): the same
+events as :class:`nexus.matching.MatchingEngine`, in the same order, with the same ids. :func:`replay` sends the recorded command stream through any
 :class:`OrderSink` - the real engine through :func:`matching_engine_sink` - one call per
 action; the tests use it to prove the fast path and the engine agree byte for byte.
 """
