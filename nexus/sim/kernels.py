@@ -54,7 +54,9 @@ U8 = npt.NDArray[np.uint8]
 # the emission rule (nexus.matching.emission), compiled from the engine's own source. The
 # generator is not cached on its own (numba issues #8679, #8778: a cached generator called from
 # another cached kernel fails with a KeyError in get_generator_impl in the next process); it is
-# compiled into emit_events, which is.
+# compiled into emit_events, which is. Numba keys a cache on its own file only: after editing
+# emission.py, delete nexus/sim/__pycache__/kernels.*.nb[ic] (test_sim_kernels, compiled stream
+# == pure stream, fails on a stale kernel).
 operation_events = njit(cache=True)(emission.operation_events)
 fill_events = njit(cache=False)(emission.fill_events)
 NO_EVENT = emission.NONE
