@@ -117,8 +117,8 @@ class SurveillanceService:
         backlog: Callable[[], LagReport | None] | None = None,
     ) -> None:
         """Where the consumer's owned partitions are read (each one holds the watermark) and
-        its latest lag measurement (None while unknown). With ``backlog``, a quiet partition
-        stops holding only once a measurement found it drained, for the events seen by then."""
+        its latest lag measurement (None while unknown, taken on the service's clock). With
+        ``backlog``, a partition stops holding only where a measurement found it drained."""
         self._assignment = assignment
         self._backlog = backlog
         self._watermarks.lags_reported = backlog is not None
@@ -131,7 +131,7 @@ class SurveillanceService:
         report = self._backlog() if self._backlog is not None else None
         if report is not None and report.measured_at != self._last_report:
             self._last_report = report.measured_at
-            self._watermarks.measured(report.lags)
+            self._watermarks.measured(report.lags, report.measured_at)
 
     def add_listener(self, listener: AlertListener) -> None:
         """Call ``listener(alert)`` for every newly stored alert version (dashboard stream)."""

@@ -83,7 +83,7 @@ def test_a_partition_with_a_backlog_is_never_idle() -> None:
         clock.now += 0.5
         marks.observe(ORDERS, ts)
     assert marks.current() == 90  # trades looks quiet...
-    marks.measured({ORDERS: 0, TRADES: 7})
+    marks.measured({ORDERS: 0, TRADES: 7}, at=clock.now)
     assert marks.current() == 30  # ...but records wait there: it holds
 
 
@@ -94,27 +94,32 @@ def test_with_lag_reports_a_quiet_partition_whose_lag_is_unknown_holds() -> None
     marks.observe(ORDERS, 50)
     clock.now += 5.0  # both quiet, but never measured: trades may hold anything
     assert marks.current() == -1
-    marks.measured({ORDERS: 0})  # a measurement that does not cover trades (assigned later)
+    marks.measured({ORDERS: 0}, at=clock.now)  # it does not cover trades (assigned later)
     assert marks.current() == -1
-    marks.measured({ORDERS: 0, TRADES: 0})
+    marks.measured({ORDERS: 0, TRADES: 0}, at=clock.now)
     assert marks.current() == 50
 
 
-def test_a_drained_partition_passes_over_only_what_was_seen_before_its_measurement() -> None:
+def test_a_drained_partition_is_passed_over_up_to_what_was_seen_idle_s_before_it_was() -> None:
     clock = Clock()
     marks = StreamWatermarks(idle_s=1.0, clock=clock, lags_reported=True)
-    marks.observe(ORDERS, 50)
     marks.observe(TRADES, 30)
-    marks.measured({ORDERS: 0, TRADES: 0})  # trades drained with 50 seen
-    for ts in (60, 70, 80):  # orders read on; nothing measured since 50
-        clock.now += 0.6
-        marks.observe(ORDERS, ts)
-    assert marks.current() == 50  # trades quiet, but it may still bring what precedes 60-80
-    marks.measured({ORDERS: 0, TRADES: 0})
-    assert marks.current() == 80
-    clock.now += 2.0  # all quiet: everything seen before the last measurement goes
-    assert marks.current() == 80
-    marks.measured({ORDERS: 0, TRADES: 3})  # records came on trades: it holds at its own time
+    marks.observe(ORDERS, 50)
+    # measured at once: records published with 50 on trades may not be appended yet
+    marks.measured({ORDERS: 0, TRADES: 0}, at=clock.now)
+    assert marks.current() == 30
+    clock.now += 0.6
+    marks.observe(ORDERS, 60)
+    marks.measured({ORDERS: 0, TRADES: 0}, at=clock.now)
+    assert marks.current() == 30  # 0.6 s after 50 was seen: not yet
+    clock.now += 0.6
+    marks.observe(ORDERS, 70)
+    marks.measured({ORDERS: 0, TRADES: 0}, at=clock.now)
+    assert marks.current() == 50  # 50 was seen 1.2 s before; 60 and 70 too recently
+    clock.now += 2.0
+    marks.measured({ORDERS: 0, TRADES: 0}, at=clock.now)
+    assert marks.current() == 70
+    marks.measured({ORDERS: 0, TRADES: 3}, at=clock.now)  # records on trades: holds at 30
     assert marks.current() == 30
 
 
@@ -157,11 +162,12 @@ async def test_a_partition_read_behind_releases_in_event_time_as_it_catches_up()
 class Lags:
     """The consumer's lag measurements, as the runner reports them (None while unknown)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self.report: LagReport | None = None
 
     def measure(self, **lags: int) -> None:
-        at = 0.0 if self.report is None else self.report.measured_at + 1
+        at = self.clock.now if self.report is None else max(self.clock.now, self.report[0] + 1e-6)
         parts = {"orders": ORDERS, "trades": TRADES}
         self.report = LagReport(at, {parts[name]: n for name, n in lags.items()})
 
@@ -172,7 +178,7 @@ class Lags:
 async def test_the_service_holds_for_a_lagging_partition_it_has_not_read_lately() -> None:
     clock = Clock()
     service, store = make(clock)
-    lags = Lags()
+    lags = Lags(clock)
     lags.measure(orders=0, trades=0)
     service.track_assignment(lambda: [ORDERS, TRADES], lags)
     await service.on_batch([delivery(self_trade("t0", "u", "AAPL", 10), offset=0)])
@@ -197,7 +203,7 @@ async def test_the_service_holds_while_the_consumer_lag_is_unknown() -> None:
 async def test_an_idle_release_waits_for_a_lag_measured_after_the_last_batch() -> None:
     clock = Clock()
     service, store = make(clock)
-    lags = Lags()
+    lags = Lags(clock)
     lags.measure(orders=0, trades=0)  # before the burst: everything drained
     service.track_assignment(lambda: [ORDERS, TRADES], lags)
     await service.on_batch([delivery(self_trade("t0", "u", "AAPL", 10), offset=0)])
