@@ -20,7 +20,10 @@ from services.surveillance.watermarks import IDLE_S, LagReport
 GROUP_ID = "surveillance.engine"
 EVENTS_PATTERN = r"^orders\..*|^trades\..*"
 #: How often the consumer's lag is measured while nothing comes (seconds).
-LAG_INTERVAL_S = IDLE_S / 2
+LAG_INTERVAL_S = IDLE_S / 5
+#: How long the broker may hold an empty fetch of this consumer (ms): also how long a lag
+#: measurement can wait behind it (tansu answers a connection's requests in turn).
+FETCH_MAX_WAIT_MS = 50
 
 
 def decode_event(topic: str, value: bytes) -> Any:
@@ -44,8 +47,9 @@ def events_consumer(
     """The engine's consumer: archive, detect, store, then commit.
 
     Its lag is measured every ``lag_interval_s`` besides after every batch: a quiet partition
-    is passed over once a measurement ``idle_s`` after an event found it drained, so this
-    bounds the delay of that event's alert (``idle_s`` + ``lag_interval_s`` at most).
+    is passed over once a measurement ``idle_s`` after an event found it drained, so an alert
+    on a quiet stream waits about ``idle_s`` + ``lag_interval_s`` + one release tick (measured
+    by ``tests/integration/surveillance/measure_alert_delay.py``).
     """
 
     async def handle(batch: list[Delivery[Any]]) -> None:
@@ -59,6 +63,9 @@ def events_consumer(
         decoder=decode_event,
         max_batch=max_batch,
         lag_interval_s=lag_interval_s,
+        poll_timeout_s=lag_interval_s,  # an idle loop turns (and measures) this often
+        # a lag measurement waits behind the broker's held fetch on the same connection
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
 
     def backlog() -> LagReport | None:
