@@ -180,8 +180,12 @@ def test_background_alone_raises_nothing(sc: Scale) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="momentum volatility drops the largest 5% of mid changes (MomentumState.sigma): in a "
-    "slow market whose mid moves in rare jumps those are its volatility, so a background user "
-    "following the drift with three marketable orders scores as ignition",
+    "slow market whose mid moves in rare jumps those are its volatility (161 one-second changes "
+    "before the episode: RMS 0.87 ticks, trimmed 0.57), so a background user following the drift "
+    "with three marketable orders scores as ignition (3.5 ticks = 3.9 trimmed sigmas, 2.5 "
+    "untrimmed). Not trimming lets earlier bursts inflate the yardstick; winsorising at the 95th "
+    "percentile with the Gaussian correction gives 0.71 ticks (2.97 sigmas): too close to the "
+    "bar to call a fix. Needs a jump-aware estimate (e.g. a longer second horizon)",
 )
 def test_slow_volatile_background_raises_nothing() -> None:
     assert _run(SLOW_VOLATILE.market()) == []
@@ -555,3 +559,72 @@ def test_ladders_on_both_sides_are_market_making_at_every_scale(sc: Scale) -> No
     m = sc.market()
     _symmetric_ladders(m, sc, sc.episode_at)
     assert _run(m) == []
+
+
+def _ladder_of_equal_layers_opposite_an_order(m: Market, sc: Scale, ts: int) -> list[str]:
+    """LAY rests a 6-lot offer, then bids four 8-lot layers at once: each layer alone is
+    smaller than twice the offer, the first ones even counted together with the layers before
+    them, the ladder is far larger."""
+    placed: list[str] = []
+
+    def offer(t: int) -> None:
+        m.submit(t, "LAY", "SELL", m.best("SELL") + 5 * sc.level_step, 6 * sc.lot)
+
+    def ladder(t: int) -> None:
+        best = m.best("BUY")
+        for k in range(4):
+            placed.append(m.submit(t, "LAY", "BUY", best - (1 + k) * sc.level_step, 8 * sc.lot))
+        m.at(t + 20 * MS, lambda t2: m.submit(t2, "LAY", "SELL", m.best("BUY"), sc.lot, "IOC"))
+        m.at(t + 400 * MS, lambda t2: [m.cancel(t2, o) for o in placed])
+
+    m.at(ts - 2 * S, offer)
+    m.at(ts, ladder)
+    return placed
+
+
+@pytest.mark.parametrize("sc", SCALES, ids=IDS)
+def test_ladder_of_equal_layers_opposite_a_smaller_order_is_layering(sc: Scale) -> None:
+    m = sc.market()
+    placed = _ladder_of_equal_layers_opposite_an_order(m, sc, sc.episode_at)
+    alerts = _run(m)
+    _assert_only(alerts, "LAY", "LAYERING")
+    assert set(placed[1:]) <= set(_by(alerts, "LAY")[0].order_ids)
+
+
+def _busy_owner_ladder_joining_its_resting_order(m: Market, sc: Scale, ts: int) -> list[str]:
+    """LAY bids a lot far behind four times a second (cancelled soon after), rests an 8-lot
+    bid one level behind, and 800 ms later bids four more 8-lot layers behind it at once, sells
+    one lot into the bid and pulls everything, one order every 80 ms (at its own busy cancel
+    rate the cancels alone are no evidence: the simultaneous placement is)."""
+    placed: list[str] = []
+
+    def chatter(t: int) -> None:
+        oid = m.submit(t, "LAY", "BUY", m.best("BUY") - 10 * sc.level_step, sc.lot)
+        m.at(t + 200 * MS, lambda t2: m.cancel(t2, oid))
+        if t + 250 * MS < ts + S:
+            m.at(t + 250 * MS, chatter)
+
+    def early(t: int) -> None:
+        placed.append(m.submit(t, "LAY", "BUY", m.best("BUY") - sc.level_step, 8 * sc.lot))
+
+    def ladder(t: int) -> None:
+        top = m.best("BUY") if not placed else m.orders[placed[0]].price
+        for k in range(4):
+            placed.append(m.submit(t, "LAY", "BUY", top - (1 + k) * sc.level_step, 8 * sc.lot))
+        m.at(t + 20 * MS, lambda t2: m.submit(t2, "LAY", "SELL", m.best("BUY"), sc.lot, "IOC"))
+        for k, oid in enumerate(placed):
+            m.at(t + (400 + 80 * k) * MS, lambda t2, oid=oid: m.cancel(t2, oid))
+
+    m.at(ts - 30 * S, chatter)
+    m.at(ts - 800 * MS, early)
+    m.at(ts, ladder)
+    return placed
+
+
+@pytest.mark.parametrize("sc", SCALES, ids=IDS)
+def test_busy_owner_ladder_joining_an_earlier_order_is_layering(sc: Scale) -> None:
+    m = sc.market()
+    placed = _busy_owner_ladder_joining_its_resting_order(m, sc, sc.episode_at)
+    alerts = _run(m)
+    _assert_only(alerts, "LAY", "LAYERING")
+    assert set(placed[1:]) <= set(_by(alerts, "LAY")[0].order_ids)

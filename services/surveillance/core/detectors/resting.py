@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from bisect import bisect_left
+from collections import deque
 from typing import Any, Final
 
 from services.surveillance.core.book import OrderState
@@ -124,11 +125,14 @@ class Candidate:
 class RestingState:
     """Per-symbol candidates of one detector, indexed by owner."""
 
-    __slots__ = ("by_owner", "cands")
+    __slots__ = ("by_owner", "cands", "recent")
 
     def __init__(self) -> None:
         self.cands: dict[str, Candidate] = {}
         self.by_owner: dict[str, list[Candidate]] = {}
+        #: (owner, side) -> large near-touch orders placed lately, candidates or not (the
+        #: ladder an order joins), trimmed to the placement span
+        self.recent: dict[tuple[str, int], deque[tuple[int, OrderState]]] = {}
 
     def add(self, c: Candidate) -> None:
         self.cands[c.order.order_id] = c
@@ -191,8 +195,29 @@ class _RestingDetector(PatternDetector):
         if qty < self._min_order(sym, user_median, history):
             return None
         opposite_open = sym.book.open_of(order.owner_id, -order.side)
-        if opposite_open > t.max_opposite_open_ratio * self._two_sided_basis(sym, order, ev.ts):
+        basis = self._two_sided_basis(sym, order, ev.ts)
+        if opposite_open > t.max_opposite_open_ratio * basis:
             return None
+        c = self._candidate(ev, sym, order, opposite_open, user_median, history)
+        self._admit_ladder(ev, sym, order, opposite_open)
+        return c
+
+    def _admit_ladder(self, ev: Ev, sym: SymbolState, order: OrderState, opposite: int) -> None:
+        """Hook: orders of the ladder ``order`` completes that were refused alone (layering)."""
+
+    def _candidate(
+        self,
+        ev: Ev,
+        sym: SymbolState,
+        order: OrderState,
+        opposite_open: int,
+        user_median: float,
+        history: int,
+    ) -> Candidate:
+        """Track ``order`` (which passed every test) as a candidate."""
+        t = self.thresholds
+        qty = order.quantity
+        sym_median = sym.median_size
         if not order.side_depth_before:
             # Displayed depth of the side's best levels shown by everybody else (the owner's own
             # orders, this one included, left out).
@@ -285,6 +310,9 @@ class _RestingDetector(PatternDetector):
     def expire(self, sym: SymbolState, now_ns: int) -> None:
         st = self._rs(sym)
         t = self.thresholds
+        span = self._span_ms() * MS
+        for key in [k for k, q in st.recent.items() if not q or now_ns - q[-1][0] > span]:
+            del st.recent[key]
         keep_after_cancel = (t.opposite_window_ms + self._span_ms()) * MS
         max_life = t.max_lifetime_ms * MS
         for c in list(st.cands.values()):
@@ -308,6 +336,34 @@ def _lure_of(group: list[Candidate]) -> Candidate | None:
     largest = max(group, key=lambda x: (x.shown, x.order.order_id))
     rest = sum(x.shown for x in group) - largest.shown
     return largest if rest < LADDER_SHARE * largest.shown else None
+
+
+def _placement_chance(group: list[Candidate], rate: float, min_layers: int) -> tuple[float, int]:
+    """The chance that an owner placing orders at ``rate`` per second put the ladder's orders
+    in that close together, and when the run it is judged on starts.
+
+    The whole group is the pre-set test. An order of the owner that was already resting on an
+    adjacent level joins the group and stretches its span; so the tightest later run (the group
+    without its earliest orders, still ``min_layers`` levels) is tried too, its chance
+    multiplied by the number of runs tried (Bonferroni), and the smaller of the two is kept.
+    """
+    xs = sorted(group, key=lambda x: (x.t0, x.order.order_id))
+    whole = poisson_sf(
+        len({x.price for x in xs}) - 1, rate * max(MIN_DELAY_S, (xs[-1].t0 - xs[0].t0) / 1e9)
+    )
+    best, best_t0, tried = 1.0, xs[0].t0, 0
+    for i in range(1, len(xs)):
+        run = xs[i:]
+        levels = len({x.price for x in run})
+        if levels < min_layers:
+            break
+        tried += 1
+        p = poisson_sf(levels - 1, rate * max(MIN_DELAY_S, (run[-1].t0 - run[0].t0) / 1e9))
+        if p < best:
+            best, best_t0 = p, run[0].t0
+    if tried and best * tried < whole:
+        return best * tried, best_t0
+    return whole, xs[0].t0
 
 
 @register_detector
@@ -463,17 +519,27 @@ class LayeringDetector(_RestingDetector):
         return float(self.thresholds.max_placement_span_ms)
 
     def _two_sided_basis(self, sym: SymbolState, order: OrderState, ts: int) -> int:
-        """A layer is judged two-sided against the ladder so far (itself plus its owner's
-        same-side candidates placed within ``max_placement_span_ms`` before it), not against
-        the layer alone: modest layers opposite a smaller resting order are still one-sided.
-        The ladder's total is checked again when the group is judged."""
+        """A layer is judged two-sided against the ladder so far (itself plus its owner's other
+        large near-touch orders on that side placed within ``max_placement_span_ms`` and still
+        open), not against the layer alone: modest layers opposite a smaller resting order are
+        still one-sided. The ladder's total is checked again when the group is judged."""
         span = self.thresholds.max_placement_span_ms * MS
-        ladder = sum(
-            x.shown
-            for x in self._rs(sym).by_owner.get(order.owner_id, ())
-            if x.order.side == order.side and not x.gone_ts and ts - x.t0 <= span
-        )
+        recent = self._rs(sym).recent.setdefault((order.owner_id, order.side), deque())
+        while recent and ts - recent[0][0] > span:
+            recent.popleft()
+        ladder = sum(o.remaining for _, o in recent if o.resting and o is not order)
+        recent.append((ts, order))
         return order.quantity + ladder
+
+    def _admit_ladder(self, ev: Ev, sym: SymbolState, order: OrderState, opposite: int) -> None:
+        """The earlier orders of the ladder ``order`` joins that were refused on their own as
+        two-sided (and still rest) become candidates now that the ladder outweighs the owner's
+        other side."""
+        st = self._rs(sym)
+        for _, o in st.recent.get((order.owner_id, order.side), ()):
+            if o is not order and o.resting and o.remaining > 0 and o.order_id not in st.cands:
+                user_median, history = self.ctx.user_sizes.median(o.user_id)
+                self._candidate(ev, sym, o, opposite, user_median, history)
 
     def _group(self, sym: SymbolState, c: Candidate) -> list[Candidate]:
         t: LayeringThresholds = self.thresholds
@@ -571,10 +637,10 @@ class LayeringDetector(_RestingDetector):
         typical = sym.typical_order_rate(t0)
         order_rate = max(typical, sym.order_rate.rate((owner, first.side), t0))
         cancel_rate = max(typical, sym.cancel_rate.rate(owner, t0))
-        p_place = poisson_sf(k - 1, order_rate * place_span_s)
+        p_place, run_t0 = _placement_chance(group, order_rate, t.min_layers)
         p_cancel = poisson_sf(len(cancelled) - 1, cancel_rate * cancel_span_s)
         exec_rate = min(x.exec_rate for x in group)
-        delay_s = max(MIN_DELAY_S, (first_opp - t0) / 1e9)
+        delay_s = max(MIN_DELAY_S, (first_opp - (run_t0 if first_opp >= run_t0 else t0)) / 1e9)
         p_coinc = chance_within(exec_rate, delay_s)
         p = p_place * p_cancel * p_coinc
         score = evidence_score(p)
