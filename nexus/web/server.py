@@ -19,6 +19,12 @@ class ServerStartError(NexusError, RuntimeError):
     """The in-process server did not start in time."""
 
 
+#: How long a stopping server waits for open requests before closing them. Event streams and
+#: WebSockets stay open until their client leaves, so without a bound one open dashboard tab
+#: held a service's shutdown until the supervisor's kill (15 s).
+GRACEFUL_SHUTDOWN_S = 5.0
+
+
 def _config(app: Any, host: str, port: int, log_level: str, loop: str) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -32,6 +38,7 @@ def _config(app: Any, host: str, port: int, log_level: str, loop: str) -> uvicor
         log_level=log_level.lower(),
         server_header=False,
         date_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
 
 
