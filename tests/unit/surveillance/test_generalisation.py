@@ -185,7 +185,8 @@ def test_background_alone_raises_nothing(sc: Scale) -> None:
     "with three marketable orders scores as ignition (3.5 ticks = 3.9 trimmed sigmas, 2.5 "
     "untrimmed). Not trimming lets earlier bursts inflate the yardstick; winsorising at the 95th "
     "percentile with the Gaussian correction gives 0.71 ticks (2.97 sigmas): too close to the "
-    "bar to call a fix. Needs a jump-aware estimate (e.g. a longer second horizon)",
+    "bar to call a fix; a second 10 s horizon (its trimmed RMS per root second, the larger kept) "
+    "gives 0.63 ticks (3.4 sigmas): the jumps partly revert. Needs a jump-aware estimate",
 )
 def test_slow_volatile_background_raises_nothing() -> None:
     assert _run(SLOW_VOLATILE.market()) == []
