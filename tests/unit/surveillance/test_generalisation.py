@@ -629,3 +629,31 @@ def test_busy_owner_ladder_joining_an_earlier_order_is_layering(sc: Scale) -> No
     alerts = _run(m)
     _assert_only(alerts, "LAY", "LAYERING")
     assert set(placed[1:]) <= set(_by(alerts, "LAY")[0].order_ids)
+
+
+def _shared_account_round_trips(m: Market, sc: Scale, ts: int, pairs: int = 4) -> None:
+    """Two user ids pass 8 lots back and forth inside the spread on one shared account."""
+
+    def pair(t: int, k: int, tries: int = 0) -> None:
+        seller, buyer = ("SH1", "SH2") if k % 2 == 0 else ("SH2", "SH1")
+        bid, ask = m.best("BUY"), m.best("SELL")
+        if ask - bid < 2 and tries < 50:
+            m.at(t + 5 * MS, lambda t2: pair(t2, k, tries + 1))
+            return
+        m.submit(t, seller, "SELL", ask - 1, 8 * sc.lot, account="SH-A")
+        m.submit(t + MS, buyer, "BUY", ask - 1, 8 * sc.lot, "IOC", account="SH-A")
+        if k + 1 < pairs:
+            m.at(t + 500 * MS, lambda t2: pair(t2, k + 1))
+
+    m.at(ts, lambda t: pair(t, 0))
+
+
+@pytest.mark.parametrize("sc", SCALES, ids=IDS)
+def test_one_account_traded_by_two_users_is_wash_trading_without_kyc(sc: Scale) -> None:
+    m = sc.market()
+    _shared_account_round_trips(m, sc, sc.episode_at)
+    alerts = _run(m)
+    (a,) = [x for x in alerts if x.type == "WASH_TRADING"]
+    assert a.account_ids == ["SH-A"] and {"SH1", "SH2"} <= set(a.user_ids)
+    assert a.evidence["links"] == ["same_account"]
+    assert [x for x in alerts if x.type != "WASH_TRADING"] == []
