@@ -22,7 +22,7 @@ class ServerStartError(NexusError, RuntimeError):
 #: How long a stopping server waits for open requests before closing them. Event streams and
 #: WebSockets stay open until their client leaves, so without a bound one open dashboard tab
 #: held a service's shutdown until the supervisor's kill (15 s).
-GRACEFUL_SHUTDOWN_S = 5.0
+GRACEFUL_SHUTDOWN_S = 5
 
 
 def _config(app: Any, host: str, port: int, log_level: str, loop: str) -> uvicorn.Config:

@@ -30,7 +30,7 @@ class EndlessStream:
 def test_stop_closes_an_open_event_stream_after_the_grace_period(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(web_server, "GRACEFUL_SHUTDOWN_S", 0.5)
+    monkeypatch.setattr(web_server, "GRACEFUL_SHUTDOWN_S", 1)
     app = falcon.asgi.App()
     app.add_route("/stream", EndlessStream())
     server = ServerThread(app).start()
