@@ -35,16 +35,7 @@ from tests.integration.surveillance.conftest import (
     run_surveillance,
 )
 
-pytestmark = [
-    pytest.mark.integration,
-    # Known defect, measured 2026-12-04: the in-process service and the two workers agree in
-    # most runs, but in about one run in three the workers (max_batch 1,000) apply some of a
-    # symbol's trades before its orders: the partition watermark's grace (0.25 s, lag read
-    # after each batch) does not yet guarantee event-time order when one fetch brings a whole
-    # partition's share of a pre-published burst. Not strict: it passes when the order holds,
-    # and it must pass every run before this mark goes.
-    pytest.mark.xfail(strict=False, reason="event-time order across a group split not guaranteed"),
-]
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 SIM = SimConfig(seed=5, symbols=6, users=60, seconds=2)
