@@ -3,6 +3,8 @@
 from decimal import Decimal
 from typing import Final, TypeAlias
 
+from nexus.errors import NexusError
+
 PRECISION: Final[int]
 SCALE: Final[int]
 EXACT: Final[int]
@@ -12,7 +14,7 @@ MAX_TEXT: Final[int]
 MAX_WHOLE_DIGITS: Final[int]
 DEBUG: Final[bool]
 
-class FixedPointError(ArithmeticError): ...
+class FixedPointError(NexusError, ArithmeticError): ...
 class FixedPointOverflowError(FixedPointError, OverflowError): ...
 class InexactValueError(FixedPointError, ValueError): ...
 class InvalidNumberError(FixedPointError, ValueError): ...

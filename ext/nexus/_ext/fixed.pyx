@@ -21,6 +21,7 @@ from nexus._ext.fixedpoint cimport (FX_PRECISION, FX_SCALE, FX_ROUND_HALF_EVEN, 
                                     fx_div_exact, fx_hi64, fx_int128, fx_lo64, fx_mul,
                                     fx_mul_exact, fx_notional128, fx_sub)
 from nexus._ext.buildmode cimport NEXUS_DEBUG
+from nexus.errors import NexusError
 
 #: True in a debug build (``NEXUS_DEBUG=1``, bounds checks on)
 DEBUG = NEXUS_DEBUG
@@ -48,8 +49,8 @@ _DECIMAL_ROUNDING = (ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_HALF_DOWN, ROUND_DOWN
 _QUANTUM = Decimal(1).scaleb(-FX_PRECISION)
 
 
-class FixedPointError(ArithmeticError):
-    """Base of fixed-point failures."""
+class FixedPointError(NexusError, ArithmeticError):
+    """Base of fixed-point failures (a :class:`nexus.errors.NexusError`)."""
 
 
 cdef str _shown(object value):

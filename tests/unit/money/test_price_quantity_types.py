@@ -53,3 +53,16 @@ def test_a_quantity_or_a_bare_fixed_where_a_price_is_expected_fails_type_checkin
     assert '"Quantity"; expected "Price"' in errors[0]
     assert '"Price"; expected "Quantity"' in errors[1]
     assert '"Fixed"; expected "Price"' in errors[2]
+
+
+def test_fixed_point_errors_are_nexus_errors_and_stay_arithmetic_errors() -> None:
+    from nexus._ext.fixed import (
+        FixedPointError,
+        FixedPointOverflowError,
+        InexactValueError,
+        InvalidNumberError,
+    )
+    from nexus.errors import NexusError
+
+    for error in (FixedPointError, FixedPointOverflowError, InexactValueError, InvalidNumberError):
+        assert issubclass(error, NexusError) and issubclass(error, ArithmeticError)
