@@ -174,11 +174,14 @@ def test_execution_page_shows_the_nbbo_and_venue_books(
                         "symbol": "SIM0000",
                         "side": "BUY",
                         "quantity": "100",
-                        "user_id": "U00001",
+                        # a user of the test's own: the simulated users can be halted by
+                        # surveillance mid-run, and a halted user's parent is refused unrouted
+                        "user_id": "T-BROWSER-1",
                     },
                 )
             ).status_code
             in (200, 201)
+            and r.json().get("decisions")
             else None
         ),
         60,
